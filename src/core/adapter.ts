@@ -1,0 +1,137 @@
+/**
+ * The contract between the core and handler adapters. Adapters import this module (and the value
+ * types it re-exports) and nothing else from the core's internals; the core never imports adapters
+ * except through the explicit inventory in src/adapters/index.ts.
+ */
+import type { AttributeValue } from './attributes/value.js';
+import type { ValueType } from './attributes/value-type.js';
+import type { ErrorCode } from './errors.js';
+import type { Logger } from './log.js';
+
+export { ValueType } from './attributes/value-type.js';
+export { Timestamp, type AttributeValue, type StringMap } from './attributes/value.js';
+export type { Logger } from './log.js';
+export type { ErrorCode } from './errors.js';
+
+/** The templates the core can build instances of. Only `metric` exists today. */
+export type TemplateName = 'metric';
+
+export interface DimensionSpec {
+  readonly name: string;
+  /** The inferred type of the dimension's expression: tells the adapter how to stringify it. */
+  readonly type: ValueType;
+}
+
+/** What an adapter knows about an instance at build time (Mixer's metric.Type plus the FQN). */
+export interface InstanceSpec {
+  /** Fully-qualified name, `<name>.instance.<namespace>`: what adapter params refer to. */
+  readonly name: string;
+  readonly template: TemplateName;
+  /** Inferred type of `value`; VALUE_TYPE_UNSPECIFIED when the instance has no value expression. */
+  readonly valueType: ValueType;
+  /** In the order written in the instance; `MetricInstance.dimensions` follows the same order. */
+  readonly dimensions: readonly DimensionSpec[];
+  readonly monitoredResourceDimensions: readonly DimensionSpec[];
+}
+
+/**
+ * One built metric instance. Values are native (not stringified); their variant follows the
+ * static type in `spec` (see AttributeValue). `null` stands for "no value expression".
+ */
+export interface MetricInstance {
+  readonly spec: InstanceSpec;
+  readonly value: AttributeValue | null;
+  readonly dimensions: readonly AttributeValue[];
+  readonly monitoredResourceType: string;
+  readonly monitoredResourceDimensions: readonly AttributeValue[];
+}
+
+/** Where adapters report configuration problems; the core turns paths into `file:line:col`. */
+export interface ConfigReporter {
+  /** `path` is relative to the handler's `params`, e.g. `['metrics', 2, 'buckets']`. */
+  issue(path: readonly (string | number)[], message: string, code?: ErrorCode): void;
+}
+
+export interface Clock {
+  /** Milliseconds since the epoch. Tests inject a fake. */
+  now(): number;
+}
+
+export type ExpositionFormat = 'prometheus-text-0.0.4' | 'openmetrics-1.0.0';
+
+/** One metric family on a pull endpoint, rendered in chunks so the server can yield in between. */
+export interface ExposedFamily {
+  readonly name: string;
+  chunks(format: ExpositionFormat): Iterable<string>;
+}
+
+export interface ExpositionSource {
+  families(): Iterable<ExposedFamily>;
+}
+
+/**
+ * The shared pull endpoint (the core serves it on --metrics-address). Several handlers may
+ * register; when two expose a family of the same name, the most recently registered wins.
+ */
+export interface ExpositionRegistry {
+  /** Registers or replaces `owner`'s source. */
+  register(owner: string, source: ExpositionSource): void;
+  /** Removes `owner`'s source if it is still `source` (a replacement is left alone). */
+  unregister(owner: string, source: ExpositionSource): void;
+}
+
+/** Counters the core exports per handler as `telemux_handler_events_total{handler,event}`. */
+export interface HandlerStats {
+  count(event: string, n?: number): void;
+}
+
+export interface HandlerEnv {
+  /** Handler FQN, e.g. `prometheus.handler.istio-system`. */
+  readonly name: string;
+  readonly logger: Logger;
+  readonly clock: Clock;
+  readonly exposition: ExpositionRegistry;
+  readonly stats: HandlerStats;
+}
+
+/** What went wrong in one handleMetrics call; absent when everything was recorded. */
+export interface HandleResult {
+  readonly failed: number;
+  readonly message: string;
+}
+
+/**
+ * Lifecycle: createHandler (no I/O) → start → handleMetrics / flush → close.
+ * The core owns time: it calls `flush` from a per-handler ticker every `flushIntervalMs` (never
+ * overlapping, with an abort signal when the flush overruns), and once more before `close` on
+ * shutdown or replacement. Adapters never start timers of their own.
+ */
+export interface Handler {
+  /** Absent: the handler has nothing to do periodically. */
+  readonly flushIntervalMs?: number;
+  /** Binds sockets or registers exposition sources. */
+  start(): Promise<void>;
+  /** Synchronous and in memory only: it runs on the Report path. */
+  handleMetrics(batch: readonly MetricInstance[]): HandleResult | undefined;
+  flush(signal: AbortSignal): Promise<void>;
+  /** Releases resources. Idempotent; safe when start was never called. */
+  close(): Promise<void>;
+  /** Number of live series/aggregation keys held, for self-monitoring. */
+  liveSeries?(): number;
+}
+
+export interface Adapter<C> {
+  /** The `compiledAdapter` name written in YAML. */
+  readonly name: string;
+  readonly templates: readonly TemplateName[];
+  /** Validates params (plain data from YAML) against the bound instances, reporting every problem. */
+  parseConfig(params: unknown, instances: readonly InstanceSpec[], report: ConfigReporter): C | undefined;
+  createHandler(config: C, instances: readonly InstanceSpec[], env: HandlerEnv): Handler;
+}
+
+/** Type-erased adapter, as held by the inventory. */
+export type AnyAdapter = Adapter<unknown>;
+
+export function defineAdapter<C>(adapter: Adapter<C>): AnyAdapter {
+  return adapter as unknown as AnyAdapter;
+}

@@ -1,0 +1,77 @@
+/**
+ * Stable error codes. Operators grep for them and tests assert them, so a code, once published,
+ * keeps its meaning.
+ */
+export type ErrorCode =
+  // config
+  | 'CFG_YAML'
+  | 'CFG_READ'
+  | 'CFG_ENVELOPE'
+  | 'CFG_UNKNOWN_KIND'
+  | 'CFG_DUPLICATE'
+  | 'CFG_FIELD'
+  | 'CFG_UNKNOWN_FIELD'
+  | 'CFG_VALUE_TYPE'
+  | 'CFG_UNKNOWN_ADAPTER'
+  | 'CFG_UNKNOWN_TEMPLATE'
+  | 'CFG_UNRESOLVED_HANDLER'
+  | 'CFG_UNRESOLVED_INSTANCE'
+  | 'CFG_INSTANCE_TEMPLATE'
+  | 'CFG_MATCH_TYPE'
+  // expressions
+  | 'EXPR_SYNTAX'
+  | 'EXPR_UNKNOWN_ATTRIBUTE'
+  | 'EXPR_UNKNOWN_FUNCTION'
+  | 'EXPR_TYPE'
+  | 'EXPR_ARITY'
+  | 'EXPR_CONSTANT'
+  | 'EXPR_EVAL'
+  // wire decoding
+  | 'DECODE_MALFORMED'
+  | 'DECODE_WORD_INDEX'
+  | 'DECODE_DICTIONARY_VERSION'
+  | 'DECODE_TYPE_MISMATCH'
+  | 'DECODE_DUPLICATE_ATTRIBUTE'
+  // adapters
+  | 'ADAPTER_CONFIG'
+  | 'ADAPTER_BUILD'
+  | 'ADAPTER_DISPATCH'
+  | 'ADAPTER_FLUSH'
+  | (string & { readonly __adapterCode?: never });
+
+export class TelemuxError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'TelemuxError';
+  }
+}
+
+/** A position in a config source; line and column are 1-based. */
+export interface SourcePosition {
+  readonly file: string;
+  readonly line: number;
+  readonly col: number;
+}
+
+/** One problem found in configuration, formatted as `file:line:col: path: message [CODE]`. */
+export interface ConfigIssue {
+  readonly at: SourcePosition;
+  readonly path: string;
+  readonly message: string;
+  readonly code: ErrorCode;
+}
+
+export function formatConfigIssue(issue: ConfigIssue): string {
+  const where = `${issue.at.file}:${issue.at.line}:${issue.at.col}`;
+  return `${where}: ${issue.path ? `${issue.path}: ` : ''}${issue.message} [${issue.code}]`;
+}
+
+export class ConfigError extends TelemuxError {
+  constructor(readonly issues: readonly ConfigIssue[]) {
+    super(issues[0]?.code ?? 'CFG_FIELD', issues.map(formatConfigIssue).join('\n'));
+    this.name = 'ConfigError';
+  }
+}
