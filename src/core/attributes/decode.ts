@@ -1,0 +1,489 @@
+import { TelemuxError, type ErrorCode } from '../errors.js';
+import { AttributeBag } from './bag.js';
+import { GLOBAL_DICTIONARY } from './global-dictionary.js';
+import type { AttributeManifest } from './manifest.js';
+import { Timestamp, type AttributeValue } from './value.js';
+import { ValueType, valueTypeName } from './value-type.js';
+import { MalformedError, WIRE_LEN, WIRE_VARINT, WIRE_FIXED64, WireReader, utf8Slice } from './wire-reader.js';
+
+/** A Report that cannot be accepted. `record` is the index of the offending attribute set, if any. */
+export class DecodeError extends TelemuxError {
+  constructor(
+    code: ErrorCode,
+    message: string,
+    readonly record: number | undefined,
+  ) {
+    super(code, record === undefined ? message : `attributes[${record}]: ${message}`);
+    this.name = 'DecodeError';
+  }
+}
+
+export type Semantics = 'delta' | 'independent';
+
+export interface DecodedReport {
+  readonly semantics: Semantics;
+  readonly globalWordCount: number;
+  /** One bag per attribute set, in order; for DELTA each is the accumulated state after that set. */
+  readonly bags: readonly AttributeBag[];
+}
+
+// CompressedAttributes field numbers; also the "wire map" an attribute arrived in.
+const F_WORDS = 1;
+const F_STRINGS = 2;
+const F_INT64S = 3;
+const F_DOUBLES = 4;
+const F_BOOLS = 5;
+const F_TIMESTAMPS = 6;
+const F_DURATIONS = 7;
+const F_BYTES = 8;
+const F_STRING_MAPS = 9;
+
+const MAP_NAMES = ['', 'words', 'strings', 'int64s', 'doubles', 'bools', 'timestamps', 'durations', 'bytes', 'string_maps'];
+
+function wireMapOf(t: ValueType): number {
+  switch (t) {
+    case ValueType.STRING:
+    case ValueType.DNS_NAME:
+    case ValueType.EMAIL_ADDRESS:
+    case ValueType.URI:
+      return F_STRINGS;
+    case ValueType.INT64:
+      return F_INT64S;
+    case ValueType.DOUBLE:
+      return F_DOUBLES;
+    case ValueType.BOOL:
+      return F_BOOLS;
+    case ValueType.TIMESTAMP:
+      return F_TIMESTAMPS;
+    case ValueType.DURATION:
+      return F_DURATIONS;
+    case ValueType.IP_ADDRESS:
+      return F_BYTES;
+    case ValueType.STRING_MAP:
+      return F_STRING_MAPS;
+    default:
+      return 0;
+  }
+}
+
+const UNRESOLVED = -2;
+
+/** A message dictionary (default_words or an element's words), decoded lazily word by word. */
+class WordTable {
+  count = 0;
+  private starts: Int32Array = new Int32Array(64);
+  private ends: Int32Array = new Int32Array(64);
+  private strings: (string | undefined)[] = [];
+  private slots: Int32Array = new Int32Array(64);
+  private buf: Uint8Array = new Uint8Array(0);
+
+  reset(buf: Uint8Array): void {
+    this.buf = buf;
+    for (let i = 0; i < this.count; i++) this.strings[i] = undefined;
+    this.count = 0;
+  }
+
+  add(start: number, end: number): void {
+    if (this.count === this.starts.length) {
+      const n = this.count * 2;
+      this.starts = grow(this.starts, n);
+      this.ends = grow(this.ends, n);
+      this.slots = grow(this.slots, n);
+    }
+    this.starts[this.count] = start;
+    this.ends[this.count] = end;
+    this.slots[this.count] = UNRESOLVED;
+    this.count++;
+  }
+
+  word(i: number): string {
+    let s = this.strings[i];
+    if (s === undefined) {
+      s = utf8Slice(this.buf, this.starts[i]!, this.ends[i]!);
+      this.strings[i] = s;
+    }
+    return s;
+  }
+
+  slot(i: number, manifest: AttributeManifest): number {
+    let s = this.slots[i]!;
+    if (s === UNRESOLVED) {
+      s = manifest.slotOf(this.word(i));
+      this.slots[i] = s;
+    }
+    return s;
+  }
+}
+
+function grow(a: Int32Array, n: number): Int32Array {
+  const b = new Int32Array(n);
+  b.set(a);
+  return b;
+}
+
+/**
+ * Decodes `istio.mixer.v1.ReportRequest` bytes straight into AttributeBags, without building the
+ * intermediate protobuf object graph (spec §1.3–1.4). Bound to one config snapshot's manifest.
+ *
+ * Every set is decoded and validated before any is returned, so a rejected Report has no effect.
+ * Bags are pooled: the result is valid until the next `decode` call, which suits the synchronous
+ * decode → dispatch path. Attribute values that no compiled expression reads are validated but
+ * not materialised.
+ */
+export class ReportDecoder {
+  private readonly reader = new WireReader(new Uint8Array(0));
+  private readonly globalSlots: Int32Array;
+  private readonly slotMaps: Uint8Array;
+  private readonly slotTypes: ValueType[];
+  private readonly referenced: Uint8Array;
+  private readonly defaultWords = new WordTable();
+  private readonly elementWords = new WordTable();
+  private words: WordTable = this.defaultWords;
+  private elemStarts: Int32Array = new Int32Array(128);
+  private elemEnds: Int32Array = new Int32Array(128);
+  private readonly pool: AttributeBag[] = [];
+
+  /** `referenced[slot]` non-zero means some expression reads the attribute; omit to decode all. */
+  constructor(
+    private readonly manifest: AttributeManifest,
+    referenced?: Uint8Array,
+  ) {
+    const n = manifest.size;
+    this.globalSlots = new Int32Array(GLOBAL_DICTIONARY.length);
+    for (let i = 0; i < GLOBAL_DICTIONARY.length; i++) this.globalSlots[i] = manifest.slotOf(GLOBAL_DICTIONARY[i]!);
+    this.slotTypes = manifest.attributes.map((a) => a.type);
+    this.slotMaps = new Uint8Array(n);
+    for (let s = 0; s < n; s++) this.slotMaps[s] = wireMapOf(this.slotTypes[s]!);
+    this.referenced = referenced ?? new Uint8Array(n).fill(1);
+  }
+
+  decode(buf: Uint8Array): DecodedReport {
+    try {
+      return this.decodeUnchecked(buf);
+    } catch (e) {
+      if (e instanceof MalformedError) {
+        throw new DecodeError('DECODE_MALFORMED', `malformed ReportRequest: ${e.message}`, this.recordOrUndefined());
+      }
+      throw e;
+    }
+  }
+
+  private recordIndex = -1;
+
+  private recordOrUndefined(): number | undefined {
+    return this.recordIndex >= 0 ? this.recordIndex : undefined;
+  }
+
+  private decodeUnchecked(buf: Uint8Array): DecodedReport {
+    const r = this.reader;
+    r.reset(buf);
+    this.recordIndex = -1;
+    this.defaultWords.reset(buf);
+    let elements = 0;
+    let globalWordCount = 0;
+    let semanticsValue = 0;
+    while (r.pos < r.end) {
+      const tag = r.uint32();
+      const field = tag >>> 3;
+      const wt = tag & 7;
+      if (field === 1 && wt === WIRE_LEN) {
+        const end = r.delimited();
+        if (elements === this.elemStarts.length) {
+          this.elemStarts = grow(this.elemStarts, elements * 2);
+          this.elemEnds = grow(this.elemEnds, elements * 2);
+        }
+        this.elemStarts[elements] = r.pos;
+        this.elemEnds[elements] = end;
+        elements++;
+        r.pos = end;
+      } else if (field === 2 && wt === WIRE_LEN) {
+        const end = r.delimited();
+        this.defaultWords.add(r.pos, end);
+        r.pos = end;
+      } else if (field === 3 && wt === WIRE_VARINT) {
+        globalWordCount = r.uint32();
+      } else if (field === 4 && wt === WIRE_VARINT) {
+        semanticsValue = r.int64();
+      } else if (field === 0) {
+        throw new MalformedError('field number 0');
+      } else {
+        r.skip(wt);
+      }
+    }
+    if (globalWordCount > GLOBAL_DICTIONARY.length) {
+      throw new DecodeError(
+        'DECODE_DICTIONARY_VERSION',
+        `inconsistent global dictionary versions used: mixer knows ${GLOBAL_DICTIONARY.length} words, caller knows ${globalWordCount}`,
+        undefined,
+      );
+    }
+    const semantics: Semantics = semanticsValue === 1 ? 'independent' : 'delta';
+    const bags = this.bagsFor(elements);
+    for (let i = 0; i < elements; i++) {
+      this.recordIndex = i;
+      const bag = bags[i]!;
+      if (semantics === 'delta' && i > 0) {
+        const prev = bags[i - 1]!.values;
+        const cur = bag.values;
+        for (let s = 0; s < prev.length; s++) cur[s] = prev[s];
+      } else {
+        bag.clear();
+      }
+      this.decodeElement(buf, this.elemStarts[i]!, this.elemEnds[i]!, bag);
+    }
+    this.recordIndex = -1;
+    return { semantics, globalWordCount, bags };
+  }
+
+  private bagsFor(n: number): AttributeBag[] {
+    const size = this.manifest.size;
+    while (this.pool.length < n) this.pool.push(new AttributeBag(size));
+    return this.pool.length === n ? this.pool : this.pool.slice(0, n);
+  }
+
+  private decodeElement(buf: Uint8Array, start: number, end: number, bag: AttributeBag): void {
+    const r = this.reader;
+    // An element's own words, when present, replace default_words for it (spec §1.3). They may
+    // appear after the maps on the wire, so find them first.
+    this.words = this.defaultWords;
+    r.reset(buf, start, end);
+    let hasWords = false;
+    while (r.pos < r.end) {
+      const tag = r.uint32();
+      if (tag >>> 3 === F_WORDS && (tag & 7) === WIRE_LEN) {
+        if (!hasWords) {
+          this.elementWords.reset(buf);
+          hasWords = true;
+        }
+        const e = r.delimited();
+        this.elementWords.add(r.pos, e);
+        r.pos = e;
+      } else {
+        if (tag >>> 3 === 0) throw new MalformedError('field number 0');
+        r.skip(tag & 7);
+      }
+    }
+    if (hasWords) this.words = this.elementWords;
+
+    r.reset(buf, start, end);
+    while (r.pos < r.end) {
+      const tag = r.uint32();
+      const field = tag >>> 3;
+      const wt = tag & 7;
+      if (field >= F_STRINGS && field <= F_STRING_MAPS && wt === WIRE_LEN) {
+        const entryEnd = r.delimited();
+        this.decodeEntry(field, entryEnd, bag);
+        r.pos = entryEnd;
+        r.end = end;
+      } else {
+        r.skip(wt);
+      }
+    }
+  }
+
+  /** One map entry {1: sint32 key, 2: value}; either field may be missing (proto3 defaults). */
+  private decodeEntry(map: number, entryEnd: number, bag: AttributeBag): void {
+    const r = this.reader;
+    r.end = entryEnd;
+    let key = 0;
+    let valueStart = -1;
+    let valueEnd = -1;
+    let valueWire = -1;
+    while (r.pos < entryEnd) {
+      const tag = r.uint32();
+      const field = tag >>> 3;
+      const wt = tag & 7;
+      if (field === 1 && wt === WIRE_VARINT) {
+        key = r.sint32();
+      } else if (field === 2) {
+        valueStart = r.pos;
+        valueWire = wt;
+        r.skip(wt);
+        valueEnd = r.pos;
+      } else {
+        if (field === 0) throw new MalformedError('field number 0');
+        r.skip(wt);
+      }
+    }
+    const slot = this.keySlot(key);
+    const expectedWire = valueWireType(map);
+    if (valueStart >= 0 && valueWire !== expectedWire) {
+      // A value of the wrong wire type is an unknown field to protobuf: the entry keeps the default.
+      valueStart = -1;
+    }
+    if (slot < 0) {
+      // Not in the vocabulary: never read, but string word indices must still be valid.
+      if (map === F_STRINGS && valueStart >= 0) {
+        r.reset(r.buf, valueStart, valueEnd);
+        this.checkWord(r.sint32());
+      } else if (map === F_STRING_MAPS && valueStart >= 0) {
+        this.readStringMap(valueStart + lengthPrefixSize(r.buf, valueStart), valueEnd, false);
+      }
+      return;
+    }
+    const declared = this.slotMaps[slot]!;
+    if (declared !== map) {
+      const name = this.manifest.attributes[slot]!.name;
+      throw new DecodeError(
+        'DECODE_TYPE_MISMATCH',
+        `attribute '${name}' is declared ${valueTypeName(this.slotTypes[slot]!)} in the attribute manifest but arrived in the '${MAP_NAMES[map]}' map`,
+        this.recordOrUndefined(),
+      );
+    }
+    // Mixer rejects one name in two maps of a DELTA element; here that cannot pass the type check
+    // above, and twice in the same map is protobuf's "last entry wins".
+    const materialise = this.referenced[slot] === 1;
+    bag.values[slot] = this.readValue(map, valueStart, valueEnd, materialise, slot);
+  }
+
+  private readValue(map: number, start: number, end: number, materialise: boolean, slot: number): AttributeValue | undefined {
+    const r = this.reader;
+    const present = start >= 0;
+    if (present) r.reset(r.buf, start, end);
+    switch (map) {
+      case F_STRINGS: {
+        const idx = present ? r.sint32() : 0;
+        return materialise ? this.resolveWord(idx) : (this.checkWord(idx), '');
+      }
+      case F_INT64S:
+        return present ? r.int64() : 0;
+      case F_DOUBLES:
+        return present ? r.double() : 0;
+      case F_BOOLS:
+        return present ? r.bool() : false;
+      case F_TIMESTAMPS: {
+        if (!present) return new Timestamp(0, 0);
+        const inner = r.delimited();
+        const [s, n] = this.readSecondsNanos(inner);
+        return materialise ? new Timestamp(s, n) : EPOCH;
+      }
+      case F_DURATIONS: {
+        if (!present) return 0;
+        const inner = r.delimited();
+        const [s, n] = this.readSecondsNanos(inner);
+        return s * 1e9 + n;
+      }
+      case F_BYTES: {
+        const inner = present ? r.delimited() : start;
+        const len = present ? inner - r.pos : 0;
+        if (len !== 4 && len !== 16) {
+          const name = this.manifest.attributes[slot]!.name;
+          throw new DecodeError('DECODE_TYPE_MISMATCH', `attribute '${name}' is an IP_ADDRESS but has ${len} bytes (want 4 or 16)`, this.recordOrUndefined());
+        }
+        return materialise ? r.buf.slice(r.pos, inner) : EMPTY_IP;
+      }
+      case F_STRING_MAPS: {
+        if (!present) return new Map<string, string>();
+        const innerEnd = r.delimited();
+        return this.readStringMap(r.pos, innerEnd, materialise);
+      }
+      default:
+        return undefined;
+    }
+  }
+
+  private readSecondsNanos(end: number): [number, number] {
+    const r = this.reader;
+    let seconds = 0;
+    let nanos = 0;
+    r.end = end;
+    while (r.pos < end) {
+      const tag = r.uint32();
+      const field = tag >>> 3;
+      const wt = tag & 7;
+      if (field === 1 && wt === WIRE_VARINT) seconds = r.int64();
+      else if (field === 2 && wt === WIRE_VARINT) nanos = r.int64() | 0;
+      else {
+        if (field === 0) throw new MalformedError('field number 0');
+        r.skip(wt);
+      }
+    }
+    return [seconds, nanos];
+  }
+
+  /** StringMap {1: repeated entry {1: sint32 key, 2: sint32 value}}. */
+  private readStringMap(start: number, end: number, materialise: boolean): Map<string, string> {
+    const r = this.reader;
+    const out = new Map<string, string>();
+    r.reset(r.buf, start, end);
+    while (r.pos < end) {
+      const tag = r.uint32();
+      const wt = tag & 7;
+      if (tag >>> 3 === 1 && wt === WIRE_LEN) {
+        const entryEnd = r.delimited();
+        let k = 0;
+        let v = 0;
+        r.end = entryEnd;
+        while (r.pos < entryEnd) {
+          const t = r.uint32();
+          const f = t >>> 3;
+          if (f === 1 && (t & 7) === WIRE_VARINT) k = r.sint32();
+          else if (f === 2 && (t & 7) === WIRE_VARINT) v = r.sint32();
+          else {
+            if (f === 0) throw new MalformedError('field number 0');
+            r.skip(t & 7);
+          }
+        }
+        r.end = end;
+        if (materialise) out.set(this.resolveWord(k), this.resolveWord(v));
+        else {
+          this.checkWord(k);
+          this.checkWord(v);
+        }
+      } else {
+        if (tag >>> 3 === 0) throw new MalformedError('field number 0');
+        r.skip(wt);
+      }
+    }
+    return out;
+  }
+
+  private keySlot(index: number): number {
+    if (index >= 0) {
+      if (index >= GLOBAL_DICTIONARY.length) this.badIndex(index);
+      return this.globalSlots[index]!;
+    }
+    const w = -index - 1;
+    if (w >= this.words.count) this.badIndex(index);
+    return this.words.slot(w, this.manifest);
+  }
+
+  private resolveWord(index: number): string {
+    if (index >= 0) {
+      if (index >= GLOBAL_DICTIONARY.length) this.badIndex(index);
+      return GLOBAL_DICTIONARY[index]!;
+    }
+    const w = -index - 1;
+    if (w >= this.words.count) this.badIndex(index);
+    return this.words.word(w);
+  }
+
+  private checkWord(index: number): void {
+    if (index >= GLOBAL_DICTIONARY.length || -index - 1 >= this.words.count) this.badIndex(index);
+  }
+
+  private badIndex(index: number): never {
+    const which = this.words === this.elementWords ? 'words' : 'default_words';
+    throw new DecodeError(
+      'DECODE_WORD_INDEX',
+      `attribute index ${index} is not defined in the available dictionaries (global dictionary has ${GLOBAL_DICTIONARY.length} words, ${which} has ${this.words.count})`,
+      this.recordOrUndefined(),
+    );
+  }
+}
+
+// Stand-ins stored for attributes that no expression reads: present, never looked at.
+const EMPTY_IP = new Uint8Array(4);
+const EPOCH = new Timestamp(0, 0);
+
+function valueWireType(map: number): number {
+  if (map === F_DOUBLES) return WIRE_FIXED64;
+  if (map === F_TIMESTAMPS || map === F_DURATIONS || map === F_BYTES || map === F_STRING_MAPS) return WIRE_LEN;
+  return WIRE_VARINT;
+}
+
+function lengthPrefixSize(buf: Uint8Array, pos: number): number {
+  let n = 0;
+  while (buf[pos + n]! >= 0x80) n++;
+  return n + 1;
+}
