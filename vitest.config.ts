@@ -6,6 +6,7 @@ export const config = defineConfig({
     testTimeout: 20_000,
     hookTimeout: 20_000,
     pool: 'forks',
+    globalSetup: ['test/global-setup.ts'],
   },
 });
 // vitest discovers its config through the default export; this is the one exception to the rule.

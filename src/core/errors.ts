@@ -18,6 +18,8 @@ export type ErrorCode =
   | 'CFG_UNRESOLVED_INSTANCE'
   | 'CFG_INSTANCE_TEMPLATE'
   | 'CFG_MATCH_TYPE'
+  | 'CFG_UNSUPPORTED'
+  | 'CFG_UNUSED'
   // expressions
   | 'EXPR_SYNTAX'
   | 'EXPR_UNKNOWN_ATTRIBUTE'
@@ -58,6 +60,7 @@ export interface SourcePosition {
 
 /** One problem found in configuration, formatted as `file:line:col: path: message [CODE]`. */
 export interface ConfigIssue {
+  readonly severity: 'error' | 'warning';
   readonly at: SourcePosition;
   readonly path: string;
   readonly message: string;
@@ -66,7 +69,8 @@ export interface ConfigIssue {
 
 export function formatConfigIssue(issue: ConfigIssue): string {
   const where = `${issue.at.file}:${issue.at.line}:${issue.at.col}`;
-  return `${where}: ${issue.path ? `${issue.path}: ` : ''}${issue.message} [${issue.code}]`;
+  const level = issue.severity === 'warning' ? 'warning: ' : '';
+  return `${where}: ${level}${issue.path ? `${issue.path}: ` : ''}${issue.message} [${issue.code}]`;
 }
 
 export class ConfigError extends TelemuxError {

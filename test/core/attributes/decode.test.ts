@@ -6,6 +6,7 @@ import { Timestamp, type AttributeValue } from '../../../src/core/attributes/val
 import { ValueType } from '../../../src/core/attributes/value-type.js';
 import { type AttributeSet, bool, buildReport, dur, encodeReport, int, ip, smap, str, ts, dbl } from '../../../src/client/compressor.js';
 import { ReportRequest } from '../../../src/gen/istio/mixer/v1/mixer.js';
+import { appendixA } from '../../support/appendix-a.js';
 import { referenceDecode } from '../../support/reference-decode.js';
 import { istioManifest, istioVocabulary } from '../../support/vocabulary.js';
 
@@ -31,28 +32,6 @@ function decodeError(buf: Uint8Array): DecodeError {
     throw e;
   }
   throw new Error('expected a DecodeError');
-}
-
-/** Appendix A of the spec, hand-encoded index by index as Envoy would. */
-function appendixA(): ReportRequest {
-  return {
-    attributes: [
-      {
-        words: [],
-        strings: { 131: 92, 201: 219, 205: -1, 193: -2 },
-        int64s: { 23: 123n, 30: 200n },
-        doubles: {},
-        bools: { 177: true },
-        timestamps: {},
-        durations: { 29: { seconds: 0n, nanos: 12_500_000 } },
-        bytes: { 150: Buffer.from([10, 0, 0, 5]) },
-        stringMaps: { 15: { entries: { 86: -3, 31: -4 } } },
-      },
-    ],
-    defaultWords: ['-', 'reviews.default.svc.cluster.local', 'curl/7.58', 'reviews:9080'],
-    globalWordCount: 222,
-    repeatedAttributesSemantics: 1,
-  };
 }
 
 describe('Report decoding', () => {

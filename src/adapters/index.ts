@@ -1,0 +1,5 @@
+import type { AnyAdapter } from '../core/adapter.js';
+import { prometheusAdapter } from './prometheus/index.js';
+
+/** Every compiled-in adapter, by the `compiledAdapter` name operators write. */
+export const ADAPTERS: ReadonlyMap<string, AnyAdapter> = new Map([prometheusAdapter].map((a) => [a.name, a]));

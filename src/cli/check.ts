@@ -1,0 +1,25 @@
+import { ADAPTERS } from '../adapters/index.js';
+import { compileConfig } from '../core/config/compile.js';
+import { loadConfigPath } from '../core/config/document.js';
+import { formatConfigIssue } from '../core/errors.js';
+import { parseFlags, UsageError } from './args.js';
+
+export const CHECK_USAGE = 'telemux check -f PATH    validate a config file or directory offline; exits 1 listing every error';
+
+export async function checkCommand(argv: readonly string[]): Promise<number> {
+  const { flags, positionals } = parseFlags(argv, { file: { type: 'string', short: 'f' } });
+  const path = (flags['file'] as string | undefined) ?? positionals[0];
+  if (!path) throw new UsageError('check: missing -f PATH');
+  const loaded = await loadConfigPath(path);
+  const compiled = compileConfig(loaded.documents, { adapters: ADAPTERS });
+  const issues = [...loaded.issues, ...compiled.issues];
+  for (const i of issues) process.stderr.write(`${formatConfigIssue(i)}\n`);
+  const errors = issues.filter((i) => i.severity === 'error').length;
+  if (errors > 0 || !compiled.snapshot) {
+    process.stderr.write(`${path}: ${errors} error(s)\n`);
+    return 1;
+  }
+  const c = compiled.snapshot.counts;
+  process.stdout.write(`${path}: ok (${c.attributes} attributes, ${c.instances} instances, ${c.handlers} handlers, ${c.rules} rules)\n`);
+  return 0;
+}

@@ -1,0 +1,430 @@
+import { createHash } from 'node:crypto';
+import type { AnyAdapter, DimensionSpec, InstanceSpec } from '../adapter.js';
+import { AttributeManifest, type AttributeInfo } from '../attributes/manifest.js';
+import { ValueType, valueTypeFromName, valueTypeName } from '../attributes/value-type.js';
+import type { ConfigIssue } from '../errors.js';
+import { compileExpression, type CompiledExpression } from '../expr/index.js';
+import { MetricInstanceBuilder } from '../templates/metric.js';
+import type { ConfigDocument, ConfigPath } from './document.js';
+import { candidateNames, readResources, reporterFor, type Resource } from './resources.js';
+import { describe, isRecord, type Report, SpecReader } from './spec-reader.js';
+
+export const DEFAULT_NAMESPACE = 'istio-system';
+
+/** A handler as configured: what the runtime needs to build it, and its identity for reuse. */
+export interface HandlerPlan {
+  readonly name: string;
+  readonly adapter: AnyAdapter;
+  readonly config: unknown;
+  readonly instances: readonly InstanceSpec[];
+  /** Equal signatures mean an existing handler can be kept across a reload (spec §8.3). */
+  readonly signature: string;
+}
+
+export interface RuleAction {
+  readonly handler: string;
+  readonly builders: readonly MetricInstanceBuilder[];
+}
+
+export interface CompiledRule {
+  readonly name: string;
+  readonly namespace: string;
+  /** Absent: the rule matches everything. */
+  readonly match: CompiledExpression | undefined;
+  readonly actions: readonly RuleAction[];
+}
+
+/** An immutable, fully validated configuration. */
+export interface ConfigSnapshot {
+  readonly manifest: AttributeManifest;
+  readonly handlers: ReadonlyMap<string, HandlerPlan>;
+  readonly rules: readonly CompiledRule[];
+  readonly defaultNamespace: string;
+  /** Per manifest slot: 1 when some expression (or namespace resolution) reads the attribute. */
+  readonly referenced: Uint8Array;
+  /** sha256 of the canonical resource data: the same config always hashes the same. */
+  readonly hash: string;
+  readonly counts: { readonly attributes: number; readonly handlers: number; readonly instances: number; readonly rules: number };
+}
+
+export interface CompileOptions {
+  readonly adapters: ReadonlyMap<string, AnyAdapter>;
+  readonly defaultNamespace?: string;
+}
+
+export interface CompileResult {
+  /** Present only when there is no error (warnings allowed). */
+  readonly snapshot: ConfigSnapshot | undefined;
+  readonly issues: readonly ConfigIssue[];
+}
+
+/** Mixer adapters and templates that Telemux knowingly leaves out: warned about, not errors. */
+const UNSUPPORTED_ADAPTERS: ReadonlySet<string> = new Set(['stdio', 'kubernetesenv', 'denier', 'memquota', 'listchecker', 'noop', 'fluentd', 'stackdriver', 'opa', 'rbac', 'redisquota', 'solarwinds', 'signalfx', 'cloudwatch', 'dogstatsd', 'zipkin', 'bypass']);
+const UNSUPPORTED_TEMPLATES: ReadonlySet<string> = new Set(['logentry', 'tracespan', 'kubernetes', 'quota', 'listentry', 'checknothing', 'reportnothing', 'authorization', 'apikey', 'edge']);
+
+/** The attributes dispatch reads to find a Report's identity namespace (spec §5.4). */
+export const IDENTITY_ATTRIBUTES = ['context.reporter.kind', 'destination.namespace', 'source.namespace'] as const;
+
+interface InstanceEntry {
+  readonly resource: Resource;
+  readonly builder: MetricInstanceBuilder;
+}
+
+export function compileConfig(documents: readonly ConfigDocument[], opts: CompileOptions): CompileResult {
+  const defaultNamespace = opts.defaultNamespace ?? DEFAULT_NAMESPACE;
+  const issues: ConfigIssue[] = [];
+  const resources = readResources(documents, defaultNamespace, issues);
+  const byKind = (k: Resource['kind']): Resource[] => resources.filter((r) => r.kind === k);
+
+  const manifest = new AttributeManifest(readManifests(byKind('attributemanifest'), issues));
+  const referenced = new Uint8Array(manifest.size);
+  for (const name of IDENTITY_ATTRIBUTES) {
+    const slot = manifest.slotOf(name);
+    if (slot >= 0) referenced[slot] = 1;
+  }
+  const compile = expressionCompiler(manifest, referenced);
+
+  const instances = new Map<string, InstanceEntry>();
+  const skippedInstances = new Set<string>();
+  for (const r of byKind('instance')) {
+    const built = compileInstance(r, compile, reporterFor(r.doc, issues), reporterFor(r.doc, issues, 'warning'));
+    if (built) instances.set(r.fqn, { resource: r, builder: built });
+    else skippedInstances.add(r.fqn);
+  }
+
+  const handlerResources = new Map(byKind('handler').map((r) => [r.fqn, r]));
+  const handlerAdapters = new Map<string, AnyAdapter>();
+  for (const r of handlerResources.values()) {
+    const a = resolveAdapter(r, opts.adapters, reporterFor(r.doc, issues), reporterFor(r.doc, issues, 'warning'));
+    if (a) handlerAdapters.set(r.fqn, a);
+  }
+
+  const rules: CompiledRule[] = [];
+  const bound = new Map<string, Map<string, MetricInstanceBuilder>>();
+  const matchCache = new Map<string, CompiledExpression>();
+  for (const r of byKind('rule')) {
+    const rule = compileRule(r, { compile, matchCache, instances, skippedInstances, handlerResources, handlerAdapters, bound, issues });
+    if (rule) rules.push(rule);
+  }
+
+  const handlers = new Map<string, HandlerPlan>();
+  for (const [fqn, r] of handlerResources) {
+    const adapter = handlerAdapters.get(fqn);
+    const used = bound.get(fqn);
+    if (!adapter) continue;
+    if (!used) {
+      reporterFor(r.doc, issues, 'warning')(r.specPath.slice(0, -1), `handler '${fqn}' is not used by any rule and will not be built`, 'CFG_UNUSED');
+      continue;
+    }
+    const specs = [...used.values()].map((b) => b.spec);
+    const reader = new SpecReader(r.spec, r.specPath, reporterFor(r.doc, issues));
+    reader.rejectUnknown(['name', 'compiled_adapter', 'adapter', 'params', 'connection'], 'a handler');
+    const params = reader.raw('params') ?? {};
+    const paramsPath = reader.pathOf('params');
+    const report = reporterFor(r.doc, issues);
+    const before = issues.length;
+    const config = adapter.parseConfig(params, specs, {
+      issue: (path, message, code) => report([...paramsPath, ...path], message, code ?? 'ADAPTER_CONFIG'),
+    });
+    if (config === undefined && issues.length === before) {
+      report(paramsPath, `adapter '${adapter.name}' rejected its params`, 'ADAPTER_CONFIG');
+    }
+    if (config === undefined) continue;
+    handlers.set(fqn, { name: fqn, adapter, config, instances: specs, signature: signatureOf(adapter.name, params, [...used.keys()].sort().map((k) => instances.get(k)!.resource)) });
+  }
+
+  const hasErrors = issues.some((i) => i.severity === 'error');
+  const snapshot: ConfigSnapshot | undefined = hasErrors
+    ? undefined
+    : {
+        manifest,
+        handlers,
+        rules: rules.map((rule) => ({ ...rule, actions: rule.actions.filter((a) => handlers.has(a.handler)) })).filter((rule) => rule.actions.length > 0),
+        defaultNamespace,
+        referenced,
+        hash: sha256(canonical(resources.map((r) => [r.fqn, r.spec]))),
+        counts: { attributes: manifest.size, handlers: handlers.size, instances: instances.size, rules: rules.length },
+      };
+  return { snapshot, issues: sortIssues(issues) };
+}
+
+function sortIssues(issues: ConfigIssue[]): ConfigIssue[] {
+  return issues.sort((a, b) => (a.at.file !== b.at.file ? (a.at.file < b.at.file ? -1 : 1) : a.at.line - b.at.line || a.at.col - b.at.col));
+}
+
+function readManifests(resources: readonly Resource[], issues: ConfigIssue[]): AttributeInfo[] {
+  const out: AttributeInfo[] = [];
+  for (const r of resources) {
+    const report = reporterFor(r.doc, issues);
+    const reader = new SpecReader(r.spec, r.specPath, report);
+    reader.rejectUnknown(['revision', 'name', 'attributes'], 'an attributemanifest');
+    const attrs = reader.raw('attributes');
+    if (attrs === undefined || attrs === null) continue;
+    if (!isRecord(attrs)) {
+      report(reader.pathOf('attributes'), `'attributes' must be a map of attribute name to {valueType}, got ${describe(attrs)}`, 'CFG_FIELD');
+      continue;
+    }
+    for (const [name, info] of Object.entries(attrs)) {
+      const path: ConfigPath = [...reader.pathOf('attributes'), name];
+      if (!isRecord(info)) {
+        report(path, `attribute '${name}' must be a map with 'valueType'`, 'CFG_FIELD');
+        continue;
+      }
+      const ir = new SpecReader(info, path, report);
+      ir.rejectUnknown(['value_type', 'description'], `attribute '${name}'`);
+      const typeName = ir.string('value_type', { required: true });
+      if (typeName === undefined) continue;
+      const type = valueTypeFromName(typeName);
+      if (type === undefined || type === ValueType.VALUE_TYPE_UNSPECIFIED) {
+        const known = Object.values(ValueType).filter((v): v is string => typeof v === 'string' && v !== 'VALUE_TYPE_UNSPECIFIED');
+        report(ir.pathOf('value_type'), `unknown valueType '${typeName}'${suggest(typeName, known)} (one of ${known.join(', ')})`, 'CFG_VALUE_TYPE');
+        continue;
+      }
+      out.push({ name, type, description: typeof info['description'] === 'string' ? info['description'] : '' });
+    }
+  }
+  return out;
+}
+
+type ExprCompiler = (text: string, path: ConfigPath, report: Report) => CompiledExpression | undefined;
+
+function expressionCompiler(manifest: AttributeManifest, referenced: Uint8Array): ExprCompiler {
+  return (text, path, report) => {
+    const result = compileExpression(text, manifest);
+    if (!result.ok) {
+      for (const d of result.errors) report(path, `${d.message} (in expression \`${text}\`)`, d.code, d.start);
+      return undefined;
+    }
+    for (const name of result.expr.attributes) {
+      const slot = manifest.slotOf(name);
+      if (slot >= 0) referenced[slot] = 1;
+    }
+    return result.expr;
+  };
+}
+
+function compileInstance(r: Resource, compile: ExprCompiler, report: Report, warn: Report): MetricInstanceBuilder | undefined {
+  const reader = new SpecReader(r.spec, r.specPath, report);
+  reader.rejectUnknown(['name', 'compiled_template', 'template', 'params', 'attribute_bindings'], 'an instance');
+  const template = reader.string('compiled_template') ?? reader.string('template');
+  if (template === undefined) {
+    report(r.specPath, "missing 'compiledTemplate' (Telemux supports 'metric')", 'CFG_FIELD');
+    return undefined;
+  }
+  if (template !== 'metric') {
+    if (UNSUPPORTED_TEMPLATES.has(template)) {
+      warn(reader.pathOf(reader.keyOf('compiled_template') ? 'compiled_template' : 'template'), `template '${template}' is not supported by Telemux; instance '${r.fqn}' is ignored`, 'CFG_UNSUPPORTED');
+    } else {
+      report(reader.pathOf(reader.keyOf('compiled_template') ? 'compiled_template' : 'template'), `unknown template '${template}' (Telemux supports 'metric')`, 'CFG_UNKNOWN_TEMPLATE');
+    }
+    return undefined;
+  }
+  const paramsRaw = reader.raw('params') ?? {};
+  if (!isRecord(paramsRaw)) {
+    report(reader.pathOf('params'), `'params' must be a map, got ${describe(paramsRaw)}`, 'CFG_FIELD');
+    return undefined;
+  }
+  const p = new SpecReader(paramsRaw, reader.pathOf('params'), report);
+  p.rejectUnknown(['value', 'dimensions', 'monitored_resource_type', 'monitored_resource_dimensions'], 'metric params');
+  let ok = true;
+  const one = (field: string): CompiledExpression | undefined => {
+    const text = p.string(field);
+    if (text === undefined || text.trim() === '') return undefined;
+    const e = compile(text, p.pathOf(field), report);
+    if (!e) ok = false;
+    return e;
+  };
+  const many = (field: string): [DimensionSpec[], CompiledExpression[]] => {
+    const specs: DimensionSpec[] = [];
+    const exprs: CompiledExpression[] = [];
+    for (const [name, text] of p.stringMap(field)) {
+      const e = compile(text, [...p.pathOf(field), name], report);
+      if (!e) {
+        ok = false;
+        continue;
+      }
+      specs.push({ name, type: e.type });
+      exprs.push(e);
+    }
+    return [specs, exprs];
+  };
+  const value = one('value');
+  const [dimensions, dimExprs] = many('dimensions');
+  const mrt = one('monitored_resource_type');
+  const [mrDims, mrExprs] = many('monitored_resource_dimensions');
+  if (mrt && mrt.type !== ValueType.STRING) {
+    report(p.pathOf('monitored_resource_type'), `monitored_resource_type must be a STRING expression, got ${valueTypeName(mrt.type)} (write a literal as '"UNSPECIFIED"')`, 'EXPR_TYPE');
+    ok = false;
+  }
+  if (!ok) return undefined;
+  const spec: InstanceSpec = {
+    name: r.fqn,
+    template: 'metric',
+    valueType: value?.type ?? ValueType.VALUE_TYPE_UNSPECIFIED,
+    dimensions,
+    monitoredResourceDimensions: mrDims,
+  };
+  return new MetricInstanceBuilder(spec, value, dimExprs, mrt, mrExprs);
+}
+
+function resolveAdapter(r: Resource, adapters: ReadonlyMap<string, AnyAdapter>, report: Report, warn: Report): AnyAdapter | undefined {
+  const reader = new SpecReader(r.spec, r.specPath, report);
+  const field = reader.keyOf('compiled_adapter') ? 'compiled_adapter' : 'adapter';
+  const name = reader.string(field);
+  if (name === undefined) {
+    report(r.specPath, `missing 'compiledAdapter' (one of ${[...adapters.keys()].join(', ')})`, 'CFG_FIELD');
+    return undefined;
+  }
+  const adapter = adapters.get(name);
+  if (adapter) return adapter;
+  if (UNSUPPORTED_ADAPTERS.has(name)) {
+    warn(reader.pathOf(field), `adapter '${name}' is not supported by Telemux; handler '${r.fqn}' and the rule actions using it are ignored`, 'CFG_UNSUPPORTED');
+  } else {
+    report(reader.pathOf(field), `unknown adapter '${name}'${suggest(name, [...adapters.keys()])} (available: ${[...adapters.keys()].join(', ')})`, 'CFG_UNKNOWN_ADAPTER');
+  }
+  return undefined;
+}
+
+interface RuleContext {
+  readonly compile: ExprCompiler;
+  readonly matchCache: Map<string, CompiledExpression>;
+  readonly instances: ReadonlyMap<string, InstanceEntry>;
+  readonly skippedInstances: ReadonlySet<string>;
+  readonly handlerResources: ReadonlyMap<string, Resource>;
+  readonly handlerAdapters: ReadonlyMap<string, AnyAdapter>;
+  readonly bound: Map<string, Map<string, MetricInstanceBuilder>>;
+  readonly issues: ConfigIssue[];
+}
+
+function compileRule(r: Resource, ctx: RuleContext): CompiledRule | undefined {
+  const report = reporterFor(r.doc, ctx.issues);
+  const warn = reporterFor(r.doc, ctx.issues, 'warning');
+  const reader = new SpecReader(r.spec, r.specPath, report);
+  reader.rejectUnknown(['match', 'actions', 'request_header_operations', 'response_header_operations', 'sampling'], 'a rule');
+  let match: CompiledExpression | undefined;
+  const text = reader.string('match');
+  let ok = true;
+  if (text !== undefined && text.trim() !== '' && text.trim() !== 'true') {
+    match = ctx.matchCache.get(text) ?? ctx.compile(text, reader.pathOf('match'), report);
+    if (!match) ok = false;
+    else if (match.type !== ValueType.BOOL) {
+      report(reader.pathOf('match'), `match must be a BOOL expression, got ${valueTypeName(match.type)}`, 'CFG_MATCH_TYPE');
+      ok = false;
+    } else ctx.matchCache.set(text, match);
+  }
+  const actions: RuleAction[] = [];
+  reader.array('actions').forEach((raw, i) => {
+    const path: ConfigPath = [...reader.pathOf('actions'), i];
+    if (!isRecord(raw)) {
+      report(path, `an action must be a map with 'handler' and 'instances', got ${describe(raw)}`, 'CFG_FIELD');
+      ok = false;
+      return;
+    }
+    const ar = new SpecReader(raw, path, report);
+    ar.rejectUnknown(['handler', 'instances', 'name'], 'a rule action');
+    const handlerRef = ar.string('handler', { required: true });
+    if (handlerRef === undefined) {
+      ok = false;
+      return;
+    }
+    const handlerName = candidateNames(handlerRef, 'handler', r.namespace).find((n) => ctx.handlerResources.has(n));
+    if (!handlerName) {
+      const all = [...ctx.handlerResources.keys()];
+      report(ar.pathOf('handler'), `handler '${handlerRef}' not found (looked for ${candidateNames(handlerRef, 'handler', r.namespace).join(', ')})${suggest(handlerRef, all)}`, 'CFG_UNRESOLVED_HANDLER');
+      ok = false;
+      return;
+    }
+    const adapter = ctx.handlerAdapters.get(handlerName);
+    const builders: MetricInstanceBuilder[] = [];
+    const seen = new Set<string>();
+    ar.array('instances').forEach((ref, j) => {
+      const ipath: ConfigPath = [...ar.pathOf('instances'), j];
+      if (typeof ref !== 'string') {
+        report(ipath, `an instance reference must be a string, got ${describe(ref)}`, 'CFG_FIELD');
+        ok = false;
+        return;
+      }
+      const candidates = candidateNames(ref, 'instance', r.namespace);
+      const fqn = candidates.find((n) => ctx.instances.has(n) || ctx.skippedInstances.has(n));
+      if (!fqn) {
+        report(ipath, `instance '${ref}' not found (looked for ${candidates.join(', ')})${suggest(ref, [...ctx.instances.keys()])}`, 'CFG_UNRESOLVED_INSTANCE');
+        ok = false;
+        return;
+      }
+      if (seen.has(fqn)) {
+        report(ipath, `instance '${fqn}' is listed twice in this action`, 'CFG_DUPLICATE');
+        ok = false;
+        return;
+      }
+      seen.add(fqn);
+      const entry = ctx.instances.get(fqn);
+      if (!entry || !adapter) return; // skipped (unsupported template/adapter, already warned) or broken (already reported)
+      if (!adapter.templates.includes(entry.builder.spec.template)) {
+        report(ipath, `adapter '${adapter.name}' does not support template '${entry.builder.spec.template}'`, 'CFG_INSTANCE_TEMPLATE');
+        ok = false;
+        return;
+      }
+      builders.push(entry.builder);
+    });
+    if (!adapter) {
+      if (ctx.handlerResources.has(handlerName) && builders.length === 0) warn(ar.pathOf('handler'), `action skipped: handler '${handlerName}' is not available`, 'CFG_UNSUPPORTED');
+      return;
+    }
+    if (builders.length === 0) return;
+    let perHandler = ctx.bound.get(handlerName);
+    if (!perHandler) ctx.bound.set(handlerName, (perHandler = new Map()));
+    for (const b of builders) perHandler.set(b.spec.name, b);
+    actions.push({ handler: handlerName, builders });
+  });
+  if (!ok) return undefined;
+  return { name: r.fqn, namespace: r.namespace, match, actions };
+}
+
+function signatureOf(adapterName: string, params: unknown, instances: readonly Resource[]): string {
+  return sha256(canonical([adapterName, params, instances.map((i) => [i.fqn, i.spec])]));
+}
+
+function sha256(s: string): string {
+  return createHash('sha256').update(s).digest('hex');
+}
+
+/** JSON with object keys sorted, so equal data always serialises the same. */
+export function canonical(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
+  if (isRecord(v)) {
+    return `{${Object.keys(v)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonical(v[k])}`)
+      .join(',')}}`;
+  }
+  return JSON.stringify(v) ?? 'null';
+}
+
+/** ` (did you mean 'x'?)` when a known name is close to what was written. */
+export function suggest(written: string, known: readonly string[]): string {
+  let best: string | undefined;
+  let bestD = Infinity;
+  for (const k of known) {
+    const d = editDistance(written.toLowerCase(), k.toLowerCase());
+    if (d < bestD) {
+      bestD = d;
+      best = k;
+    }
+  }
+  return best !== undefined && bestD > 0 && bestD <= Math.max(2, Math.floor(written.length / 4)) ? ` (did you mean '${best}'?)` : '';
+}
+
+function editDistance(a: string, b: string): number {
+  const prev = new Array<number>(b.length + 1);
+  for (let j = 0; j <= b.length; j++) prev[j] = j;
+  for (let i = 1; i <= a.length; i++) {
+    let diag = prev[0]!;
+    prev[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const tmp = prev[j]!;
+      prev[j] = Math.min(prev[j]! + 1, prev[j - 1]! + 1, diag + (a[i - 1] === b[j - 1] ? 0 : 1));
+      diag = tmp;
+    }
+  }
+  return prev[b.length]!;
+}

@@ -1,0 +1,115 @@
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { isMap, isScalar, isSeq, LineCounter, parseAllDocuments, type Document, type Node } from 'yaml';
+import type { ConfigIssue, ErrorCode, SourcePosition } from '../errors.js';
+
+export type ConfigPath = readonly (string | number)[];
+
+/** One YAML document of a config source, with what it takes to point at any of its nodes. */
+export class ConfigDocument {
+  readonly data: unknown;
+
+  constructor(
+    readonly file: string,
+    private readonly doc: Document,
+    private readonly lines: LineCounter,
+  ) {
+    this.data = doc.toJS({ maxAliasCount: 100 }) as unknown;
+  }
+
+  /**
+   * Position of the node at `path`, or of its closest existing ancestor. `offset` points inside a
+   * scalar's text (an expression error's column): quotes are skipped so it lands on the character.
+   */
+  positionOf(path: ConfigPath, offset = 0): SourcePosition {
+    let node: unknown = this.doc.contents;
+    let keyNode: Node | undefined;
+    for (const seg of path) {
+      if (isMap(node)) {
+        const pair = node.items.find((p) => (isScalar(p.key) ? p.key.value : p.key) === seg);
+        if (!pair) break;
+        keyNode = pair.key as Node;
+        node = pair.value;
+      } else if (isSeq(node) && typeof seg === 'number' && node.items[seg] !== undefined) {
+        keyNode = undefined;
+        node = node.items[seg];
+      } else {
+        break;
+      }
+    }
+    const target = (node as Node | null | undefined)?.range ? (node as Node) : keyNode;
+    let at = target?.range?.[0] ?? 0;
+    if (offset > 0 && isScalar(node)) {
+      const quoted = node.type === 'QUOTE_DOUBLE' || node.type === 'QUOTE_SINGLE';
+      at += offset + (quoted ? 1 : 0);
+    }
+    const { line, col } = this.lines.linePos(at);
+    return { file: this.file, line, col };
+  }
+}
+
+export interface LoadedSource {
+  readonly documents: readonly ConfigDocument[];
+  readonly issues: readonly ConfigIssue[];
+}
+
+/** Parses one multi-document YAML text; syntax errors become issues with their positions. */
+export function parseConfigText(text: string, file: string): LoadedSource {
+  const lines = new LineCounter();
+  const issues: ConfigIssue[] = [];
+  const documents: ConfigDocument[] = [];
+  for (const doc of parseAllDocuments(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: false })) {
+    if (!('contents' in doc)) continue;
+    for (const err of doc.errors) {
+      const { line, col } = lines.linePos(err.pos[0]);
+      issues.push(issue('error', { file, line, col }, '', err.message.split('\n')[0] ?? err.message, 'CFG_YAML'));
+    }
+    if (doc.errors.length > 0 || doc.contents === null) continue;
+    documents.push(new ConfigDocument(file, doc, lines));
+  }
+  return { documents, issues };
+}
+
+/** Reads a file, or every `*.yaml` / `*.yml` file of a directory tree in name order. */
+export async function loadConfigPath(path: string): Promise<LoadedSource> {
+  const files: string[] = [];
+  try {
+    await collectFiles(path, files);
+  } catch (e) {
+    return { documents: [], issues: [issue('error', { file: path, line: 1, col: 1 }, '', `cannot read config: ${(e as Error).message}`, 'CFG_READ')] };
+  }
+  const documents: ConfigDocument[] = [];
+  const issues: ConfigIssue[] = [];
+  for (const f of files) {
+    const parsed = parseConfigText(await readFile(f, 'utf8'), f);
+    documents.push(...parsed.documents);
+    issues.push(...parsed.issues);
+  }
+  return { documents, issues };
+}
+
+async function collectFiles(path: string, out: string[]): Promise<void> {
+  const st = await stat(path);
+  if (!st.isDirectory()) {
+    out.push(path);
+    return;
+  }
+  const entries = (await readdir(path, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : 1));
+  for (const e of entries) {
+    if (e.name.startsWith('.')) continue;
+    const full = join(path, e.name);
+    if (e.isDirectory()) await collectFiles(full, out);
+    else if (/\.ya?ml$/.test(e.name)) out.push(full);
+  }
+}
+
+export function issue(severity: 'error' | 'warning', at: SourcePosition, path: string, message: string, code: ErrorCode): ConfigIssue {
+  return { severity, at, path, message, code };
+}
+
+/** Renders a config path the way operators write it: `spec.params.metrics[2].buckets`. */
+export function formatPath(path: ConfigPath): string {
+  let out = '';
+  for (const seg of path) out += typeof seg === 'number' ? `[${seg}]` : out === '' ? seg : `.${seg}`;
+  return out;
+}

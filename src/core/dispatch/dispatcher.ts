@@ -1,0 +1,91 @@
+import type { AttributeBag } from '../attributes/bag.js';
+import type { Destination, NamespaceResolver, RoutingTable } from './routing.js';
+
+/** Where dispatch reports what it did; the server wires it to self-metrics. */
+export interface DispatchObserver {
+  buildError(instance: string): void;
+  matchError(rule: string): void;
+  handlerDispatched(d: Destination, instances: number, seconds: number, failed: boolean): void;
+}
+
+export interface DispatchOutcome {
+  readonly instances: number;
+  /** Instance-build and handler errors (spec §1.5: the Report then answers UNKNOWN). */
+  readonly errors: readonly string[];
+}
+
+const MAX_ERROR_TEXTS = 10;
+
+/**
+ * Report dispatch (spec §8.2): for every bag, evaluate each destination's rule conditions (an error
+ * counts as false), build the matching instances into the destination's batch, then hand every
+ * non-empty batch to its handler once. A failing instance or handler never stops the others.
+ */
+export function dispatchReport(
+  bags: readonly AttributeBag[],
+  routing: RoutingTable,
+  namespaces: NamespaceResolver,
+  observer: DispatchObserver,
+): DispatchOutcome {
+  let errors: string[] | undefined;
+  let errorCount = 0;
+  const fail = (text: string): void => {
+    errorCount++;
+    if ((errors ??= []).length < MAX_ERROR_TEXTS) errors.push(text);
+  };
+  for (let i = 0; i < bags.length; i++) {
+    const bag = bags[i]!;
+    const dests = routing.destinationsFor(namespaces.resolve(bag));
+    for (let d = 0; d < dests.length; d++) {
+      const dest = dests[d]!;
+      const groups = dest.groups;
+      for (let g = 0; g < groups.length; g++) {
+        const group = groups[g]!;
+        if (group.match !== undefined) {
+          let matched: boolean;
+          try {
+            matched = group.match.evaluate(bag) === true;
+          } catch {
+            observer.matchError(group.rule);
+            matched = false;
+          }
+          if (!matched) continue;
+        }
+        const builders = group.builders;
+        for (let b = 0; b < builders.length; b++) {
+          const builder = builders[b]!;
+          try {
+            dest.batch.push(builder.build(bag));
+          } catch (e) {
+            observer.buildError(builder.spec.name);
+            fail(`attributes[${i}]: instance '${builder.spec.name}': ${(e as Error).message}`);
+          }
+        }
+      }
+    }
+  }
+  let instances = 0;
+  for (const dest of routing.all) {
+    const n = dest.batch.length;
+    if (n === 0) continue;
+    instances += n;
+    const t0 = performance.now();
+    let failed = false;
+    try {
+      const result = dest.handler.handleMetrics(dest.batch);
+      if (result) {
+        failed = true;
+        fail(`handler '${dest.name}': ${result.failed} instance(s) not recorded: ${result.message}`);
+      }
+    } catch (e) {
+      failed = true;
+      fail(`handler '${dest.name}' failed: ${(e as Error).message}`);
+    }
+    dest.batch.length = 0;
+    observer.handlerDispatched(dest, n, (performance.now() - t0) / 1000, failed);
+  }
+  if (errorCount > MAX_ERROR_TEXTS && errors) errors.push(`… and ${errorCount - MAX_ERROR_TEXTS} more`);
+  return { instances, errors: errors ?? NO_ERRORS };
+}
+
+const NO_ERRORS: readonly string[] = Object.freeze([]);

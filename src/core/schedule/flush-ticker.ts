@@ -1,0 +1,70 @@
+import type { Handler } from '../adapter.js';
+import type { Logger } from '../log.js';
+
+export interface FlushObserver {
+  flushed(seconds: number, ok: boolean): void;
+}
+
+/**
+ * Drives one handler's flushes: one at a time (a tick that finds the previous flush still running
+ * is skipped, not queued), each time-boxed by an AbortSignal, and one final flush on stop.
+ * The core owns this timer so adapters never start their own.
+ */
+export class FlushTicker {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private stopped = false;
+
+  constructor(
+    private readonly handler: Handler,
+    /** Undefined: no periodic flushes, only the final one on stop. */
+    private readonly intervalMs: number | undefined,
+    private readonly timeoutMs: number,
+    private readonly log: Logger,
+    private readonly observer: FlushObserver,
+  ) {}
+
+  start(): void {
+    if (this.stopped || this.timer || this.intervalMs === undefined) return;
+    this.timer = setInterval(() => this.tick(), this.intervalMs);
+    this.timer.unref();
+  }
+
+  private tick(): void {
+    if (this.running) {
+      this.log.warn('flush skipped: the previous flush is still running', { intervalMs: this.intervalMs });
+      return;
+    }
+    this.running = this.flushOnce().finally(() => {
+      this.running = undefined;
+    });
+  }
+
+  /** Runs one flush, aborting it after the time box. Never rejects. */
+  private async flushOnce(): Promise<void> {
+    const ctrl = new AbortController();
+    const t0 = performance.now();
+    const timeout = setTimeout(() => ctrl.abort(new Error(`flush exceeded ${this.timeoutMs} ms`)), this.timeoutMs);
+    timeout.unref();
+    let ok = true;
+    try {
+      await this.handler.flush(ctrl.signal);
+    } catch (e) {
+      ok = false;
+      this.log.warn('flush failed', { error: (e as Error).message });
+    } finally {
+      clearTimeout(timeout);
+      this.observer.flushed((performance.now() - t0) / 1000, ok);
+    }
+  }
+
+  /** Stops ticking, waits for a running flush, then flushes once more. Idempotent. */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    if (this.running) await this.running;
+    await this.flushOnce();
+  }
+}

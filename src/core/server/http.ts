@@ -1,0 +1,68 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export type Route = (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
+
+/** A small HTTP server with exact-path routes; errors answer 500 instead of crashing. */
+export class HttpEndpoint {
+  private readonly server: Server;
+
+  constructor(
+    private readonly routes: ReadonlyMap<string, Route>,
+    onError: (e: Error) => void,
+  ) {
+    this.server = createServer((req, res) => {
+      const path = (req.url ?? '/').split('?')[0]!;
+      const route = this.routes.get(path);
+      if (!route) {
+        res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' }).end(`not found: ${path}\n`);
+        return;
+      }
+      Promise.resolve()
+        .then(() => route(req, res))
+        .catch((e: unknown) => {
+          onError(e as Error);
+          if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' });
+          res.end(`internal error: ${(e as Error).message}\n`);
+        });
+    });
+    this.server.keepAliveTimeout = 65_000;
+  }
+
+  listen(address: HostPort): Promise<HostPort> {
+    return new Promise((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(address.port, address.host, () => {
+        this.server.off('error', reject);
+        const a = this.server.address() as AddressInfo;
+        resolve({ host: address.host, port: a.port });
+      });
+    });
+  }
+
+  close(): Promise<void> {
+    return new Promise((resolve) => {
+      this.server.close(() => resolve());
+      this.server.closeIdleConnections();
+      setTimeout(() => this.server.closeAllConnections(), 2_000).unref();
+    });
+  }
+}
+
+export interface HostPort {
+  readonly host: string;
+  readonly port: number;
+}
+
+export function parseHostPort(text: string, flag: string): HostPort {
+  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(text);
+  const port = m ? Number(m[3]) : NaN;
+  if (!m || !Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new Error(`${flag}: expected HOST:PORT (e.g. 127.0.0.1:9091, port 0 picks a free one), got '${text}'`);
+  }
+  return { host: m[1] ?? (m[2] || '0.0.0.0'), port };
+}
+
+export function formatHostPort(a: HostPort): string {
+  return a.host.includes(':') ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`;
+}

@@ -1,0 +1,130 @@
+import { status as Status, type ServiceDefinition, type sendUnaryData, type ServerUnaryCall } from '@grpc/grpc-js';
+import { DecodeError } from '../attributes/decode.js';
+import { dispatchReport, type DispatchObserver } from '../dispatch/dispatcher.js';
+import type { Logger } from '../log.js';
+import { RateLimitedLog } from '../log.js';
+import type { Runtime } from '../runtime/runtime.js';
+import { CheckResponse } from '../../gen/istio/mixer/v1/mixer.js';
+import type { SelfMetrics } from './self-metrics.js';
+
+const identity = (b: Buffer): Buffer => b;
+const EMPTY = Buffer.alloc(0);
+
+/**
+ * `istio.mixer.v1.Mixer` with raw-bytes (de)serialisers: Report bytes go straight to the
+ * config-bound decoder instead of through a protobuf object graph.
+ */
+export const RAW_MIXER_SERVICE: ServiceDefinition = {
+  Check: {
+    path: '/istio.mixer.v1.Mixer/Check',
+    requestStream: false,
+    responseStream: false,
+    requestSerialize: identity,
+    requestDeserialize: identity,
+    responseSerialize: identity,
+    responseDeserialize: identity,
+  },
+  Report: {
+    path: '/istio.mixer.v1.Mixer/Report',
+    requestStream: false,
+    responseStream: false,
+    requestSerialize: identity,
+    requestDeserialize: identity,
+    responseSerialize: identity,
+    responseDeserialize: identity,
+  },
+};
+
+/** Mixer's answer to Check with no policy adapters (spec §1.2): OK for 1 minute or 10000 uses. */
+const CHECK_OK = Buffer.from(
+  CheckResponse.encode({
+    precondition: {
+      status: { code: 0, message: '', details: [] },
+      validDuration: { seconds: 60n, nanos: 0 },
+      validUseCount: 10000,
+      referencedAttributes: { words: [], attributeMatches: [] },
+      routeDirective: undefined,
+    },
+    quotas: {},
+  }).finish(),
+);
+
+export interface ReportServiceOptions {
+  readonly runtime: Runtime;
+  readonly metrics: SelfMetrics;
+  readonly logger: Logger;
+}
+
+export class ReportService {
+  private draining = false;
+  private readonly errorLog: RateLimitedLog;
+  private readonly observer: DispatchObserver;
+
+  constructor(private readonly opts: ReportServiceOptions) {
+    this.errorLog = new RateLimitedLog(opts.logger, 10_000);
+    const m = opts.metrics;
+    this.observer = {
+      buildError: (instance) => m.instanceBuildErrors.inc({ instance }),
+      matchError: (rule) => m.matchErrors.inc({ rule }),
+      handlerDispatched: (d, instances, seconds, failed) => {
+        m.instances.inc({ handler: d.name }, instances);
+        m.dispatchDuration.observe({ handler: d.name, adapter: d.adapter, error: failed ? 'true' : 'false' }, seconds);
+      },
+    };
+  }
+
+  /** From now on Reports are refused with UNAVAILABLE (the listener stays up so clients are told). */
+  startDraining(): void {
+    this.draining = true;
+  }
+
+  get isDraining(): boolean {
+    return this.draining;
+  }
+
+  readonly implementation = {
+    Check: (_call: ServerUnaryCall<Buffer, Buffer>, cb: sendUnaryData<Buffer>): void => {
+      cb(null, CHECK_OK);
+    },
+    Report: (call: ServerUnaryCall<Buffer, Buffer>, cb: sendUnaryData<Buffer>): void => {
+      this.report(call.request, cb);
+    },
+  };
+
+  private report(bytes: Buffer, cb: sendUnaryData<Buffer>): void {
+    const m = this.opts.metrics;
+    if (this.draining) {
+      m.reports.inc({ code: 'UNAVAILABLE' });
+      cb({ code: Status.UNAVAILABLE, details: 'Telemux is shutting down; Report not accepted' });
+      return;
+    }
+    const active = this.opts.runtime.active;
+    if (!active) {
+      m.reports.inc({ code: 'UNAVAILABLE' });
+      cb({ code: Status.UNAVAILABLE, details: 'no configuration is active yet' });
+      return;
+    }
+    let bags;
+    try {
+      bags = active.decoder.decode(bytes).bags;
+    } catch (e) {
+      if (!(e instanceof DecodeError)) throw e;
+      const code = e.code === 'DECODE_DICTIONARY_VERSION' ? Status.INTERNAL : Status.INVALID_ARGUMENT;
+      m.reports.inc({ code: Status[code] });
+      m.decodeErrors.inc({ code: e.code });
+      this.errorLog.warn('Report rejected', { code: e.code, error: e.message });
+      cb({ code, details: `${e.message} [${e.code}]` });
+      return;
+    }
+    const outcome = dispatchReport(bags, active.routing, active.namespaces, this.observer);
+    m.attributeSets.inc(bags.length);
+    if (outcome.errors.length > 0) {
+      m.reports.inc({ code: 'UNKNOWN' });
+      this.errorLog.warn('Report dispatched with errors', { error: outcome.errors[0] });
+      cb({ code: Status.UNKNOWN, details: outcome.errors.join('\n') });
+      return;
+    }
+    m.reports.inc({ code: 'OK' });
+    cb(null, EMPTY);
+  }
+}

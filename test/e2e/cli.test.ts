@@ -1,0 +1,88 @@
+import { credentials } from '@grpc/grpc-js';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { buildReport, dur, int, str } from '../../src/client/compressor.js';
+import { MixerClient } from '../../src/gen/istio/mixer/v1/mixer.js';
+import { report } from '../support/harness.js';
+import { parsePrometheusText, sampleOf } from '../support/prom-text.js';
+import { runCli, serveCli } from '../support/cli.js';
+
+const BROKEN = fileURLToPath(new URL('../fixtures/broken/broken.yaml', import.meta.url));
+
+describe('the telemux command', () => {
+  it('check lists every error of a broken config and exits 1', async () => {
+    const run = await runCli(['check', '-f', BROKEN]);
+    expect(run.code).toBe(1);
+    const errors = run.stderr.split('\n').filter((l) => l.startsWith(`${BROKEN}:`) && !l.includes(': warning: '));
+    expect(errors.length).toBeGreaterThanOrEqual(5);
+    for (const e of errors) expect(e).toMatch(/^.+:\d+:\d+: .+ \[[A-Z_]+\]$/);
+  });
+
+  it('check accepts the embedded default config', async () => {
+    const run = await runCli(['check', '-f', 'config']);
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/ok \(\d+ attributes, 8 instances, 1 handlers, 4 rules\)/);
+  });
+
+  it('serve with a broken config exits non-zero before binding any port', async () => {
+    const run = await runCli(['serve', '--config', BROKEN, '--grpc-address', '127.0.0.1:0', '--metrics-address', '127.0.0.1:0', '--admin-address', '127.0.0.1:0']);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain('[CFG_VALUE_TYPE]');
+    expect(run.stderr).toContain('not starting');
+    expect(run.stderr).not.toContain('telemux started');
+  });
+
+  it('rejects unknown flags with a usage error', async () => {
+    const run = await runCli(['serve', '--nope']);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain("Unknown option '--nope'");
+  });
+
+  it('on SIGTERM under load: refuses new Reports, keeps /metrics for the drain period with every acknowledged Report, exits 0', async () => {
+    const drainMs = 1500;
+    const served = await serveCli(['--drain-duration', `${drainMs}ms`]);
+    const client = new MixerClient(served.grpc, credentials.createInsecure());
+    const set = {
+      'context.protocol': str('http'),
+      'context.reporter.kind': str('inbound'),
+      'destination.service.host': str('drain.default.svc.cluster.local'),
+      'response.code': int(200),
+      'response.duration': dur(5e6),
+    };
+    const req = buildReport(Array.from({ length: 10 }, () => set));
+    let acked = 0;
+    let refused = 0;
+    let other = 0;
+    let stop = false;
+    // Four concurrent senders keep Reports in flight while the signal arrives.
+    const sender = async (): Promise<void> => {
+      while (!stop) {
+        const r = await report(client, req);
+        if (r.code === 0) acked++;
+        else if (r.code === 14) refused++;
+        else other++;
+      }
+    };
+    const senders = [sender(), sender(), sender(), sender()];
+    await new Promise((r) => setTimeout(r, 500));
+    const t0 = Date.now();
+    served.child.kill('SIGTERM');
+    // Keep sending until refusals show the server stopped accepting, then scrape during the drain.
+    while (refused === 0 && Date.now() - t0 < 3000) await new Promise((r) => setTimeout(r, 20));
+    await new Promise((r) => setTimeout(r, 100));
+    stop = true;
+    await Promise.all(senders);
+    const text = await (await fetch(`http://${served.metrics}/metrics`)).text();
+    const code = await served.exited;
+    const elapsed = Date.now() - t0;
+    client.close();
+
+    expect(refused).toBeGreaterThan(0);
+    expect(other).toBe(0);
+    expect(acked).toBeGreaterThan(0);
+    expect(sampleOf(parsePrometheusText(text), 'istio_requests_total', { destination_service: 'drain.default.svc.cluster.local' })?.value).toBe(String(acked * 10));
+    expect(code).toBe(0);
+    expect(elapsed).toBeLessThan(drainMs + 5000);
+  });
+});
