@@ -30,15 +30,15 @@ export async function serveCommand(argv: readonly string[]): Promise<number> {
   if (!['debug', 'info', 'warn', 'error'].includes(level)) throw new UsageError(`--log-level: unknown level '${level}'`);
   const logger = createLogger({ level: level as LogLevel });
   const drainText = (flags['drain-duration'] as string | undefined) ?? '5s';
-  const drainNs = parseGoDuration(drainText);
-  if (drainNs === undefined || drainNs < 0) throw new UsageError(`--drain-duration: expected a duration like 5s, got '${drainText}'`);
+  const drain = parseGoDuration(drainText);
+  if (!drain.ok || drain.nanos < 0) throw new UsageError(`--drain-duration: expected a duration like 5s, got '${drainText}'`);
   const telemux = new Telemux({
     configPath: (flags['config'] as string | undefined) ?? defaultConfigPath(),
     adapters: ADAPTERS,
     grpcAddress: parseHostPort((flags['grpc-address'] as string | undefined) ?? '0.0.0.0:9091', '--grpc-address'),
     metricsAddress: parseHostPort((flags['metrics-address'] as string | undefined) ?? '0.0.0.0:42422', '--metrics-address'),
     adminAddress: parseHostPort((flags['admin-address'] as string | undefined) ?? '127.0.0.1:15014', '--admin-address'),
-    drainMs: drainNs / 1e6,
+    drainMs: drain.nanos / 1e6,
     logger,
   });
   let bound;

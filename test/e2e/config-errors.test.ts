@@ -38,10 +38,10 @@ describe('config validation', () => {
       expect(hit, `${prefix} ${pattern}\nin:\n${errors.join('\n')}`).toHaveLength(1);
     };
     expectOne(where('STRNG'), /spec\.attributes\.request\.host\.valueType: unknown valueType 'STRNG' \(did you mean 'STRING'\?\).*\[CFG_VALUE_TYPE\]$/);
-    expectOne(where('source.workload.nam |'), /spec\.params\.dimensions\.source_workload: unknown attribute source\.workload\.nam.*did you mean 'source\.workload\.name'.*\[EXPR_UNKNOWN_ATTRIBUTE\]$/);
+    expectOne(where('source.workload.nam |'), /spec\.params\.dimensions\.source_workload: unknown attribute source\.workload\.nam.*did you mean '?source\.workload\.name'?.*\[EXPR_UNKNOWN_ATTRIBUTE\]$/);
     expectOne(where('response.code == "200"', 'response.code == '.length), /spec\.params\.dimensions\.response_code: .*typeError got STRING, expected INT64.*\[EXPR_TYPE\]$/);
     expectOne(where('HISTOGRAM'), /spec\.params\.metrics\[0\]\.kind: .*HISTOGRAM.*\[PROM_/);
-    expectOne(where('prometheusx'), /spec\.actions\[1\]\.handler: handler 'prometheusx' not found.*did you mean 'prometheus\.handler\.istio-system'.*\[CFG_UNRESOLVED_HANDLER\]$/);
+    expectOne(where('prometheusx'), /spec\.actions\[1\]\.handler: handler 'prometheusx' not found.*did you mean 'prometheus'.*\[CFG_UNRESOLVED_HANDLER\]$/);
     expect(errors.length).toBeGreaterThanOrEqual(5);
   });
 

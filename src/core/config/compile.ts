@@ -4,6 +4,7 @@ import { AttributeManifest, type AttributeInfo } from '../attributes/manifest.js
 import { ValueType, valueTypeFromName, valueTypeName } from '../attributes/value-type.js';
 import type { ConfigIssue } from '../errors.js';
 import { compileExpression, type CompiledExpression } from '../expr/index.js';
+import { suggestName } from '../expr/suggest.js';
 import { MetricInstanceBuilder } from '../templates/metric.js';
 import type { ConfigDocument, ConfigPath } from './document.js';
 import { candidateNames, readResources, reporterFor, type Resource } from './resources.js';
@@ -67,7 +68,10 @@ export const IDENTITY_ATTRIBUTES = ['context.reporter.kind', 'destination.namesp
 
 interface InstanceEntry {
   readonly resource: Resource;
-  readonly builder: MetricInstanceBuilder;
+  /** Also present for a broken instance (failed dimensions typed UNSPECIFIED) so handlers still validate. */
+  readonly spec: InstanceSpec;
+  /** Absent when some expression of the instance failed (already reported). */
+  readonly builder: MetricInstanceBuilder | undefined;
 }
 
 export function compileConfig(documents: readonly ConfigDocument[], opts: CompileOptions): CompileResult {
@@ -88,7 +92,7 @@ export function compileConfig(documents: readonly ConfigDocument[], opts: Compil
   const skippedInstances = new Set<string>();
   for (const r of byKind('instance')) {
     const built = compileInstance(r, compile, reporterFor(r.doc, issues), reporterFor(r.doc, issues, 'warning'));
-    if (built) instances.set(r.fqn, { resource: r, builder: built });
+    if (built) instances.set(r.fqn, { resource: r, ...built });
     else skippedInstances.add(r.fqn);
   }
 
@@ -100,7 +104,7 @@ export function compileConfig(documents: readonly ConfigDocument[], opts: Compil
   }
 
   const rules: CompiledRule[] = [];
-  const bound = new Map<string, Map<string, MetricInstanceBuilder>>();
+  const bound = new Map<string, Map<string, InstanceSpec>>();
   const matchCache = new Map<string, CompiledExpression>();
   for (const r of byKind('rule')) {
     const rule = compileRule(r, { compile, matchCache, instances, skippedInstances, handlerResources, handlerAdapters, bound, issues });
@@ -116,7 +120,7 @@ export function compileConfig(documents: readonly ConfigDocument[], opts: Compil
       reporterFor(r.doc, issues, 'warning')(r.specPath.slice(0, -1), `handler '${fqn}' is not used by any rule and will not be built`, 'CFG_UNUSED');
       continue;
     }
-    const specs = [...used.values()].map((b) => b.spec);
+    const specs = [...used.values()];
     const reader = new SpecReader(r.spec, r.specPath, reporterFor(r.doc, issues));
     reader.rejectUnknown(['name', 'compiled_adapter', 'adapter', 'params', 'connection'], 'a handler');
     const params = reader.raw('params') ?? {};
@@ -203,7 +207,8 @@ function expressionCompiler(manifest: AttributeManifest, referenced: Uint8Array)
   };
 }
 
-function compileInstance(r: Resource, compile: ExprCompiler, report: Report, warn: Report): MetricInstanceBuilder | undefined {
+/** Undefined for an instance of an unsupported or unknown template; else its spec, and a builder if it compiled. */
+function compileInstance(r: Resource, compile: ExprCompiler, report: Report, warn: Report): { spec: InstanceSpec; builder: MetricInstanceBuilder | undefined } | undefined {
   const reader = new SpecReader(r.spec, r.specPath, report);
   reader.rejectUnknown(['name', 'compiled_template', 'template', 'params', 'attribute_bindings'], 'an instance');
   const template = reader.string('compiled_template') ?? reader.string('template');
@@ -239,12 +244,9 @@ function compileInstance(r: Resource, compile: ExprCompiler, report: Report, war
     const exprs: CompiledExpression[] = [];
     for (const [name, text] of p.stringMap(field)) {
       const e = compile(text, [...p.pathOf(field), name], report);
-      if (!e) {
-        ok = false;
-        continue;
-      }
-      specs.push({ name, type: e.type });
-      exprs.push(e);
+      specs.push({ name, type: e?.type ?? ValueType.VALUE_TYPE_UNSPECIFIED });
+      if (e) exprs.push(e);
+      else ok = false;
     }
     return [specs, exprs];
   };
@@ -256,7 +258,6 @@ function compileInstance(r: Resource, compile: ExprCompiler, report: Report, war
     report(p.pathOf('monitored_resource_type'), `monitored_resource_type must be a STRING expression, got ${valueTypeName(mrt.type)} (write a literal as '"UNSPECIFIED"')`, 'EXPR_TYPE');
     ok = false;
   }
-  if (!ok) return undefined;
   const spec: InstanceSpec = {
     name: r.fqn,
     template: 'metric',
@@ -264,7 +265,7 @@ function compileInstance(r: Resource, compile: ExprCompiler, report: Report, war
     dimensions,
     monitoredResourceDimensions: mrDims,
   };
-  return new MetricInstanceBuilder(spec, value, dimExprs, mrt, mrExprs);
+  return { spec, builder: ok ? new MetricInstanceBuilder(spec, value, dimExprs, mrt, mrExprs) : undefined };
 }
 
 function resolveAdapter(r: Resource, adapters: ReadonlyMap<string, AnyAdapter>, report: Report, warn: Report): AnyAdapter | undefined {
@@ -292,7 +293,7 @@ interface RuleContext {
   readonly skippedInstances: ReadonlySet<string>;
   readonly handlerResources: ReadonlyMap<string, Resource>;
   readonly handlerAdapters: ReadonlyMap<string, AnyAdapter>;
-  readonly bound: Map<string, Map<string, MetricInstanceBuilder>>;
+  readonly bound: Map<string, Map<string, InstanceSpec>>;
   readonly issues: ConfigIssue[];
 }
 
@@ -329,13 +330,14 @@ function compileRule(r: Resource, ctx: RuleContext): CompiledRule | undefined {
     }
     const handlerName = candidateNames(handlerRef, 'handler', r.namespace).find((n) => ctx.handlerResources.has(n));
     if (!handlerName) {
-      const all = [...ctx.handlerResources.keys()];
-      report(ar.pathOf('handler'), `handler '${handlerRef}' not found (looked for ${candidateNames(handlerRef, 'handler', r.namespace).join(', ')})${suggest(handlerRef, all)}`, 'CFG_UNRESOLVED_HANDLER');
+      const known = referenceNames(ctx.handlerResources.keys(), r.namespace);
+      report(ar.pathOf('handler'), `handler '${handlerRef}' not found (looked for ${candidateNames(handlerRef, 'handler', r.namespace).join(', ')})${suggest(handlerRef, known)}`, 'CFG_UNRESOLVED_HANDLER');
       ok = false;
       return;
     }
     const adapter = ctx.handlerAdapters.get(handlerName);
     const builders: MetricInstanceBuilder[] = [];
+    const specs: InstanceSpec[] = [];
     const seen = new Set<string>();
     ar.array('instances').forEach((ref, j) => {
       const ipath: ConfigPath = [...ar.pathOf('instances'), j];
@@ -347,7 +349,7 @@ function compileRule(r: Resource, ctx: RuleContext): CompiledRule | undefined {
       const candidates = candidateNames(ref, 'instance', r.namespace);
       const fqn = candidates.find((n) => ctx.instances.has(n) || ctx.skippedInstances.has(n));
       if (!fqn) {
-        report(ipath, `instance '${ref}' not found (looked for ${candidates.join(', ')})${suggest(ref, [...ctx.instances.keys()])}`, 'CFG_UNRESOLVED_INSTANCE');
+        report(ipath, `instance '${ref}' not found (looked for ${candidates.join(', ')})${suggest(ref, referenceNames(ctx.instances.keys(), r.namespace))}`, 'CFG_UNRESOLVED_INSTANCE');
         ok = false;
         return;
       }
@@ -358,23 +360,24 @@ function compileRule(r: Resource, ctx: RuleContext): CompiledRule | undefined {
       }
       seen.add(fqn);
       const entry = ctx.instances.get(fqn);
-      if (!entry || !adapter) return; // skipped (unsupported template/adapter, already warned) or broken (already reported)
-      if (!adapter.templates.includes(entry.builder.spec.template)) {
-        report(ipath, `adapter '${adapter.name}' does not support template '${entry.builder.spec.template}'`, 'CFG_INSTANCE_TEMPLATE');
+      if (!entry || !adapter) return; // unsupported template or adapter: already warned
+      if (!adapter.templates.includes(entry.spec.template)) {
+        report(ipath, `adapter '${adapter.name}' does not support template '${entry.spec.template}'`, 'CFG_INSTANCE_TEMPLATE');
         ok = false;
         return;
       }
-      builders.push(entry.builder);
+      specs.push(entry.spec);
+      if (entry.builder) builders.push(entry.builder);
     });
     if (!adapter) {
-      if (ctx.handlerResources.has(handlerName) && builders.length === 0) warn(ar.pathOf('handler'), `action skipped: handler '${handlerName}' is not available`, 'CFG_UNSUPPORTED');
+      warn(ar.pathOf('handler'), `action skipped: handler '${handlerName}' is not available`, 'CFG_UNSUPPORTED');
       return;
     }
-    if (builders.length === 0) return;
+    if (specs.length === 0) return;
     let perHandler = ctx.bound.get(handlerName);
     if (!perHandler) ctx.bound.set(handlerName, (perHandler = new Map()));
-    for (const b of builders) perHandler.set(b.spec.name, b);
-    actions.push({ handler: handlerName, builders });
+    for (const spec of specs) perHandler.set(spec.name, spec);
+    if (builders.length > 0) actions.push({ handler: handlerName, builders });
   });
   if (!ok) return undefined;
   return { name: r.fqn, namespace: r.namespace, match, actions };
@@ -401,30 +404,12 @@ export function canonical(v: unknown): string {
 }
 
 /** ` (did you mean 'x'?)` when a known name is close to what was written. */
-export function suggest(written: string, known: readonly string[]): string {
-  let best: string | undefined;
-  let bestD = Infinity;
-  for (const k of known) {
-    const d = editDistance(written.toLowerCase(), k.toLowerCase());
-    if (d < bestD) {
-      bestD = d;
-      best = k;
-    }
-  }
-  return best !== undefined && bestD > 0 && bestD <= Math.max(2, Math.floor(written.length / 4)) ? ` (did you mean '${best}'?)` : '';
+function suggest(written: string, known: Iterable<string>): string {
+  const hit = suggestName(written, known);
+  return hit === undefined ? '' : ` (did you mean '${hit}'?)`;
 }
 
-function editDistance(a: string, b: string): number {
-  const prev = new Array<number>(b.length + 1);
-  for (let j = 0; j <= b.length; j++) prev[j] = j;
-  for (let i = 1; i <= a.length; i++) {
-    let diag = prev[0]!;
-    prev[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const tmp = prev[j]!;
-      prev[j] = Math.min(prev[j]! + 1, prev[j - 1]! + 1, diag + (a[i - 1] === b[j - 1] ? 0 : 1));
-      diag = tmp;
-    }
-  }
-  return prev[b.length]!;
+/** How a rule in `namespace` would most simply refer to each resource: short name when local. */
+function referenceNames(fqns: Iterable<string>, namespace: string): string[] {
+  return [...fqns].map((fqn) => (fqn.endsWith(`.${namespace}`) ? fqn.slice(0, fqn.indexOf('.')) : fqn));
 }
