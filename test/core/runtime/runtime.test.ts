@@ -1,0 +1,172 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { compileConfig } from '../../../src/core/config/compile.js';
+import { parseConfigText } from '../../../src/core/config/document.js';
+import { ReportDecoder } from '../../../src/core/attributes/decode.js';
+import { dispatchReport } from '../../../src/core/dispatch/dispatcher.js';
+import { silentLogger } from '../../../src/core/log.js';
+import { Runtime } from '../../../src/core/runtime/runtime.js';
+import { Exposition } from '../../../src/core/server/exposition.js';
+import { SelfMetrics } from '../../../src/core/server/self-metrics.js';
+import { buildReport, encodeReport, int, str } from '../../../src/client/compressor.js';
+import { recordingAdapter } from '../../support/recording-adapter.js';
+
+const MANIFEST = `
+apiVersion: config.istio.io/v1alpha2
+kind: attributemanifest
+metadata: {name: attrs}
+spec:
+  attributes:
+    request.path: {valueType: STRING}
+    response.code: {valueType: INT64}
+    context.reporter.kind: {valueType: STRING}
+    destination.namespace: {valueType: STRING}
+    source.namespace: {valueType: STRING}
+---
+apiVersion: config.istio.io/v1alpha2
+kind: instance
+metadata: {name: hits}
+spec:
+  compiledTemplate: metric
+  params:
+    value: "1"
+    dimensions: {path: request.path | "none", code: response.code | 0}
+`;
+
+function handlerDoc(name: string, params: string, ns = 'istio-system'): string {
+  return `---\napiVersion: config.istio.io/v1alpha2\nkind: handler\nmetadata: {name: ${name}, namespace: ${ns}}\nspec:\n  compiledAdapter: recording\n  params: ${params}\n`;
+}
+
+function ruleDoc(name: string, handler: string, opts: { ns?: string; match?: string; instances?: string } = {}): string {
+  return `---\napiVersion: config.istio.io/v1alpha2\nkind: rule\nmetadata: {name: ${name}, namespace: ${opts.ns ?? 'istio-system'}}\nspec:\n  match: ${JSON.stringify(opts.match ?? '')}\n  actions:\n  - handler: ${handler}\n    instances: [${opts.instances ?? 'hits.instance.istio-system'}]\n`;
+}
+
+function setup() {
+  const { adapter, built } = recordingAdapter();
+  const adapters = new Map([[adapter.name, adapter]]);
+  const metrics = new SelfMetrics(() => []);
+  const runtime = new Runtime({ logger: silentLogger, clock: Date, exposition: new Exposition(), metrics });
+  const compile = (yaml: string) => {
+    const { documents, issues } = parseConfigText(yaml, 'test.yaml');
+    expect(issues).toEqual([]);
+    const r = compileConfig(documents, { adapters });
+    expect(r.issues.filter((i) => i.severity === 'error')).toEqual([]);
+    return r.snapshot!;
+  };
+  const send = (sets: Parameters<typeof buildReport>[0]) => {
+    const active = runtime.active!;
+    const bags = new ReportDecoder(active.snapshot.manifest).decode(encodeReport(buildReport(sets))).bags;
+    return dispatchReport(bags, active.routing, active.namespaces, { buildError: () => undefined, matchError: () => undefined, handlerDispatched: () => undefined });
+  };
+  return { runtime, built, compile, send };
+}
+
+describe('the runtime', () => {
+  let cleanup: (() => Promise<void>) | undefined;
+  afterEach(async () => {
+    await cleanup?.();
+    cleanup = undefined;
+  });
+
+  it('reuses a handler whose configuration is unchanged and rebuilds a changed one, closing it after a final flush', async () => {
+    const { runtime, built, compile, send } = setup();
+    cleanup = () => runtime.close();
+    const base = MANIFEST + handlerDoc('a', '{label: a}') + handlerDoc('b', '{label: b}') + ruleDoc('ra', 'a') + ruleDoc('rb', 'b');
+    const first = await runtime.apply(compile(base));
+    expect(first.created.sort()).toEqual(['a.handler.istio-system', 'b.handler.istio-system']);
+    send([{ 'request.path': str('/x') }]);
+    const [a1, b1] = built;
+    expect(a1!.received).toHaveLength(1);
+
+    const second = await runtime.apply(compile(base.replace('{label: b}', '{label: b2}')));
+    expect(second).toMatchObject({ unchanged: ['a.handler.istio-system'], changed: ['b.handler.istio-system'], created: [], removed: [] });
+    expect(built).toHaveLength(3);
+    expect(b1!.flushes).toBe(1);
+    expect(b1!.closed).toBe(1);
+    expect(a1!.closed).toBe(0);
+    send([{ 'request.path': str('/y') }]);
+    expect(a1!.received).toHaveLength(2);
+    expect(built[2]!.received).toHaveLength(1);
+
+    const third = await runtime.apply(compile(MANIFEST + handlerDoc('a', '{label: a}') + ruleDoc('ra', 'a')));
+    expect(third.removed).toEqual(['b.handler.istio-system']);
+    expect(built[2]!.closed).toBe(1);
+  });
+
+  it('keeps the previous config when a new handler fails to start, and closes what it built', async () => {
+    const { runtime, built, compile, send } = setup();
+    cleanup = () => runtime.close();
+    await runtime.apply(compile(MANIFEST + handlerDoc('a', '{label: a}') + ruleDoc('ra', 'a')));
+    const before = runtime.active;
+    await expect(runtime.apply(compile(MANIFEST + handlerDoc('a', '{label: a}') + handlerDoc('c', '{label: c}') + handlerDoc('d', '{label: d, failStart: true}') + ruleDoc('ra', 'a') + ruleDoc('rc', 'c') + ruleDoc('rd', 'd')))).rejects.toThrow(/handler 'd.handler.istio-system' \(adapter recording\) could not start: cannot bind/);
+    expect(runtime.active).toBe(before);
+    expect(built.find((h) => h.config.label === 'c')?.closed).toBe(1);
+    send([{ 'request.path': str('/x') }]);
+    expect(built[0]!.received).toHaveLength(1);
+  });
+
+  it('isolates a handler that throws: the others still get their batch and the error is reported', async () => {
+    const { runtime, built, compile, send } = setup();
+    cleanup = () => runtime.close();
+    await runtime.apply(compile(MANIFEST + handlerDoc('bad', '{label: bad, throwOnHandle: true}') + handlerDoc('good', '{label: good}') + ruleDoc('r1', 'bad') + ruleDoc('r2', 'good')));
+    const outcome = send([{ 'request.path': str('/x') }, { 'request.path': str('/y') }]);
+    expect(outcome.errors).toEqual(["handler 'bad.handler.istio-system' failed: boom"]);
+    expect(built.find((h) => h.config.label === 'good')!.received.map((i) => i.dimensions[0])).toEqual(['/x', '/y']);
+  });
+
+  it('applies default-namespace rules to all traffic and namespaced rules only to their identity namespace', async () => {
+    const { runtime, built, compile, send } = setup();
+    cleanup = () => runtime.close();
+    await runtime.apply(compile(MANIFEST + handlerDoc('all', '{label: all}') + handlerDoc('shop', '{label: shop}', 'shop') + ruleDoc('r1', 'all') + ruleDoc('r2', 'shop', { ns: 'shop', instances: 'hits.instance.istio-system' })));
+    send([
+      { 'request.path': str('/in-shop'), 'destination.namespace': str('shop') },
+      { 'request.path': str('/out-of-shop'), 'context.reporter.kind': str('outbound'), 'source.namespace': str('shop'), 'destination.namespace': str('other') },
+      { 'request.path': str('/elsewhere'), 'destination.namespace': str('other') },
+    ]);
+    const by = (l: string) => built.find((h) => h.config.label === l)!.received.map((i) => i.dimensions[0]);
+    expect(by('all')).toEqual(['/in-shop', '/out-of-shop', '/elsewhere']);
+    expect(by('shop')).toEqual(['/in-shop', '/out-of-shop']);
+  });
+
+  it('skips an instance whose expression fails, counting the error, and still dispatches the rest', async () => {
+    const { runtime, built, compile, send } = setup();
+    cleanup = () => runtime.close();
+    const strictInstance = `---\napiVersion: config.istio.io/v1alpha2\nkind: instance\nmetadata: {name: strict}\nspec:\n  compiledTemplate: metric\n  params:\n    value: response.code\n`;
+    await runtime.apply(compile(MANIFEST + strictInstance + handlerDoc('a', '{label: a}') + ruleDoc('ra', 'a', { instances: 'hits, strict' })));
+    const outcome = send([{ 'request.path': str('/x') }, { 'request.path': str('/y'), 'response.code': int(500) }]);
+    expect(outcome.errors).toEqual(["attributes[0]: instance 'strict.instance.istio-system': lookup failed: 'response.code'"]);
+    expect(built[0]!.received.map((i) => [i.spec.name, i.value])).toEqual([
+      ['hits.instance.istio-system', 1],
+      ['hits.instance.istio-system', 1],
+      ['strict.instance.istio-system', 500],
+    ]);
+  });
+
+  it('treats a rule condition that fails to evaluate as no match', async () => {
+    const { runtime, built, compile, send } = setup();
+    cleanup = () => runtime.close();
+    await runtime.apply(compile(MANIFEST + handlerDoc('a', '{label: a}') + ruleDoc('ra', 'a', { match: 'response.code == 200' })));
+    const outcome = send([{ 'request.path': str('/no-code') }, { 'request.path': str('/ok'), 'response.code': int(200) }]);
+    expect(outcome.errors).toEqual([]);
+    expect(built[0]!.received.map((i) => i.dimensions[0])).toEqual(['/ok']);
+  });
+
+  it('flushes on the handler ticker without overlapping, time-boxed by the interval, and once more on close', async () => {
+    const { runtime, built, compile } = setup();
+    // Each flush would take 70 ms but is aborted after the 20 ms interval.
+    await runtime.apply(compile(MANIFEST + handlerDoc('slow', '{label: slow, flushIntervalMs: 20, flushDelayMs: 70}') + ruleDoc('r', 'slow')));
+    await new Promise((r) => setTimeout(r, 400));
+    const h = built[0]!;
+    expect(h.flushes).toBeGreaterThanOrEqual(5);
+    expect(h.maxConcurrentFlushes).toBe(1);
+    const before = h.flushes;
+    await runtime.close();
+    expect(h.flushes).toBeGreaterThan(before);
+    expect(h.concurrentFlushes).toBe(0);
+    const after = h.flushes;
+    await new Promise((r) => setTimeout(r, 60));
+    expect(h.flushes).toBe(after);
+    expect(h.closed).toBe(1);
+    await runtime.close();
+    expect(h.closed).toBe(1);
+  });
+});
