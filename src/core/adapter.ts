@@ -12,6 +12,7 @@ export { ValueType } from './attributes/value-type.js';
 export { Timestamp, type AttributeValue, type StringMap } from './attributes/value.js';
 export type { Logger } from './log.js';
 export type { ErrorCode } from './errors.js';
+export { parseGoDuration, type DurationResult } from './expr/duration.js';
 
 /** The templates the core can build instances of. Only `metric` exists today. */
 export type TemplateName = 'metric';
@@ -48,8 +49,10 @@ export interface MetricInstance {
 
 /** Where adapters report configuration problems; the core turns paths into `file:line:col`. */
 export interface ConfigReporter {
-  /** `path` is relative to the handler's `params`, e.g. `['metrics', 2, 'buckets']`. */
+  /** An error: the config is rejected. `path` is relative to the handler's `params`, e.g. `['metrics', 2, 'buckets']`. */
   issue(path: readonly (string | number)[], message: string, code?: ErrorCode): void;
+  /** Worth telling the operator, but the config still applies. */
+  warn(path: readonly (string | number)[], message: string, code?: ErrorCode): void;
 }
 
 export interface Clock {

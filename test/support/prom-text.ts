@@ -1,18 +1,15 @@
-/**
- * Reads Prometheus text exposition (0.0.4) the way Prometheus' own parser does: a tokenizer for
- * `name{label="value",…} value [timestamp]` with the format's escapes, HELP/TYPE metadata, and
- * histogram/summary samples grouped per label set. Malformed input throws.
- *
- * The npm package `parse-prometheus-text-format` is run over the same text as a second, independent
- * reader (it must accept it), but it cannot be the reference: it merges every labelled histogram
- * series of a family into one and drops their labels, sums and counts.
- */
+// The real Prometheus text parser from npm (`parse-prometheus-text-format`, no type declarations),
+// typed for tests, plus a way around its one gap: it folds every series of a labelled histogram
+// into one label-less sample and loses _sum and _count (yunyu/parse-prometheus-text-format#13; the
+// fix, PR #8, is unmerged). Histogram families are re-declared `untyped` before parsing, so the
+// parser keeps `_bucket`, `_sum` and `_count` as plain labelled samples, which are regrouped here;
+// names, labels, escapes and values are all still read by the package.
 import { createRequire } from 'node:module';
 
 export interface ParsedSample {
-  readonly labels: Record<string, string>;
+  readonly labels: Readonly<Record<string, string>>;
   readonly value?: string;
-  readonly buckets?: Record<string, string>;
+  readonly buckets?: Readonly<Record<string, string>>;
   readonly count?: string;
   readonly sum?: string;
 }
@@ -24,112 +21,64 @@ export interface ParsedFamily {
   readonly metrics: readonly ParsedSample[];
 }
 
-const require = createRequire(import.meta.url);
-const thirdParty = require('parse-prometheus-text-format') as (text: string) => unknown;
+interface RawSample {
+  readonly labels?: Record<string, string>;
+  readonly value?: string;
+}
 
-interface Line {
+interface RawFamily {
   readonly name: string;
-  readonly labels: Record<string, string>;
-  readonly value: string;
+  readonly help: string;
+  readonly type: ParsedFamily['type'];
+  readonly metrics: readonly RawSample[];
 }
 
-function parseSampleLine(line: string, lineNo: number): Line {
-  let i = 0;
-  const fail = (msg: string): never => {
-    throw new Error(`line ${lineNo}: ${msg}: ${line}`);
-  };
-  const nameMatch = /^[a-zA-Z_:][a-zA-Z0-9_:]*/.exec(line);
-  if (!nameMatch) fail('bad metric name');
-  const name = nameMatch![0];
-  i = name.length;
-  const labels: Record<string, string> = {};
-  if (line[i] === '{') {
-    i++;
-    while (line[i] !== '}') {
-      const ln = /^[a-zA-Z_][a-zA-Z0-9_]*/.exec(line.slice(i));
-      if (!ln) fail('bad label name');
-      i += ln![0].length;
-      if (line[i] !== '=' || line[i + 1] !== '"') fail('expected ="');
-      i += 2;
-      let v = '';
-      for (;;) {
-        const c = line[i];
-        if (c === undefined) fail('unterminated label value');
-        if (c === '"') break;
-        if (c === '\\') {
-          const n = line[i + 1];
-          if (n === 'n') v += '\n';
-          else if (n === '\\') v += '\\';
-          else if (n === '"') v += '"';
-          else fail(`bad escape \\${n}`);
-          i += 2;
-        } else {
-          v += c;
-          i++;
-        }
-      }
-      i++;
-      if (ln![0] in labels) fail(`duplicate label ${ln![0]}`);
-      labels[ln![0]] = v;
-      if (line[i] === ',') i++;
-      else if (line[i] !== '}') fail('expected , or }');
-    }
-    i++;
-  }
-  if (line[i] !== ' ') fail('expected a space before the value');
-  const rest = line.slice(i + 1).split(' ');
-  const value = rest[0]!;
-  if (!/^([+-]?Inf|NaN|[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?)$/.test(value)) fail(`bad value ${value}`);
-  if (rest.length > 2 || (rest.length === 2 && !/^-?\d+$/.test(rest[1]!))) fail('bad timestamp');
-  return { name, labels, value };
-}
+const require = createRequire(import.meta.url);
+const parse = require('parse-prometheus-text-format') as (text: string) => RawFamily[];
 
 export function parsePrometheusText(text: string): ParsedFamily[] {
-  thirdParty(text);
-  const families = new Map<string, { name: string; help: string; type: ParsedFamily['type']; series: Map<string, ParsedSample & Record<string, unknown>> }>();
-  const family = (name: string) => {
-    let f = families.get(name);
-    if (!f) families.set(name, (f = { name, help: '', type: 'UNTYPED', series: new Map() }));
-    return f;
-  };
-  const lines = text.split('\n');
-  if (lines.at(-1) !== '') throw new Error('exposition must end with a newline');
-  let current: string | undefined;
-  lines.slice(0, -1).forEach((line, idx) => {
-    if (line.startsWith('# HELP ')) {
-      const [, name, ...help] = line.split(' ').slice(1);
-      void name;
-      family(line.split(' ')[2]!).help = help.join(' ').replace(/\\n/g, '\n').replace(/\\\\/g, '\\');
-      return;
+  const histograms = new Set<string>();
+  const rewritten = text
+    .split('\n')
+    .map((line) => {
+      const m = /^# TYPE (\S+) histogram$/.exec(line);
+      if (!m) return line;
+      histograms.add(m[1]!);
+      return `# TYPE ${m[1]} untyped`;
+    })
+    .join('\n');
+  const raw = parse(rewritten);
+  const out: ParsedFamily[] = [];
+  for (const f of raw) {
+    if (histograms.has(f.name)) {
+      out.push({ name: f.name, help: f.help, type: 'HISTOGRAM', metrics: regroup(raw, f.name) });
+    } else if (![...histograms].some((h) => f.name === `${h}_bucket` || f.name === `${h}_sum` || f.name === `${h}_count`)) {
+      out.push({ ...f, metrics: f.metrics.map((m) => ({ ...m, labels: m.labels ?? {} })) });
     }
-    if (line.startsWith('# TYPE ')) {
-      const [, , name, type] = line.split(' ');
-      const f = family(name!);
-      if (f.type !== 'UNTYPED' || f.series.size > 0) throw new Error(`line ${idx + 1}: TYPE for ${name} comes too late or twice`);
-      f.type = type!.toUpperCase() as ParsedFamily['type'];
-      current = name;
-      return;
-    }
-    if (line.startsWith('#') || line === '') return;
-    const s = parseSampleLine(line, idx + 1);
-    const f = current !== undefined && families.get(current) && s.name.startsWith(current) ? families.get(current)! : family(s.name);
-    const suffix = s.name.slice(f.name.length);
-    const { le, quantile, ...labels } = s.labels;
-    const key = JSON.stringify(Object.entries(f.type === 'HISTOGRAM' ? { ...labels, ...(quantile !== undefined ? { quantile } : {}) } : s.labels).sort());
-    let series = f.series.get(key);
-    if (!series) f.series.set(key, (series = { labels: f.type === 'HISTOGRAM' ? labels : s.labels }));
-    if (f.type === 'HISTOGRAM' && suffix === '_bucket') {
-      if (le === undefined) throw new Error(`line ${idx + 1}: bucket without le`);
-      ((series as { buckets?: Record<string, string> }).buckets ??= {})[le] = s.value;
-    } else if ((f.type === 'HISTOGRAM' || f.type === 'SUMMARY') && suffix === '_sum') (series as { sum?: string }).sum = s.value;
-    else if ((f.type === 'HISTOGRAM' || f.type === 'SUMMARY') && suffix === '_count') (series as { count?: string }).count = s.value;
-    else if (suffix === '') (series as { value?: string }).value = s.value;
-    else throw new Error(`line ${idx + 1}: sample ${s.name} does not belong to family ${f.name}`);
-  });
-  return [...families.values()].map((f) => ({ name: f.name, help: f.help, type: f.type, metrics: [...f.series.values()] }));
+  }
+  return out;
 }
 
-/** The sample of `family` whose labels include every given pair (at most one may match). */
+function regroup(families: readonly RawFamily[], name: string): ParsedSample[] {
+  const byKey = new Map<string, { labels: Record<string, string>; buckets: Record<string, string>; sum?: string; count?: string }>();
+  const entry = (labels: Record<string, string>) => {
+    const key = JSON.stringify(Object.entries(labels).sort());
+    let e = byKey.get(key);
+    if (!e) byKey.set(key, (e = { labels, buckets: {} }));
+    return e;
+  };
+  const samples = (suffix: string) => families.filter((f) => f.name === name + suffix).flatMap((f) => f.metrics);
+  for (const m of samples('_bucket')) {
+    const { le, ...labels } = m.labels ?? {};
+    if (le === undefined || m.value === undefined) throw new Error(`bucket sample without le or value in ${name}`);
+    entry(labels).buckets[le] = m.value;
+  }
+  for (const m of samples('_sum')) entry({ ...m.labels }).sum = m.value;
+  for (const m of samples('_count')) entry({ ...m.labels }).count = m.value;
+  return [...byKey.values()];
+}
+
+/** The one sample of `family` whose labels include every given pair, or undefined if none. */
 export function sampleOf(families: readonly ParsedFamily[], family: string, labels: Record<string, string> = {}): ParsedSample | undefined {
   const f = families.find((x) => x.name === family);
   const hits = (f?.metrics ?? []).filter((m) => Object.entries(labels).every(([k, v]) => m.labels[k] === v));

@@ -127,10 +127,12 @@ export function compileConfig(documents: readonly ConfigDocument[], opts: Compil
     const paramsPath = reader.pathOf('params');
     const report = reporterFor(r.doc, issues);
     const before = issues.length;
+    const warn = reporterFor(r.doc, issues, 'warning');
     const config = adapter.parseConfig(params, specs, {
       issue: (path, message, code) => report([...paramsPath, ...path], message, code ?? 'ADAPTER_CONFIG'),
+      warn: (path, message, code) => warn([...paramsPath, ...path], message, code ?? 'ADAPTER_CONFIG'),
     });
-    if (config === undefined && issues.length === before) {
+    if (config === undefined && !issues.slice(before).some((i) => i.severity === 'error')) {
       report(paramsPath, `adapter '${adapter.name}' rejected its params`, 'ADAPTER_CONFIG');
     }
     if (config === undefined) continue;

@@ -1,0 +1,11 @@
+import { defineAdapter } from '../../core/adapter.js';
+import { parseConfig, type PromConfig } from './config.js';
+import { PrometheusHandler } from './handler.js';
+
+/** `compiledAdapter: prometheus`: metric instances exposed on the core's pull endpoint. */
+export const prometheusAdapter = defineAdapter<PromConfig>({
+  name: 'prometheus',
+  templates: ['metric'],
+  parseConfig,
+  createHandler: (config, instances, env) => new PrometheusHandler(config, instances, env),
+});

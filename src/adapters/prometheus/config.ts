@@ -1,0 +1,615 @@
+import { ValueType, type ConfigReporter, type ErrorCode, type InstanceSpec } from '../../core/adapter.js';
+import { parseGoDuration } from '../../core/adapter.js';
+import { bucketBoundsProblem, resolveBuckets, type BucketsDefinition } from './buckets.js';
+import {
+  fullMetricName,
+  helpText,
+  isValidLabelName,
+  isValidMetricName,
+  metricNamespace,
+  safeName,
+  unsanitisedMetricName,
+} from './naming.js';
+import { isConvertibleValueType } from './prom-value.js';
+
+/**
+ * `adapter.prometheus.config.Params` (Mixer 1.4), validated against the instances bound to the
+ * handler. Everything client_golang would have panicked on at registration or at runtime is a
+ * config issue here, reported with the path of the key the user wrote.
+ */
+
+export type PromMetricKind = 'GAUGE' | 'COUNTER' | 'DISTRIBUTION';
+
+export interface PromMetricConfig {
+  readonly namespace: string;
+  readonly name: string;
+  readonly instanceName: string;
+  readonly description: string;
+  readonly kind: PromMetricKind;
+  readonly buckets: BucketsDefinition | undefined;
+  /** As configured (unsanitised), in configured order. */
+  readonly labelNames: readonly string[];
+  /** Exposed family name, e.g. `istio_requests_total`. */
+  readonly fullName: string;
+  readonly help: string;
+  /** `safeName` of each label name, in configured order; equal as a set to the dimension names. */
+  readonly labels: readonly string[];
+  /** DISTRIBUTION only: finite upper bounds, strictly increasing (`+Inf` is implicit). */
+  readonly upperBounds: readonly number[];
+}
+
+export interface PromExpiryPolicy {
+  /** Series idle this long are removed. */
+  readonly ttlNs: number;
+  readonly checkIntervalNs: number;
+}
+
+export interface PromConfig {
+  readonly metrics: readonly PromMetricConfig[];
+  /** Absent: series live as long as the handler. */
+  readonly expiry: PromExpiryPolicy | undefined;
+}
+
+/** Stable codes for the issues parseConfig reports. */
+export const PROM_CONFIG_CODES = {
+  type: 'PROM_FIELD_TYPE',
+  unknownField: 'PROM_UNKNOWN_FIELD',
+  duplicateField: 'PROM_DUPLICATE_FIELD',
+  kind: 'PROM_KIND',
+  buckets: 'PROM_BUCKETS',
+  metricName: 'PROM_METRIC_NAME',
+  nameConflict: 'PROM_NAME_CONFLICT',
+  labelName: 'PROM_LABEL_NAME',
+  labelsMismatch: 'PROM_LABELS_MISMATCH',
+  unknownInstance: 'PROM_UNKNOWN_INSTANCE',
+  duplicateInstance: 'PROM_DUPLICATE_INSTANCE',
+  valueType: 'PROM_VALUE_TYPE',
+  expiry: 'PROM_EXPIRY',
+} as const satisfies Record<string, ErrorCode>;
+
+const CODES = PROM_CONFIG_CODES;
+
+/** client_golang allocates every bucket up front; Mixer would let a typo allocate 2^31 of them. */
+export const MAX_BUCKETS = 10_000;
+
+type Path = readonly (string | number)[];
+
+const KINDS: ReadonlyMap<string | number, PromMetricKind> = new Map<string | number, PromMetricKind>([
+  ['GAUGE', 'GAUGE'],
+  ['COUNTER', 'COUNTER'],
+  ['DISTRIBUTION', 'DISTRIBUTION'],
+  [1, 'GAUGE'],
+  [2, 'COUNTER'],
+  [3, 'DISTRIBUTION'],
+]);
+
+export function parseConfig(
+  params: unknown,
+  instances: readonly InstanceSpec[],
+  report: ConfigReporter,
+): PromConfig | undefined {
+  const ctx = new Context(report);
+  const top = ctx.object(params ?? {}, [], ['metrics', 'metrics_expiration_policy']);
+  if (top === undefined) return undefined;
+
+  const byName = new Map(instances.map((i) => [i.name, i]));
+  const parsed: ParsedMetric[] = [];
+  const metricsField = top.get('metrics');
+  if (metricsField !== undefined) {
+    const list = ctx.array(metricsField.value, metricsField.path);
+    const seenInstances = new Map<string, number>();
+    list?.forEach((raw, i) => {
+      const m = parseMetric(ctx, raw, [...metricsField.path, i], byName, seenInstances, i);
+      if (m !== undefined) parsed.push(m);
+    });
+  }
+  checkFamilyConflicts(ctx, parsed);
+  // Counted from what was written, so a metric entry that failed for another reason does not
+  // also make its instance look unexported.
+  const named = new Set(seenNames(metricsField?.value));
+  for (const spec of instances) {
+    if (named.has(spec.name)) continue;
+    const hint = [...named].filter((n) => !byName.has(n));
+    ctx.issue(
+      metricsField?.path ?? [],
+      `instance "${spec.name}" is sent to this handler by a rule but no metric exports it (add a metric with instance_name: ${spec.name}${hint.length > 0 ? `; unmatched instance_name values: ${hint.join(', ')}` : ''})`,
+      CODES.unknownInstance,
+    );
+  }
+
+  let expiry: PromExpiryPolicy | undefined;
+  const policy = top.get('metrics_expiration_policy');
+  if (policy !== undefined && policy.value !== null) expiry = parseExpiry(ctx, policy.value, policy.path);
+
+  return ctx.failed ? undefined : { metrics: parsed.map((p) => p.metric), expiry };
+}
+
+function* seenNames(metrics: unknown): Iterable<string> {
+  if (!Array.isArray(metrics)) return;
+  for (const m of metrics) {
+    const n = m !== null && typeof m === 'object' ? ((m as Record<string, unknown>)['instance_name'] ?? (m as Record<string, unknown>)['instanceName']) : undefined;
+    if (typeof n === 'string') yield n;
+  }
+}
+
+/** A valid metric and where it was written, for messages that relate two metrics. */
+interface ParsedMetric {
+  readonly metric: PromMetricConfig;
+  readonly path: Path;
+  readonly namePath: Path;
+}
+
+function parseMetric(
+  ctx: Context,
+  raw: unknown,
+  path: Path,
+  instances: ReadonlyMap<string, InstanceSpec>,
+  seenInstances: Map<string, number>,
+  index: number,
+): ParsedMetric | undefined {
+  const obj = ctx.object(raw, path, [
+    'namespace',
+    'name',
+    'instance_name',
+    'description',
+    'kind',
+    'buckets',
+    'label_names',
+  ]);
+  if (obj === undefined) return undefined;
+  const before = ctx.issueCount;
+
+  const namespace = ctx.string(obj.get('namespace')) ?? '';
+  const name = ctx.string(obj.get('name')) ?? '';
+  const instanceField = obj.get('instance_name');
+  const instanceName = ctx.string(instanceField) ?? '';
+  const description = ctx.string(obj.get('description')) ?? '';
+  const kind = parseKind(ctx, obj.get('kind'), path);
+  const labelsField = obj.get('label_names');
+  // undefined when malformed: then the label checks below would only repeat that problem.
+  const labelNamesOrBad = labelsField === undefined ? [] : ctx.stringArray(labelsField.value, labelsField.path);
+  const labelNames = labelNamesOrBad ?? [];
+
+  // The instance: Mixer matched instance_name literally against the FQN.
+  const instancePath = instanceField?.path ?? path;
+  const instance = instances.get(instanceName);
+  if (instanceName === '') {
+    ctx.issue(instancePath, 'instance_name is required: the FQN of the metric instance to export', CODES.unknownInstance);
+  } else if (instance === undefined) {
+    // As in Mixer, a metric whose instance no rule sends here is not an error (an operator may drop
+    // the TCP rules and keep the default handler); it just never gets a sample. A bound instance
+    // that no metric exports is the error, reported by parseConfig.
+    const known = [...instances.keys()].sort();
+    const list = known.length === 0 ? 'no instances are bound to it' : `bound instances: ${known.join(', ')}`;
+    ctx.warn(
+      instancePath,
+      `instance_name "${instanceName}" is not sent to this handler by any rule (${list}); this metric will have no series`,
+      CODES.unknownInstance,
+    );
+    seenInstances.set(instanceName, index);
+    return undefined;
+  } else {
+    const first = seenInstances.get(instanceName);
+    if (first !== undefined) {
+      ctx.issue(
+        instancePath,
+        `instance "${instanceName}" is already exported by metrics[${first}]; each instance can feed one metric`,
+        CODES.duplicateInstance,
+      );
+    } else {
+      seenInstances.set(instanceName, index);
+    }
+    if (!isConvertibleValueType(instance.valueType)) {
+      const what =
+        instance.valueType === ValueType.VALUE_TYPE_UNSPECIFIED
+          ? 'has no value expression'
+          : `has a value of type ${ValueType[instance.valueType] ?? String(instance.valueType)}`;
+      ctx.issue(
+        instancePath,
+        `instance "${instanceName}" ${what}, which can never be a sample; expected INT64, DOUBLE, DURATION or a numeric STRING`,
+        CODES.valueType,
+      );
+    }
+  }
+
+  // The family name.
+  const namePath = obj.get('name')?.path ?? instancePath;
+  const fullName = fullMetricName(namespace, name, instanceName);
+  if (!isValidMetricName(fullName)) {
+    const ns = metricNamespace(namespace);
+    const nsBad = ns !== '' && !/^[a-zA-Z_:][a-zA-Z0-9_:]*$/.test(ns);
+    const where = nsBad ? (obj.get('namespace')?.path ?? path) : namePath;
+    const shown = fullName === '' ? 'an empty name' : `"${fullName}"`;
+    ctx.issue(
+      where,
+      `metric name ${shown} (from namespace "${namespace}" and name "${unsanitisedMetricName(name, instanceName)}" after safeName) is not a valid Prometheus metric name [a-zA-Z_:][a-zA-Z0-9_:]*`,
+      CODES.metricName,
+    );
+  }
+
+  // Label names.
+  const labels = labelNames.map(safeName);
+  const labelsPath = labelsField?.path ?? path;
+  const seenLabels = new Map<string, number>();
+  labels.forEach((label, j) => {
+    const at = [...labelsPath, j];
+    const raw = labelNames[j] ?? '';
+    const shown = label === raw ? `"${raw}"` : `"${raw}" (safeName "${label}")`;
+    if (!isValidLabelName(label)) {
+      ctx.issue(at, `label name ${shown} is not a valid Prometheus label name [a-zA-Z_][a-zA-Z0-9_]* (and must not start with __)`, CODES.labelName);
+    } else if (kind === 'DISTRIBUTION' && label === 'le') {
+      ctx.issue(at, 'label name "le" is reserved for histogram buckets', CODES.labelName);
+    }
+    const first = seenLabels.get(label);
+    if (first !== undefined) ctx.issue(at, `label name ${shown} duplicates label_names[${first}]`, CODES.labelName);
+    else seenLabels.set(label, j);
+  });
+  if (instance !== undefined && labelNamesOrBad !== undefined) checkLabelsMatchDimensions(ctx, labels, instance, labelsPath);
+
+  // Mixer reads buckets only for DISTRIBUTION; on other kinds only their shape is checked.
+  const bucketsField = obj.get('buckets');
+  const buckets = bucketsField === undefined ? undefined : parseBuckets(ctx, bucketsField.value, bucketsField.path, kind === 'DISTRIBUTION');
+  let upperBounds: readonly number[] = [];
+  if (kind === 'DISTRIBUTION' && ctx.issueCount === before) upperBounds = resolveBuckets(buckets);
+
+  if (kind === undefined || ctx.issueCount !== before) return undefined;
+  const metric: PromMetricConfig = {
+    namespace,
+    name,
+    instanceName,
+    description,
+    kind,
+    buckets,
+    labelNames,
+    fullName,
+    help: helpText(description, name, instanceName),
+    labels,
+    upperBounds,
+  };
+  return { metric, path, namePath };
+}
+
+function parseKind(ctx: Context, field: Field | undefined, metricPath: Path): PromMetricKind | undefined {
+  const expected = 'expected GAUGE, COUNTER or DISTRIBUTION';
+  if (field === undefined || field.value === null) {
+    ctx.issue(metricPath, `kind is required (${expected})`, CODES.kind);
+    return undefined;
+  }
+  const v = field.value;
+  const kind = typeof v === 'string' || typeof v === 'number' ? KINDS.get(v) : undefined;
+  if (kind === undefined) ctx.issue(field.path, `kind ${JSON.stringify(v)} is not supported (${expected})`, CODES.kind);
+  return kind;
+}
+
+/** client_golang panics (Mixer: a dispatch error) when the dimension names differ from the labels. */
+function checkLabelsMatchDimensions(ctx: Context, labels: readonly string[], instance: InstanceSpec, path: Path): void {
+  const dims = instance.dimensions.map((d) => d.name);
+  const labelSet = new Set(labels);
+  const dimSet = new Set(dims);
+  const missing = dims.filter((d) => !labelSet.has(d));
+  const extra = labels.filter((l) => !dimSet.has(l));
+  if (missing.length === 0 && extra.length === 0) return;
+  const parts: string[] = [];
+  if (missing.length > 0) parts.push(`dimensions without a label: ${missing.join(', ')}`);
+  if (extra.length > 0) parts.push(`labels without a dimension: ${extra.join(', ')}`);
+  const unmatchable = missing.filter((d) => safeName(d) !== d);
+  if (unmatchable.length > 0) {
+    parts.push(`dimension names ${unmatchable.join(', ')} can never match because safeName rewrites them; rename the dimensions`);
+  }
+  ctx.issue(
+    path,
+    `label_names must name exactly the dimensions of instance "${instance.name}" (after safeName): ${parts.join('; ')}`,
+    CODES.labelsMismatch,
+  );
+}
+
+function parseBuckets(ctx: Context, raw: unknown, path: Path, used: boolean): BucketsDefinition | undefined {
+  const obj = ctx.object(raw, path, ['linear_buckets', 'exponential_buckets', 'explicit_buckets']);
+  if (obj === undefined) return undefined;
+  const present = obj.fields.filter((f) => f.value !== null);
+  if (present.length > 1) {
+    ctx.issue(
+      path,
+      `buckets is a oneof: give only one of linear_buckets, exponential_buckets, explicit_buckets (found ${present.map((f) => f.key).join(', ')})`,
+      CODES.buckets,
+    );
+    return undefined;
+  }
+  const f = present[0];
+  if (f === undefined) return undefined;
+  if (f.name === 'explicit_buckets') {
+    const eb = ctx.object(f.value, f.path, ['bounds']);
+    const boundsField = eb?.get('bounds');
+    const bounds = boundsField === undefined ? [] : ctx.numberArray(boundsField.value, boundsField.path);
+    if (bounds === undefined) return undefined;
+    if (used) {
+      const problem = bucketBoundsProblem(bounds);
+      if (problem !== undefined) ctx.issue(boundsField?.path ?? f.path, `explicit bounds: ${problem}`, CODES.buckets);
+      else if (bounds.length > MAX_BUCKETS) ctx.issue(boundsField?.path ?? f.path, `at most ${MAX_BUCKETS} bounds are supported`, CODES.buckets);
+    }
+    return { type: 'explicit', bounds };
+  }
+  if (f.name === 'linear_buckets') {
+    const lb = ctx.object(f.value, f.path, ['num_finite_buckets', 'width', 'offset']);
+    if (lb === undefined) return undefined;
+    const n = ctx.int32(lb.get('num_finite_buckets')) ?? 0;
+    const width = ctx.double(lb.get('width')) ?? 0;
+    const offset = ctx.double(lb.get('offset')) ?? 0;
+    const def: BucketsDefinition = { type: 'linear', numFiniteBuckets: n, width, offset };
+    if (used) checkComputedBuckets(ctx, def, lb, f.path);
+    return def;
+  }
+  const xb = ctx.object(f.value, f.path, ['num_finite_buckets', 'growth_factor', 'scale']);
+  if (xb === undefined) return undefined;
+  const n = ctx.int32(xb.get('num_finite_buckets')) ?? 0;
+  const growthFactor = ctx.double(xb.get('growth_factor')) ?? 0;
+  const scale = ctx.double(xb.get('scale')) ?? 0;
+  const def: BucketsDefinition = { type: 'exponential', numFiniteBuckets: n, growthFactor, scale };
+  if (used) checkComputedBuckets(ctx, def, xb, f.path);
+  return def;
+}
+
+function checkComputedBuckets(ctx: Context, def: BucketsDefinition, obj: ObjectFields, path: Path): void {
+  if (def.type === 'explicit') return;
+  const nPath = obj.get('num_finite_buckets')?.path ?? path;
+  if (def.numFiniteBuckets < 0) {
+    ctx.issue(nPath, `num_finite_buckets must be >= 0, found ${def.numFiniteBuckets}`, CODES.buckets);
+    return;
+  }
+  if (def.numFiniteBuckets + 1 > MAX_BUCKETS) {
+    ctx.issue(nPath, `num_finite_buckets must be < ${MAX_BUCKETS}, found ${def.numFiniteBuckets}`, CODES.buckets);
+    return;
+  }
+  if (def.type === 'exponential') {
+    // client_golang's ExponentialBuckets panics on these whatever the count.
+    if (!(def.scale > 0)) {
+      ctx.issue(obj.get('scale')?.path ?? path, `scale must be > 0, found ${def.scale}`, CODES.buckets);
+      return;
+    }
+    if (!(def.growthFactor > 1)) {
+      ctx.issue(obj.get('growth_factor')?.path ?? path, `growth_factor must be > 1, found ${def.growthFactor}`, CODES.buckets);
+      return;
+    }
+  } else if (def.numFiniteBuckets > 0 && !(def.width > 0)) {
+    ctx.issue(obj.get('width')?.path ?? path, `width must be > 0, found ${def.width}`, CODES.buckets);
+    return;
+  }
+  const problem = bucketBoundsProblem(resolveBuckets(def));
+  if (problem !== undefined) ctx.issue(path, `computed bounds are unusable: ${problem}`, CODES.buckets);
+}
+
+/**
+ * Two metrics may share a family only as client_golang's registry allowed it: an identical
+ * descriptor (name, help, label names) reuses the collector. Mixer then type-asserted the shared
+ * collector per metric kind and panicked on a mismatch; here the definitions must agree in full.
+ */
+function checkFamilyConflicts(ctx: Context, metrics: readonly ParsedMetric[]): void {
+  const first = new Map<string, ParsedMetric>();
+  for (const m of metrics) {
+    const prev = first.get(m.metric.fullName);
+    if (prev === undefined) {
+      first.set(m.metric.fullName, m);
+      continue;
+    }
+    const diff = familyDifference(prev.metric, m.metric);
+    if (diff !== undefined) {
+      ctx.issue(
+        m.namePath,
+        `metric "${m.metric.fullName}" is also defined by ${formatPath(prev.path)} with a different ${diff}; two metrics may share a name only with identical definitions`,
+        CODES.nameConflict,
+      );
+    }
+  }
+}
+
+function familyDifference(a: PromMetricConfig, b: PromMetricConfig): string | undefined {
+  if (a.kind !== b.kind) return `kind (${a.kind} vs ${b.kind})`;
+  if (a.help !== b.help) return 'description';
+  const la = [...a.labels].sort().join(',');
+  const lb = [...b.labels].sort().join(',');
+  if (la !== lb) return 'label set';
+  if (a.upperBounds.join(',') !== b.upperBounds.join(',')) return 'bucket definition';
+  return undefined;
+}
+
+function formatPath(path: Path): string {
+  return path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${p}`)).join('').replace(/^\./, '');
+}
+
+function parseExpiry(ctx: Context, raw: unknown, path: Path): PromExpiryPolicy | undefined {
+  const obj = ctx.object(raw, path, ['metrics_expiry_duration', 'expiry_check_interval_duration']);
+  if (obj === undefined) return undefined;
+  const ttlField = obj.get('metrics_expiry_duration');
+  const ttl = ctx.duration(ttlField);
+  if (ttlField === undefined || ttl === undefined) {
+    if (ttlField === undefined) {
+      ctx.issue(path, 'metrics_expiry_duration is required when metrics_expiration_policy is set (e.g. "10m")', CODES.expiry);
+    }
+    return undefined;
+  }
+  if (ttl <= 0) {
+    ctx.issue(ttlField.path, `metrics_expiry_duration must be > 0, found ${JSON.stringify(ttlField.value)}`, CODES.expiry);
+    return undefined;
+  }
+  const intervalField = obj.get('expiry_check_interval_duration');
+  const interval = intervalField === undefined ? 0 : ctx.duration(intervalField);
+  if (interval === undefined) return undefined;
+  if (interval < 0) {
+    ctx.issue(intervalField?.path ?? path, `expiry_check_interval_duration must be >= 0, found ${JSON.stringify(intervalField?.value)}`, CODES.expiry);
+    return undefined;
+  }
+  // Go's Duration / 2 truncates to whole nanoseconds.
+  return { ttlNs: ttl, checkIntervalNs: interval > 0 ? interval : Math.trunc(ttl / 2) };
+}
+
+// ---------------------------------------------------------------------------------------------
+// jsonpb-style reading: snake_case or lowerCamelCase keys, unknown keys rejected, every problem
+// reported at the path of the key as written (so the core can point at its line).
+
+interface Field {
+  /** The proto (snake_case) field name. */
+  readonly name: string;
+  /** The key as written. */
+  readonly key: string;
+  readonly value: unknown;
+  readonly path: Path;
+}
+
+interface ObjectFields {
+  readonly fields: readonly Field[];
+  get(name: string): Field | undefined;
+}
+
+function lowerCamel(snake: string): string {
+  return snake.replace(/_([a-z0-9])/g, (_m, c: string) => c.toUpperCase());
+}
+
+function describe(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'a list';
+  if (typeof v === 'object') return 'a mapping';
+  if (typeof v === 'string') return `the string ${JSON.stringify(v)}`;
+  return `${typeof v} ${String(v)}`;
+}
+
+class Context {
+  issueCount = 0;
+
+  constructor(private readonly report: ConfigReporter) {}
+
+  get failed(): boolean {
+    return this.issueCount > 0;
+  }
+
+  issue(path: Path, message: string, code: ErrorCode): void {
+    this.issueCount++;
+    this.report.issue(path, message, code);
+  }
+
+  warn(path: Path, message: string, code: ErrorCode): void {
+    this.report.warn(path, message, code);
+  }
+
+  object(raw: unknown, path: Path, names: readonly string[]): ObjectFields | undefined {
+    if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
+      this.issue(path, `expected a mapping, found ${describe(raw)}`, CODES.type);
+      return undefined;
+    }
+    const byKey = new Map<string, string>();
+    for (const n of names) {
+      byKey.set(n, n);
+      byKey.set(lowerCamel(n), n);
+    }
+    const fields: Field[] = [];
+    const seen = new Map<string, string>();
+    for (const [key, value] of Object.entries(raw)) {
+      const name = byKey.get(key);
+      const at = [...path, key];
+      if (name === undefined) {
+        this.issue(at, `unknown field "${key}" (expected one of ${names.join(', ')})`, CODES.unknownField);
+        continue;
+      }
+      const other = seen.get(name);
+      if (other !== undefined) {
+        this.issue(at, `"${key}" and "${other}" are the same field; give it once`, CODES.duplicateField);
+        continue;
+      }
+      seen.set(name, key);
+      fields.push({ name, key, value, path: at });
+    }
+    return { fields, get: (n) => fields.find((f) => f.name === n) };
+  }
+
+  array(raw: unknown, path: Path): readonly unknown[] | undefined {
+    if (raw === null) return [];
+    if (!Array.isArray(raw)) {
+      this.issue(path, `expected a list, found ${describe(raw)}`, CODES.type);
+      return undefined;
+    }
+    return raw;
+  }
+
+  string(field: Field | undefined): string | undefined {
+    if (field === undefined || field.value === null) return undefined;
+    if (typeof field.value !== 'string') {
+      this.issue(field.path, `expected a string, found ${describe(field.value)}`, CODES.type);
+      return undefined;
+    }
+    return field.value;
+  }
+
+  stringArray(raw: unknown, path: Path): string[] | undefined {
+    const list = this.array(raw, path);
+    if (list === undefined) return undefined;
+    const out: string[] = [];
+    let ok = true;
+    list.forEach((v, i) => {
+      if (typeof v === 'string') out.push(v);
+      else {
+        ok = false;
+        this.issue([...path, i], `expected a string, found ${describe(v)}`, CODES.type);
+      }
+    });
+    return ok ? out : undefined;
+  }
+
+  /** jsonpb doubles: a number, or a string holding one (including "NaN" and "Infinity"). */
+  double(field: Field | undefined): number | undefined {
+    if (field === undefined || field.value === null) return undefined;
+    return this.doubleValue(field.value, field.path);
+  }
+
+  numberArray(raw: unknown, path: Path): number[] | undefined {
+    const list = this.array(raw, path);
+    if (list === undefined) return undefined;
+    const out: number[] = [];
+    let ok = true;
+    list.forEach((v, i) => {
+      const n = this.doubleValue(v, [...path, i]);
+      if (n === undefined) ok = false;
+      else out.push(n);
+    });
+    return ok ? out : undefined;
+  }
+
+  private doubleValue(v: unknown, path: Path): number | undefined {
+    if (typeof v === 'number') return v;
+    if (typeof v === 'string') {
+      const t = v.trim();
+      if (t === 'NaN') return NaN;
+      if (t === 'Infinity') return Infinity;
+      if (t === '-Infinity') return -Infinity;
+      if (/^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/.test(t)) return Number(t);
+    }
+    this.issue(path, `expected a number, found ${describe(v)}`, CODES.type);
+    return undefined;
+  }
+
+  /** jsonpb int32: an integer number or a string holding one, within int32 range. */
+  int32(field: Field | undefined): number | undefined {
+    if (field === undefined || field.value === null) return undefined;
+    const v = field.value;
+    const n = typeof v === 'number' ? v : typeof v === 'string' && /^[+-]?\d+$/.test(v.trim()) ? Number(v) : NaN;
+    if (!Number.isInteger(n) || n < -(2 ** 31) || n >= 2 ** 31) {
+      this.issue(field.path, `expected a 32-bit integer, found ${describe(v)}`, CODES.type);
+      return undefined;
+    }
+    return n;
+  }
+
+  /** A Go duration string (`"10m"`, `"1.5s"`), in nanoseconds. */
+  duration(field: Field | undefined): number | undefined {
+    if (field === undefined || field.value === null) return undefined;
+    const v = field.value;
+    if (typeof v !== 'string') {
+      this.issue(field.path, `expected a duration string such as "10m" or "30s", found ${describe(v)}`, CODES.type);
+      return undefined;
+    }
+    const parsed = parseGoDuration(v);
+    if (!parsed.ok) {
+      this.issue(field.path, parsed.message, CODES.expiry);
+      return undefined;
+    }
+    return parsed.nanos;
+  }
+}

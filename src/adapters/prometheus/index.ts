@@ -1,0 +1,16 @@
+export { prometheusAdapter } from './adapter.js';
+export { DEF_BUCKETS, exponentialBuckets, linearBuckets, resolveBuckets, type BucketsDefinition } from './buckets.js';
+export {
+  MAX_BUCKETS,
+  parseConfig,
+  PROM_CONFIG_CODES,
+  type PromConfig,
+  type PromExpiryPolicy,
+  type PromMetricConfig,
+  type PromMetricKind,
+} from './config.js';
+export { escapeHelp, renderFamilyChunks, renderHeader, SERIES_PER_CHUNK } from './exposition.js';
+export { escapeLabelValue, renderLabelText, seriesKey } from './label-text.js';
+export { PrometheusHandler } from './handler.js';
+export { fullMetricName, helpText, safeName } from './naming.js';
+export { goDurationSeconds, parseGoFloat } from './prom-value.js';
