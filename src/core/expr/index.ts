@@ -8,7 +8,11 @@
  * - extra function arguments are an arity error (Mixer ignores them at check time);
  * - a literal `matches` pattern that RE2 would reject is a config error (Mixer fails every evaluation);
  * - `==` on DNS_NAME / EMAIL_ADDRESS / URI values that do not parse compares the raw text instead of
- *   failing the expression.
+ *   failing the expression;
+ * - `dnsName()` also enforces label/name lengths and letters-digits-hyphens on ASCII labels (Mixer's
+ *   ToUnicode skipped them) but not the IDNA bidi rule;
+ * - `ip()` of an IPv4 address is 4 bytes (Go's net.ParseIP gives the 16-byte mapped form; the two are
+ *   equal under `==`).
  */
 import type { AttributeBag } from '../attributes/bag.js';
 import type { AttributeManifest } from '../attributes/manifest.js';

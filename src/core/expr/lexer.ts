@@ -77,7 +77,7 @@ function isHex(ch: string | undefined): boolean {
 }
 
 /** Go's `%#U` rendering of a character, used in scanner messages. */
-export function describeChar(ch: string): string {
+function describeChar(ch: string): string {
   const cp = ch.codePointAt(0) ?? 0;
   const hex = cp.toString(16).toUpperCase().padStart(4, '0');
   return PRINTABLE.test(ch) ? `U+${hex} '${ch}'` : `U+${hex}`;

@@ -72,6 +72,10 @@ function span(start: number, end: number): Span {
   return { start, end };
 }
 
+function tooDeep(at: Span): never {
+  throw new ExprSyntaxError(`expression is nested more than ${MAX_EXPRESSION_DEPTH} levels deep`, at.start, at.end);
+}
+
 export function parseExpression(text: string): ParseResult {
   try {
     const goTree = new GoParser(text).parseTopLevel();
@@ -125,25 +129,13 @@ class GoParser {
     throw new ExprSyntaxError(`expected ${what}, found ${found}`, t.start, t.end);
   }
 
+  /** Bounds the tree depth (left-associative chains grow it without recursing here). */
   private checkDepth(node: GoNode): GoNode {
-    if (node.depth > MAX_EXPRESSION_DEPTH) {
-      throw new ExprSyntaxError(
-        `expression is nested more than ${MAX_EXPRESSION_DEPTH} levels deep`,
-        node.span.start,
-        node.span.end,
-      );
-    }
+    if (node.depth > MAX_EXPRESSION_DEPTH) tooDeep(node.span);
     return node;
   }
 
   private parseExpr(nesting: number): GoNode {
-    if (nesting > MAX_EXPRESSION_DEPTH) {
-      throw new ExprSyntaxError(
-        `expression is nested more than ${MAX_EXPRESSION_DEPTH} levels deep`,
-        this.tok.start,
-        this.tok.end,
-      );
-    }
     return this.parseBinary(1, nesting);
   }
 
@@ -174,13 +166,8 @@ class GoParser {
   }
 
   private parseUnary(nesting: number): GoNode {
-    if (nesting > MAX_EXPRESSION_DEPTH) {
-      throw new ExprSyntaxError(
-        `expression is nested more than ${MAX_EXPRESSION_DEPTH} levels deep`,
-        this.tok.start,
-        this.tok.end,
-      );
-    }
+    // Bounds the parser's own recursion (parentheses, unary operators, arguments).
+    if (nesting > MAX_EXPRESSION_DEPTH) tooDeep(this.tok);
     const t = this.tok;
     if (t.kind === 'op' && UNARY_OPERATORS.has(t.text)) {
       this.advance();
@@ -253,7 +240,7 @@ class GoParser {
         }
         const close = this.expectOp(')');
         const s = span(x.span.start, close.end);
-        const depth = Math.max(x.depth, ...args.map((a) => a.depth)) + 1;
+        const depth = args.reduce((d, a) => Math.max(d, a.depth), x.depth) + 1;
         x = ellipsis ? { k: 'unsupported', span: s, depth } : this.checkDepth({ k: 'call', fun: x, args, span: s, depth });
       } else if (this.isOp('{') && isLiteralType(x)) {
         // Composite literal `T{…}`: valid Go, meaningless in CEXL. Skip its balanced braces.
