@@ -1,5 +1,6 @@
 import type { AnyAdapter } from '../core/adapter.js';
 import { prometheusAdapter } from './prometheus/index.js';
+import { statsdAdapter } from './statsd/index.js';
 
 /** Every compiled-in adapter, by the `compiledAdapter` name operators write. */
-export const ADAPTERS: ReadonlyMap<string, AnyAdapter> = new Map([prometheusAdapter].map((a) => [a.name, a]));
+export const ADAPTERS: ReadonlyMap<string, AnyAdapter> = new Map([prometheusAdapter, statsdAdapter].map((a) => [a.name, a]));

@@ -1,0 +1,401 @@
+/**
+ * `adapter.statsd.config.Params`, read the way Mixer read it (jsonpb onto a clone of the defaults:
+ * snake_case or lowerCamelCase, unknown fields rejected), then checked against the instances bound
+ * to the handler. Every problem is reported; nothing is fixed up silently.
+ */
+import type { ConfigReporter, DimensionSpec, ErrorCode, InstanceSpec } from '../../core/adapter.js';
+import { ValueType } from '../../core/adapter.js';
+import { parseGoDuration } from '../../core/adapter.js';
+import { checkNameTemplate, parseNameTemplate, type NameTemplatePart } from './name-template.js';
+import { MAX_UDP_PAYLOAD } from './packer.js';
+import { describeChar, findIllegalStatNameChar } from './sanitize.js';
+
+/** `adapter.statsd.config.Params.MetricInfo.Type`, same numbers as the proto. */
+export enum StatsdMetricType {
+  UNKNOWN = 0,
+  COUNTER = 1,
+  GAUGE = 2,
+  DISTRIBUTION = 3,
+}
+
+export interface StatsdAddress {
+  /** Host name or IP literal (without brackets). */
+  readonly host: string;
+  readonly port: number;
+}
+
+export interface StatsdMetricConfig {
+  /** The instance FQN this entry is keyed by. */
+  readonly instance: string;
+  readonly type: StatsdMetricType;
+  /** As written; `''` names the stat after the instance. */
+  readonly nameTemplate: string;
+  readonly parts: readonly NameTemplatePart[];
+}
+
+export interface StatsdConfig {
+  readonly address: StatsdAddress;
+  readonly prefix: string;
+  readonly flushIntervalMs: number;
+  readonly flushBytes: number;
+  readonly samplingRate: number;
+  /** Entries whose key names a bound instance. */
+  readonly metrics: readonly StatsdMetricConfig[];
+}
+
+/**
+ * Mixer's defaults, except `flushBytes`. Mixer's 512 fits the smallest IPv4 path but takes about
+ * three times the packets; 1400 fits one unfragmented datagram on 1500-byte Ethernet over IPv4 or
+ * IPv6 and on VXLAN/Geneve overlay pod networks (MTU 1450: 1422 bytes of IPv4 payload), where the
+ * more common 1432 would be fragmented.
+ */
+export const STATSD_DEFAULTS = {
+  address: 'localhost:8125',
+  prefix: '',
+  flushDuration: '300ms',
+  flushBytes: 1400,
+  samplingRate: 1,
+} as const;
+
+/** Rates below this cannot be written exactly enough for the server to scale counts back. */
+export const MIN_SAMPLING_RATE = 1e-6;
+
+/** Stable codes for problems only this adapter finds. */
+export const STATSD_TEMPLATE_SYNTAX: ErrorCode = 'STATSD_TEMPLATE_SYNTAX';
+export const STATSD_TEMPLATE_UNKNOWN_DIMENSION: ErrorCode = 'STATSD_TEMPLATE_UNKNOWN_DIMENSION';
+export const STATSD_ILLEGAL_NAME_TEXT: ErrorCode = 'STATSD_ILLEGAL_NAME_TEXT';
+/** Warnings: the config still applies. */
+export const STATSD_UNBOUND_METRIC: ErrorCode = 'STATSD_UNBOUND_METRIC';
+export const STATSD_UNCONFIGURED_INSTANCE: ErrorCode = 'STATSD_UNCONFIGURED_INSTANCE';
+
+type Path = readonly (string | number)[];
+
+const PARAMS_FIELDS = ['address', 'prefix', 'flush_duration', 'flush_bytes', 'sampling_rate', 'metrics'] as const;
+const METRIC_FIELDS = ['type', 'name_template'] as const;
+
+function camel(snake: string): string {
+  return snake.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function describe(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'a list';
+  if (typeof v === 'object') return 'a map';
+  return `${typeof v} ${JSON.stringify(v)}`;
+}
+
+/**
+ * One jsonpb object: resolves each proto field to the key the operator used, reports keys that
+ * are no field and fields given under both spellings.
+ */
+class FieldReader {
+  private readonly keys = new Map<string, string>();
+
+  constructor(
+    private readonly obj: Record<string, unknown>,
+    private readonly path: Path,
+    fields: readonly string[],
+    what: string,
+    private readonly report: ConfigReporter,
+  ) {
+    const byKey = new Map<string, string>();
+    for (const f of fields) {
+      byKey.set(f, f);
+      byKey.set(camel(f), f);
+    }
+    for (const key of Object.keys(obj)) {
+      const field = byKey.get(key);
+      if (field === undefined) {
+        const known = fields.map(camel).join(', ');
+        report.issue([...path, key], `unknown field "${key}" in ${what} (known fields: ${known})`, 'CFG_UNKNOWN_FIELD');
+        continue;
+      }
+      const seen = this.keys.get(field);
+      if (seen !== undefined) {
+        report.issue([...path, key], `"${key}" sets the same field as "${seen}"; give it once`, 'CFG_DUPLICATE');
+        continue;
+      }
+      this.keys.set(field, key);
+    }
+  }
+
+  /** Value of a field; jsonpb treats `null` as absent. */
+  get(field: string): unknown {
+    const key = this.keys.get(field);
+    const v = key === undefined ? undefined : this.obj[key];
+    return v === null ? undefined : v;
+  }
+
+  pathOf(field: string): Path {
+    return [...this.path, this.keys.get(field) ?? camel(field)];
+  }
+
+  issue(field: string, message: string, code: ErrorCode = 'CFG_FIELD'): void {
+    this.report.issue(this.pathOf(field), message, code);
+  }
+}
+
+/** Go's `net.SplitHostPort` plus a numeric port; `''` as host means this machine, as in Go. */
+export function parseStatsdAddress(text: string): StatsdAddress | string {
+  let host: string;
+  let portText: string;
+  if (text.startsWith('[')) {
+    const end = text.indexOf(']');
+    if (end < 0) return `missing "]" in address ${JSON.stringify(text)}`;
+    host = text.slice(1, end);
+    if (text[end + 1] !== ':') return `missing port in address ${JSON.stringify(text)}`;
+    portText = text.slice(end + 2);
+  } else {
+    const colon = text.lastIndexOf(':');
+    if (colon < 0) return `missing port in address ${JSON.stringify(text)} (expected host:port, e.g. localhost:8125)`;
+    host = text.slice(0, colon);
+    if (host.includes(':')) return `too many colons in address ${JSON.stringify(text)} (write an IPv6 address as [addr]:port)`;
+    portText = text.slice(colon + 1);
+  }
+  if (!/^\d{1,5}$/.test(portText) || Number(portText) < 1 || Number(portText) > 65_535) {
+    return `port in address ${JSON.stringify(text)} must be a number from 1 to 65535`;
+  }
+  return { host: host === '' ? 'localhost' : host, port: Number(portText) };
+}
+
+function readString(r: FieldReader, field: string, fallback: string): string {
+  const v = r.get(field);
+  if (v === undefined) return fallback;
+  if (typeof v !== 'string') {
+    r.issue(field, `"${camel(field)}" must be a string, got ${describe(v)}`);
+    return fallback;
+  }
+  return v;
+}
+
+/** jsonpb reads numbers from JSON numbers or from strings holding one. */
+function readNumber(r: FieldReader, field: string): number | undefined {
+  const v = r.get(field);
+  if (v === undefined) return undefined;
+  const n = typeof v === 'number' ? v : typeof v === 'string' && v.trim() !== '' ? Number(v) : Number.NaN;
+  if (!Number.isFinite(n)) {
+    r.issue(field, `"${camel(field)}" must be a number, got ${describe(v)}`);
+    return undefined;
+  }
+  return n;
+}
+
+function readFlushIntervalMs(r: FieldReader): number {
+  const fallback = nanosToMs(parseDurationOrThrow(STATSD_DEFAULTS.flushDuration));
+  const v = r.get('flush_duration');
+  if (v === undefined) return fallback;
+  if (typeof v !== 'string') {
+    r.issue('flush_duration', `"flushDuration" must be a Go duration string such as "300ms" or "1s", got ${describe(v)}`);
+    return fallback;
+  }
+  const d = parseGoDuration(v);
+  if (!d.ok) {
+    r.issue('flush_duration', `"flushDuration": ${d.message} (expected e.g. "300ms" or "1s")`);
+    return fallback;
+  }
+  if (d.nanos < 0) {
+    r.issue('flush_duration', `"flushDuration" must not be negative, got ${JSON.stringify(v)}`);
+    return fallback;
+  }
+  // 0 is proto3's "unset" after the merge; Mixer's client then used its own default.
+  return d.nanos === 0 ? fallback : nanosToMs(d.nanos);
+}
+
+function parseDurationOrThrow(text: string): number {
+  const d = parseGoDuration(text);
+  if (!d.ok) throw new Error(d.message);
+  return d.nanos;
+}
+
+/** The core's ticker works in whole milliseconds; anything shorter becomes 1 ms. */
+function nanosToMs(nanos: number): number {
+  return Math.max(1, Math.round(nanos / 1e6));
+}
+
+function readFlushBytes(r: FieldReader): number {
+  const n = readNumber(r, 'flush_bytes');
+  if (n === undefined) return STATSD_DEFAULTS.flushBytes;
+  if (!Number.isInteger(n)) {
+    r.issue('flush_bytes', `"flushBytes" must be a whole number of bytes, got ${n}`);
+    return STATSD_DEFAULTS.flushBytes;
+  }
+  if (n < 0) {
+    r.issue('flush_bytes', `"flushBytes" must not be negative, got ${n}`);
+    return STATSD_DEFAULTS.flushBytes;
+  }
+  if (n > MAX_UDP_PAYLOAD) {
+    r.issue('flush_bytes', `"flushBytes" ${n} exceeds the largest UDP payload (${MAX_UDP_PAYLOAD} bytes)`);
+    return STATSD_DEFAULTS.flushBytes;
+  }
+  // Mixer's Build forced a non-positive value back to the default; 0 is also proto3's "unset".
+  return n === 0 ? STATSD_DEFAULTS.flushBytes : n;
+}
+
+function readSamplingRate(r: FieldReader): number {
+  const n = readNumber(r, 'sampling_rate');
+  if (n === undefined) return STATSD_DEFAULTS.samplingRate;
+  if (n < MIN_SAMPLING_RATE || n > 1) {
+    const why =
+      n === 0 ? '; 0 would drop every timer sample (leave it out for the default 1)' : n > 1 ? '; it is a fraction, e.g. 0.1 for 10%' : '';
+    r.issue('sampling_rate', `"samplingRate" must be between ${MIN_SAMPLING_RATE} and 1, got ${n}${why}`);
+    return STATSD_DEFAULTS.samplingRate;
+  }
+  return n;
+}
+
+type SendableType = Exclude<StatsdMetricType, StatsdMetricType.UNKNOWN>;
+
+function readMetricType(r: FieldReader): SendableType | undefined {
+  const v = r.get('type');
+  const names = 'COUNTER, GAUGE or DISTRIBUTION';
+  if (v === undefined) {
+    r.issue('type', `missing "type": one of ${names}`);
+    return undefined;
+  }
+  let t: StatsdMetricType | undefined;
+  if (typeof v === 'string') {
+    const byName = (StatsdMetricType as unknown as Record<string, number | undefined>)[v];
+    t = typeof byName === 'number' ? byName : undefined;
+  } else if (typeof v === 'number' && Number.isInteger(v) && StatsdMetricType[v] !== undefined) {
+    t = v;
+  }
+  if (t === undefined) {
+    r.issue('type', `"type" must be one of ${names}, got ${describe(v)}`);
+    return undefined;
+  }
+  if (t === StatsdMetricType.UNKNOWN) {
+    r.issue('type', `"type" UNKNOWN cannot be sent; use ${names}`);
+    return undefined;
+  }
+  return t;
+}
+
+/**
+ * Which value types each kind accepts. Mixer took only INT64 for counters and gauges and failed
+ * every report otherwise; a DOUBLE is just as meaningful to StatsD, so it is accepted. A mismatch
+ * is found here, at config time, rather than as a failure on every report.
+ */
+const ACCEPTED: Readonly<Record<SendableType, readonly ValueType[]>> = {
+  [StatsdMetricType.COUNTER]: [ValueType.INT64, ValueType.DOUBLE],
+  [StatsdMetricType.GAUGE]: [ValueType.INT64, ValueType.DOUBLE],
+  [StatsdMetricType.DISTRIBUTION]: [ValueType.DURATION, ValueType.INT64, ValueType.DOUBLE],
+};
+
+function checkValueType(r: FieldReader, type: SendableType, spec: InstanceSpec): void {
+  const accepted = ACCEPTED[type];
+  if (accepted.includes(spec.valueType)) return;
+  const found =
+    spec.valueType === ValueType.VALUE_TYPE_UNSPECIFIED ? 'no value expression' : `a ${ValueType[spec.valueType]} value`;
+  const hint = spec.valueType === ValueType.DURATION ? ' (send durations as DISTRIBUTION: timers in milliseconds)' : '';
+  r.issue(
+    'type',
+    `${StatsdMetricType[type]} needs ${accepted.map((t) => ValueType[t]).join(' or ')}, but instance ${spec.name} has ${found}${hint}`,
+    'CFG_VALUE_TYPE',
+  );
+}
+
+function readNameTemplate(r: FieldReader, dimensions: readonly DimensionSpec[]): [string, NameTemplatePart[]] | undefined {
+  const text = readString(r, 'name_template', '');
+  const parsed = parseNameTemplate(text);
+  if (!parsed.ok) {
+    r.issue('name_template', `column ${parsed.problem.column} of "nameTemplate": ${parsed.problem.message}`, STATSD_TEMPLATE_SYNTAX);
+    return undefined;
+  }
+  const problems = checkNameTemplate(parsed.parts, dimensions);
+  for (const p of problems) {
+    const code = p.kind === 'unknown-dimension' ? STATSD_TEMPLATE_UNKNOWN_DIMENSION : STATSD_ILLEGAL_NAME_TEXT;
+    r.issue('name_template', `column ${p.column} of "nameTemplate": ${p.message}`, code);
+  }
+  return problems.length === 0 ? [text, [...parsed.parts]] : undefined;
+}
+
+/**
+ * Validates `params` against the instances bound to the handler. Returns undefined when any
+ * problem was reported (each one through `report`, with its path).
+ */
+export function parseStatsdConfig(
+  params: unknown,
+  instances: readonly InstanceSpec[],
+  report: ConfigReporter,
+): StatsdConfig | undefined {
+  let failed = false;
+  const reporter: ConfigReporter = {
+    issue(path, message, code) {
+      failed = true;
+      report.issue(path, message, code);
+    },
+    warn: (path, message, code) => report.warn(path, message, code),
+  };
+  const raw = params === undefined || params === null ? {} : params;
+  if (!isRecord(raw)) {
+    reporter.issue([], `statsd params must be a map, got ${describe(raw)}`, 'CFG_FIELD');
+    return undefined;
+  }
+  const r = new FieldReader(raw, [], PARAMS_FIELDS, 'statsd params', reporter);
+
+  const addressText = readString(r, 'address', STATSD_DEFAULTS.address);
+  const address = parseStatsdAddress(addressText);
+  if (typeof address === 'string') r.issue('address', address);
+
+  const prefix = readString(r, 'prefix', STATSD_DEFAULTS.prefix);
+  const badPrefix = findIllegalStatNameChar(prefix);
+  if (badPrefix >= 0) {
+    r.issue(
+      'prefix',
+      `"prefix" contains ${describeChar(prefix[badPrefix] as string)} at column ${badPrefix + 1}, which StatsD cannot carry in a name`,
+      STATSD_ILLEGAL_NAME_TEXT,
+    );
+  }
+
+  const flushIntervalMs = readFlushIntervalMs(r);
+  const flushBytes = readFlushBytes(r);
+  const samplingRate = readSamplingRate(r);
+
+  const byName = new Map(instances.map((i) => [i.name, i] as const));
+  const metrics: StatsdMetricConfig[] = [];
+  const metricsRaw = r.get('metrics');
+  if (metricsRaw !== undefined && !isRecord(metricsRaw)) {
+    r.issue('metrics', `"metrics" must be a map keyed by instance name, got ${describe(metricsRaw)}`);
+  } else if (metricsRaw !== undefined) {
+    for (const [key, entry] of Object.entries(metricsRaw)) {
+      const path = [...r.pathOf('metrics'), key];
+      if (!isRecord(entry)) {
+        reporter.issue(path, `metric "${key}" must be a map with "type" and "nameTemplate", got ${describe(entry)}`, 'CFG_FIELD');
+        continue;
+      }
+      const m = new FieldReader(entry, path, METRIC_FIELDS, `metric "${key}"`, reporter);
+      const type = readMetricType(m);
+      const spec = byName.get(key);
+      if (spec === undefined) {
+        // Mixer logged and skipped such keys: a shared handler may list instances other rules
+        // bind. Still checked for shape, so a typo'd key does not hide a broken entry.
+        readString(m, 'name_template', '');
+        reporter.warn(path, `no instance named "${key}" is bound to this handler; entry skipped`, STATSD_UNBOUND_METRIC);
+        continue;
+      }
+      if (type !== undefined) checkValueType(m, type, spec);
+      const template = readNameTemplate(m, spec.dimensions);
+      if (type === undefined || template === undefined) continue;
+      metrics.push({ instance: key, type, nameTemplate: template[0], parts: template[1] });
+    }
+  }
+
+  const configured = new Set(metrics.map((m) => m.instance));
+  const metricsKeys = new Set(isRecord(metricsRaw) ? Object.keys(metricsRaw) : []);
+  for (const spec of instances) {
+    // A key that is present but broken has had its own issue reported already.
+    if (configured.has(spec.name) || metricsKeys.has(spec.name)) continue;
+    reporter.warn(
+      r.pathOf('metrics'),
+      `instance ${spec.name} is bound to this handler but has no entry in "metrics"; its instances will be dropped`,
+      STATSD_UNCONFIGURED_INSTANCE,
+    );
+  }
+
+  if (failed || typeof address === 'string') return undefined;
+  return { address, prefix, flushIntervalMs, flushBytes, samplingRate, metrics };
+}

@@ -1,0 +1,100 @@
+/**
+ * Sends a flush's datagrams with a bounded number in flight. Handing thousands of datagrams to the
+ * socket at once only moves the queue into libuv and the kernel, where a burst overflows the
+ * receiver's buffer and is lost without a trace; a window keeps the burst small and lets an abort
+ * stop the flush between datagrams.
+ */
+import type { DatagramTransport } from './transport.js';
+
+export interface SendOutcome {
+  readonly datagramsSent: number;
+  readonly linesSent: number;
+  readonly datagramsFailed: number;
+  readonly linesFailed: number;
+  /** Not sent, or not confirmed, when the signal was aborted. */
+  readonly linesAborted: number;
+  /** The first send error, if any. */
+  readonly firstError: Error | undefined;
+}
+
+export function sendWindowed(
+  transport: DatagramTransport,
+  datagrams: readonly string[],
+  lineCounts: readonly number[],
+  signal: AbortSignal,
+  maxInFlight: number,
+): Promise<SendOutcome> {
+  return new Promise((resolve) => {
+    let next = 0;
+    let inFlight = 0;
+    let inFlightLines = 0;
+    let datagramsSent = 0;
+    let linesSent = 0;
+    let datagramsFailed = 0;
+    let linesFailed = 0;
+    let firstError: Error | undefined;
+    let pumping = false;
+    let again = false;
+    let settled = false;
+
+    const settle = (): void => {
+      settled = true;
+      signal.removeEventListener('abort', onAbort);
+      let linesAborted = inFlightLines;
+      for (let i = next; i < datagrams.length; i++) linesAborted += lineCounts[i] ?? 0;
+      resolve({ datagramsSent, linesSent, datagramsFailed, linesFailed, linesAborted, firstError });
+    };
+    const finishIfDone = (): void => {
+      if (!settled && inFlight === 0 && (next >= datagrams.length || signal.aborted)) settle();
+    };
+    // An abort settles at once, even with sends unconfirmed: the core is waiting on this flush.
+    const onAbort = (): void => {
+      if (!settled) settle();
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+
+    // A transport may call back synchronously; the flags turn that recursion into a loop.
+    const pump = (): void => {
+      if (pumping) {
+        again = true;
+        return;
+      }
+      pumping = true;
+      do {
+        again = false;
+        while (inFlight < maxInFlight && next < datagrams.length && !signal.aborted) {
+          const i = next++;
+          const lines = lineCounts[i] ?? 0;
+          inFlight++;
+          inFlightLines += lines;
+          let called = false;
+          const done = (err: Error | undefined): void => {
+            if (called) return;
+            called = true;
+            inFlight--;
+            inFlightLines -= lines;
+            if (settled) return;
+            if (err === undefined) {
+              datagramsSent++;
+              linesSent += lines;
+            } else {
+              datagramsFailed++;
+              linesFailed += lines;
+              firstError ??= err;
+            }
+            pump();
+          };
+          try {
+            transport.send(datagrams[i] as string, done);
+          } catch (err) {
+            // A transport that throws instead of calling back must not wedge the flush.
+            done(err instanceof Error ? err : new Error(String(err)));
+          }
+        }
+      } while (again);
+      pumping = false;
+      finishIfDone();
+    };
+    pump();
+  });
+}

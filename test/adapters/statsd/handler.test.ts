@@ -1,0 +1,356 @@
+import { describe, expect, it } from 'vitest';
+import { ValueType, type InstanceSpec } from '../../../src/core/adapter.js';
+import {
+  parseStatsdConfig,
+  STATSD_EVENTS,
+  StatsdHandler,
+  type LookupFn,
+  type StatsdConfig,
+  type StatsdHandlerOptions,
+} from '../../../src/adapters/statsd/index.js';
+import { collectingReporter, instance, memoryTransports, neverAborted, spec, testEnv, type TestEnv } from './support/fixtures.js';
+
+const requests = spec('requestcount.instance.istio-system', ValueType.INT64, {
+  destination_service: ValueType.STRING,
+  response_code: ValueType.INT64,
+});
+const duration = spec('requestduration.instance.istio-system', ValueType.DURATION, { destination_service: ValueType.STRING });
+const size = spec('requestsize.instance.istio-system', ValueType.INT64, { destination_service: ValueType.STRING });
+const connections = spec('connections.instance.istio-system', ValueType.INT64, { destination_service: ValueType.STRING });
+const all = [requests, duration, size, connections];
+
+const params = {
+  address: '127.0.0.1:8125',
+  prefix: 'mesh',
+  metrics: {
+    'requestcount.instance.istio-system': {
+      type: 'COUNTER',
+      name_template: 'requests.{{.destination_service}}.{{.response_code}}',
+    },
+    'requestduration.instance.istio-system': { type: 'DISTRIBUTION', name_template: 'latency.{{.destination_service}}' },
+    'requestsize.instance.istio-system': { type: 'DISTRIBUTION', name_template: 'bytes.{{.destination_service}}' },
+    'connections.instance.istio-system': { type: 'GAUGE', name_template: 'conns.{{.destination_service}}' },
+  },
+};
+
+function config(overrides: Record<string, unknown> = {}, instances: readonly InstanceSpec[] = all): StatsdConfig {
+  const report = collectingReporter();
+  const c = parseStatsdConfig({ ...params, ...overrides }, instances, report);
+  expect(report.issues).toEqual([]);
+  // Tests binding fewer instances than params list get warnings for the rest; that is expected.
+  if (c === undefined) throw new Error('config rejected');
+  return c;
+}
+
+function setup(overrides: Record<string, unknown> = {}, options: StatsdHandlerOptions = {}, instances = all) {
+  const env = testEnv();
+  const transports = memoryTransports();
+  const handler = new StatsdHandler(config(overrides, instances), instances, env, { transport: transports.factory, ...options });
+  return { env, transports, handler };
+}
+
+function event(env: TestEnv, name: string): number {
+  return env.events.get(name) ?? 0;
+}
+
+describe('the statsd handler', () => {
+  it('flushes on the interval given by flushDuration', () => {
+    expect(setup({ flushDuration: '2s' }).handler.flushIntervalMs).toBe(2000);
+  });
+
+  it('sends one line per counter series per flush, summing the increments', async () => {
+    const { handler, transports, env } = setup();
+    await handler.start();
+    for (let i = 0; i < 1000; i++) {
+      handler.handleMetrics([
+        instance(requests, 1, { destination_service: 'reviews', response_code: 200 }),
+        instance(requests, 1, { destination_service: 'reviews', response_code: i % 10 === 0 ? 503 : 200 }),
+      ]);
+    }
+    expect(handler.liveSeries()).toBe(2);
+    await handler.flush(neverAborted());
+    expect(transports.lines()).toEqual(['mesh.requests.reviews.200:1900|c', 'mesh.requests.reviews.503:100|c']);
+    expect(transports.datagrams).toHaveLength(1);
+    expect(event(env, STATSD_EVENTS.linesSent)).toBe(2);
+    expect(event(env, STATSD_EVENTS.datagramsSent)).toBe(1);
+    expect(handler.liveSeries()).toBe(0);
+  });
+
+  it('sends the last gauge value, and a negative one as reset plus delta in the same datagram', async () => {
+    const { handler, transports } = setup();
+    await handler.start();
+    handler.handleMetrics([
+      instance(connections, 5, { destination_service: 'a' }),
+      instance(connections, 8, { destination_service: 'a' }),
+      instance(connections, -3, { destination_service: 'b' }),
+    ]);
+    await handler.flush(neverAborted());
+    expect(transports.datagrams).toEqual(['mesh.conns.a:8|g\nmesh.conns.b:0|g\nmesh.conns.b:-3|g']);
+  });
+
+  it('sends every duration sample as a timer in milliseconds', async () => {
+    const { handler, transports } = setup();
+    await handler.start();
+    handler.handleMetrics([
+      instance(duration, 12_500_000, { destination_service: 'reviews' }),
+      instance(duration, 1_000, { destination_service: 'reviews' }),
+      instance(duration, 2_000_000_000, { destination_service: 'reviews' }),
+    ]);
+    await handler.flush(neverAborted());
+    expect(transports.lines()).toEqual(['mesh.latency.reviews:12.5|ms', 'mesh.latency.reviews:0.001|ms', 'mesh.latency.reviews:2000|ms']);
+  });
+
+  it('sends an integer DISTRIBUTION as timer samples, not as the counter Mixer made of it', async () => {
+    const { handler, transports } = setup();
+    await handler.start();
+    handler.handleMetrics([instance(size, 512, { destination_service: 'r' }), instance(size, 2048, { destination_service: 'r' })]);
+    await handler.flush(neverAborted());
+    expect(transports.lines()).toEqual(['mesh.bytes.r:512|ms', 'mesh.bytes.r:2048|ms']);
+  });
+
+  it('keeps timer samples with probability samplingRate and marks them with |@rate; counters stay exact', async () => {
+    const draws = [0.1, 0.9, 0.3, 0.7];
+    let i = 0;
+    const { handler, transports, env } = setup({ samplingRate: 0.5 }, { random: () => draws[i++ % draws.length] as number });
+    await handler.start();
+    for (let k = 0; k < 4; k++) {
+      handler.handleMetrics([
+        instance(duration, (k + 1) * 1e6, { destination_service: 's' }),
+        instance(requests, 1, { destination_service: 's', response_code: 200 }),
+      ]);
+    }
+    await handler.flush(neverAborted());
+    expect(transports.lines()).toEqual(['mesh.requests.s.200:4|c', 'mesh.latency.s:1|ms|@0.5', 'mesh.latency.s:3|ms|@0.5']);
+    expect(event(env, STATSD_EVENTS.instancesSampledOut)).toBe(2);
+  });
+
+  it('puts instances that arrive during a flush into the next flush', async () => {
+    const { handler, transports } = setup();
+    await handler.start();
+    handler.handleMetrics([instance(requests, 1, { destination_service: 'a', response_code: 200 })]);
+    const flushing = handler.flush(neverAborted());
+    handler.handleMetrics([instance(requests, 5, { destination_service: 'a', response_code: 200 })]);
+    await flushing;
+    await handler.flush(neverAborted());
+    expect(transports.datagrams).toEqual(['mesh.requests.a.200:1|c', 'mesh.requests.a.200:5|c']);
+  });
+
+  it('sends nothing when nothing was recorded', async () => {
+    const { handler, transports } = setup();
+    await handler.start();
+    await handler.flush(neverAborted());
+    expect(transports.datagrams).toEqual([]);
+  });
+
+  it('reports, counts and drops instances it cannot send, keeping the rest of the batch', async () => {
+    const unbound = spec('other.instance.default', ValueType.INT64);
+    const { handler, transports, env } = setup({}, {}, [...all, unbound]);
+    await handler.start();
+    const result = handler.handleMetrics([
+      instance(unbound, 1),
+      instance(duration, -5, { destination_service: 'a' }),
+      instance(requests, Number.NaN, { destination_service: 'a', response_code: 200 }),
+      instance(requests, 2, { destination_service: '', response_code: 200 }),
+      instance(connections, 1, { destination_service: '' }),
+    ]);
+    expect(result).toEqual({ failed: 3, message: 'no statsd metric is configured for instance other.instance.default' });
+    expect(event(env, STATSD_EVENTS.instancesUnconfigured)).toBe(1);
+    expect(event(env, STATSD_EVENTS.instancesInvalidValue)).toBe(2);
+    await handler.flush(neverAborted());
+    // An empty dimension still leaves the literal text, so these are sendable.
+    expect(transports.lines()).toEqual(['mesh.requests..200:2|c', 'mesh.conns.:1|g']);
+  });
+
+  it('drops an instance whose name renders empty', () => {
+    const bare = spec('bare.instance.default', ValueType.INT64, { svc: ValueType.STRING });
+    const { handler, env } = setup({ metrics: { 'bare.instance.default': { type: 'COUNTER', nameTemplate: '{{.svc}}' } } }, {}, [bare]);
+    expect(handler.handleMetrics([instance(bare, 1, { svc: '' })])).toMatchObject({ failed: 1 });
+    expect(event(env, STATSD_EVENTS.instancesEmptyName)).toBe(1);
+  });
+
+  it('does no I/O on the report path', () => {
+    const { handler, transports } = setup();
+    handler.handleMetrics([instance(requests, 1, { destination_service: 'a', response_code: 200 })]);
+    expect(transports.created).toEqual([]);
+  });
+
+  it('packs lines into datagrams no larger than flushBytes', async () => {
+    const { handler, transports } = setup({ flushBytes: 100 });
+    await handler.start();
+    for (let i = 0; i < 50; i++) handler.handleMetrics([instance(requests, 1, { destination_service: `svc${i}`, response_code: 200 })]);
+    await handler.flush(neverAborted());
+    expect(transports.datagrams.length).toBeGreaterThan(1);
+    for (const d of transports.datagrams) expect(Buffer.byteLength(d)).toBeLessThanOrEqual(100);
+    expect(transports.lines()).toHaveLength(50);
+  });
+
+  it('drops and counts a line longer than flushBytes rather than exceed the limit', async () => {
+    const { handler, transports, env } = setup({ flushBytes: 40 });
+    await handler.start();
+    handler.handleMetrics([
+      instance(requests, 1, { destination_service: 'x'.repeat(40), response_code: 200 }),
+      instance(requests, 1, { destination_service: 'y', response_code: 200 }),
+    ]);
+    await handler.flush(neverAborted());
+    expect(transports.lines()).toEqual(['mesh.requests.y.200:1|c']);
+    expect(event(env, STATSD_EVENTS.linesDroppedOversized)).toBe(1);
+  });
+
+  it('counts send errors, logs them at a bounded rate, and still finishes the flush', async () => {
+    const { handler, transports, env } = setup({ flushBytes: 64 });
+    await handler.start();
+    transports.fail = Object.assign(new Error('send ENETUNREACH'), { code: 'ENETUNREACH' });
+    for (let round = 0; round < 5; round++) {
+      for (let i = 0; i < 10; i++) handler.handleMetrics([instance(requests, 1, { destination_service: `s${i}`, response_code: 200 })]);
+      await handler.flush(neverAborted());
+      env.advance(300);
+    }
+    expect(event(env, STATSD_EVENTS.sendErrors)).toBeGreaterThanOrEqual(5);
+    expect(event(env, STATSD_EVENTS.linesDroppedSendError)).toBe(50);
+    const warnings = env.logger.lines.filter((l) => l.msg === 'statsd send failed');
+    // Five failing flushes within 1.5 s: one log line, the rest counted as suppressed.
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]?.fields?.error).toBe('send ENETUNREACH');
+    env.advance(10_000);
+    transports.fail = undefined;
+    handler.handleMetrics([instance(requests, 1, { destination_service: 'back', response_code: 200 })]);
+    await handler.flush(neverAborted());
+    expect(transports.lines()).toEqual(['mesh.requests.back.200:1|c']);
+  });
+
+  it('stops sending when the flush is aborted and counts what was left', async () => {
+    const { handler, transports, env } = setup({ flushBytes: 64 }, { maxDatagramsInFlight: 1 });
+    await handler.start();
+    for (let i = 0; i < 20; i++) handler.handleMetrics([instance(requests, 1, { destination_service: `s${i}`, response_code: 200 })]);
+    const ac = new AbortController();
+    const flushing = handler.flush(ac.signal);
+    ac.abort();
+    await flushing;
+    const sent = transports.lines().length;
+    expect(sent).toBeLessThan(20);
+    expect(event(env, STATSD_EVENTS.linesDroppedAborted) + event(env, STATSD_EVENTS.linesSent)).toBe(20);
+  });
+
+  it('resolves the address from start, without holding start up, and refreshes it in the background, not per packet', async () => {
+    const lookups: string[] = [];
+    let answer = '10.0.0.1';
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((r) => {
+      release = r;
+    });
+    const lookup: LookupFn = async (host) => {
+      lookups.push(host);
+      await gate;
+      return { address: answer, family: 4 };
+    };
+    const { handler, transports, env } = setup({ address: 'statsd.monitoring:8125', flushBytes: 64 }, { lookup, dnsRefreshMs: 30_000 });
+    // start returns while the lookup is still under way.
+    await handler.start();
+    expect(lookups).toEqual(['statsd.monitoring']);
+    expect(transports.created).toEqual([]);
+    // The first flush waits for that first answer rather than drop what was recorded.
+    handler.handleMetrics([instance(requests, 1, { destination_service: 'first', response_code: 200 })]);
+    const firstFlush = handler.flush(neverAborted());
+    release();
+    await firstFlush;
+    expect(transports.created).toEqual([{ address: '10.0.0.1', family: 4, port: 8125 }]);
+    expect(transports.lines()).toEqual(['mesh.requests.first.200:1|c']);
+    for (let f = 0; f < 10; f++) {
+      for (let i = 0; i < 20; i++) handler.handleMetrics([instance(requests, 1, { destination_service: `s${i}`, response_code: 200 })]);
+      await handler.flush(neverAborted());
+      env.advance(300);
+    }
+    expect(transports.datagrams.length).toBeGreaterThan(50);
+    expect(lookups).toHaveLength(1);
+
+    // Past the refresh interval the next flush starts a lookup and keeps sending to the old address.
+    answer = '10.0.0.2';
+    env.advance(30_000);
+    handler.handleMetrics([instance(requests, 1, { destination_service: 'x', response_code: 200 })]);
+    await handler.flush(neverAborted());
+    expect(lookups).toHaveLength(2);
+    handler.handleMetrics([instance(requests, 1, { destination_service: 'y', response_code: 200 })]);
+    await handler.flush(neverAborted());
+    expect(transports.created.map((t) => t.address)).toEqual(['10.0.0.1', '10.0.0.2']);
+    expect(transports.closed.map((t) => t.address)).toEqual(['10.0.0.1']);
+    await handler.close();
+  });
+
+  it('keeps sending to the last good address when a refresh fails, and counts the failure', async () => {
+    let fail = false;
+    const lookup: LookupFn = async () => {
+      if (fail) throw new Error('getaddrinfo EAI_AGAIN statsd');
+      return { address: '10.0.0.1', family: 4 };
+    };
+    const { handler, transports, env } = setup({ address: 'statsd:8125' }, { lookup, dnsRefreshMs: 1000 });
+    await handler.start();
+    await new Promise((r) => setImmediate(r));
+    fail = true;
+    env.advance(2000);
+    handler.handleMetrics([instance(requests, 1, { destination_service: 'x', response_code: 200 })]);
+    await handler.flush(neverAborted());
+    await new Promise((r) => setImmediate(r));
+    handler.handleMetrics([instance(requests, 1, { destination_service: 'y', response_code: 200 })]);
+    await handler.flush(neverAborted());
+    expect(transports.lines()).toEqual(['mesh.requests.x.200:1|c', 'mesh.requests.y.200:1|c']);
+    expect(event(env, STATSD_EVENTS.dnsErrors)).toBe(1);
+    expect(env.logger.lines.some((l) => l.fields?.error === 'getaddrinfo EAI_AGAIN statsd')).toBe(true);
+  });
+
+  it('starts even when the address cannot be resolved, drops lines until it can, and retries on each flush', async () => {
+    let up = false;
+    const lookups: number[] = [];
+    const lookup: LookupFn = async () => {
+      lookups.push(1);
+      if (!up) throw new Error('getaddrinfo ENOTFOUND statsd');
+      return { address: '10.0.0.9', family: 4 };
+    };
+    const { handler, transports, env } = setup({ address: 'statsd:8125' }, { lookup });
+    await handler.start();
+    handler.handleMetrics([instance(requests, 1, { destination_service: 'x', response_code: 200 })]);
+    await handler.flush(neverAborted());
+    expect(event(env, STATSD_EVENTS.linesDroppedUnresolved)).toBe(1);
+    await new Promise((r) => setImmediate(r));
+    up = true;
+    handler.handleMetrics([instance(requests, 1, { destination_service: 'y', response_code: 200 })]);
+    await handler.flush(neverAborted()); // starts the retry; its answer serves the next flush
+    await new Promise((r) => setImmediate(r));
+    handler.handleMetrics([instance(requests, 1, { destination_service: 'z', response_code: 200 })]);
+    await handler.flush(neverAborted());
+    expect(transports.lines()).toEqual(['mesh.requests.z.200:1|c']);
+    expect(lookups.length).toBe(2);
+  });
+
+  it('closes idempotently, and safely without start', async () => {
+    const { handler } = setup();
+    await handler.close();
+    await handler.close();
+    const started = setup();
+    await started.handler.start();
+    await started.handler.close();
+    expect(started.transports.closed).toHaveLength(1);
+    await started.handler.close();
+    expect(started.transports.closed).toHaveLength(1);
+  });
+});
+
+describe('a statsd handler whose resolver hangs', () => {
+  it('does not hold up start, and a flush waiting on the first lookup ends when the core aborts it', async () => {
+    const env = testEnv();
+    const transports = memoryTransports();
+    const never: LookupFn = () => new Promise(() => undefined);
+    const handler = new StatsdHandler(config({ address: 'statsd:8125' }), all, env, { transport: transports.factory, lookup: never });
+    await handler.start();
+    handler.handleMetrics([instance(requests, 1, { destination_service: 'x', response_code: 200 })]);
+    const ac = new AbortController();
+    const flushing = handler.flush(ac.signal);
+    ac.abort();
+    await flushing;
+    expect(env.events.get(STATSD_EVENTS.linesDroppedUnresolved)).toBe(1);
+    // Later flushes do not wait on it again.
+    handler.handleMetrics([instance(requests, 1, { destination_service: 'y', response_code: 200 })]);
+    await handler.flush(neverAborted());
+    expect(env.events.get(STATSD_EVENTS.linesDroppedUnresolved)).toBe(2);
+    expect(transports.created).toEqual([]);
+  });
+});

@@ -1,0 +1,128 @@
+import fc from 'fast-check';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ValueType, type MetricInstance } from '../../../src/core/adapter.js';
+import { packLines, parseStatsdConfig, STATSD_EVENTS, StatsdHandler } from '../../../src/adapters/statsd/index.js';
+import { collectingReporter, instance, neverAborted, spec, testEnv } from './support/fixtures.js';
+import { startUdpReceiver, type UdpReceiver } from './support/udp-receiver.js';
+
+describe('the datagram packer', () => {
+  it('fills a datagram up to exactly flushBytes and starts a new one past it', () => {
+    // 'aaaa' + '\n' + 'bbbb' = 9 bytes
+    expect(packLines(['aaaa', 'bbbb', 'cc'], 9).datagrams).toEqual(['aaaa\nbbbb', 'cc']);
+    expect(packLines(['aaaa', 'bbbb', 'cc'], 8).datagrams).toEqual(['aaaa', 'bbbb\ncc']);
+  });
+
+  it('counts bytes, not characters, so multi-byte names cannot overflow a datagram', () => {
+    // 'ü' is two bytes in UTF-8.
+    const r = packLines(['üüü', 'üüü'], 12);
+    expect(r.datagrams).toEqual(['üüü', 'üüü']);
+    expect(packLines(['üüü', 'üüü'], 13).datagrams).toEqual(['üüü\nüüü']);
+  });
+
+  it('keeps a multi-line unit together and counts its lines', () => {
+    const r = packLines(['a:1|c', 'g:0|g\ng:-1|g', 'b:1|c'], 14);
+    expect(r.datagrams).toEqual(['a:1|c', 'g:0|g\ng:-1|g', 'b:1|c']);
+    expect(r.lineCounts).toEqual([1, 2, 1]);
+    expect(r.lines).toBe(4);
+  });
+
+  it('leaves out a unit that alone exceeds the limit, and says so', () => {
+    const r = packLines(['short', 'x'.repeat(20), 'ok'], 10);
+    expect(r.datagrams).toEqual(['short\nok']);
+    expect(r.oversized).toBe(1);
+    expect(r.oversizedLines).toBe(1);
+  });
+
+  it('never splits, reorders or loses a line, and never exceeds the limit', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.string({ minLength: 1, maxLength: 40 }).map((s) => s.replace(/\n/g, '_'))),
+        fc.integer({ min: 1, max: 200 }),
+        (lines, max) => {
+          const r = packLines(lines, max);
+          for (const d of r.datagrams) expect(Buffer.byteLength(d)).toBeLessThanOrEqual(max);
+          const kept = lines.filter((l) => Buffer.byteLength(l) <= max);
+          expect(r.datagrams.flatMap((d) => d.split('\n'))).toEqual(kept);
+          expect(r.lines).toBe(kept.length);
+          expect(r.oversized).toBe(lines.length - kept.length);
+        },
+      ),
+    );
+  });
+});
+
+describe('a 100,000-instance flush over loopback UDP', () => {
+  let receiver: UdpReceiver | undefined;
+  afterEach(async () => {
+    await receiver?.close();
+    receiver = undefined;
+  });
+
+  it('arrives as datagrams of at most flushBytes, with no line split and every line received', async () => {
+    receiver = await startUdpReceiver();
+    const flushBytes = 1400;
+    const requests = spec('requestcount.instance.istio-system', ValueType.INT64, {
+      destination_service: ValueType.STRING,
+      response_code: ValueType.INT64,
+    });
+    const latency = spec('requestduration.instance.istio-system', ValueType.DURATION, { destination_service: ValueType.STRING });
+    const report = collectingReporter();
+    const config = parseStatsdConfig(
+      {
+        address: `127.0.0.1:${receiver.port}`,
+        prefix: 'mesh',
+        flushBytes,
+        metrics: {
+          'requestcount.instance.istio-system': {
+            type: 'COUNTER',
+            nameTemplate: 'requests.{{.destination_service}}.{{.response_code}}',
+          },
+          'requestduration.instance.istio-system': { type: 'DISTRIBUTION', nameTemplate: 'latency.{{.destination_service}}' },
+        },
+      },
+      [requests, latency],
+      report,
+    );
+    expect(report.issues).toEqual([]);
+    if (config === undefined) throw new Error('config rejected');
+    const env = testEnv();
+    const handler = new StatsdHandler(config, [requests, latency], env);
+    await handler.start();
+
+    // 50,000 counter series (one instance each) and 50,000 timer samples over 500 series: every
+    // instance becomes its own line, the most lines 100,000 instances can make.
+    const expected = new Set<string>();
+    const batch: MetricInstance[] = [];
+    for (let i = 0; i < 50_000; i++) {
+      const svc = `service-${i}.ns-${i % 37}.svc.cluster.local`;
+      batch.push(instance(requests, 1, { destination_service: svc, response_code: 200 }));
+      expected.add(`mesh.requests.${svc}.200:1|c`);
+      const ms = (i % 1000) + 0.5;
+      batch.push(instance(latency, ms * 1e6, { destination_service: `svc-${i % 500}` }));
+      expected.add(`mesh.latency.svc-${i % 500}:${ms}|ms`);
+    }
+    for (let i = 0; i < batch.length; i += 1000) expect(handler.handleMetrics(batch.slice(i, i + 1000))).toBeUndefined();
+    await handler.flush(neverAborted());
+    await handler.close();
+
+    const linesSent = env.events.get(STATSD_EVENTS.linesSent);
+    const datagramsSent = env.events.get(STATSD_EVENTS.datagramsSent) ?? 0;
+    expect(linesSent).toBe(100_000);
+    await receiver.waitFor((d) => d.length >= datagramsSent, 10_000);
+    expect(receiver.datagrams).toHaveLength(datagramsSent);
+
+    const received: string[] = [];
+    for (const d of receiver.datagrams) {
+      expect(d.length).toBeLessThanOrEqual(flushBytes);
+      const text = d.toString('utf8');
+      expect(text.endsWith('\n')).toBe(false);
+      received.push(...text.split('\n'));
+    }
+    // Every line is whole: it is one of the lines sent (timer samples may repeat).
+    for (const line of received) expect(expected.has(line), line).toBe(true);
+    expect(received).toHaveLength(100_000);
+    expect(new Set(received)).toEqual(expected);
+    // Packing, not one datagram per line: ~50 lines a datagram at these name lengths.
+    expect(datagramsSent).toBeLessThan(100_000 / 25);
+  });
+});
