@@ -1,0 +1,173 @@
+/**
+ * What one flush interval has recorded, keyed by final (stream-tagged) metric name, and how two
+ * such states merge when a failed payload is carried into the next one.
+ */
+import { Circllhist, U64_MAX } from '../../core/circllhist/index.js';
+import type { CirconusSample, CirconusType } from './payload.js';
+
+/**
+ * How a series accumulates and merges:
+ * - `count`: a uint64 sum (`L`); merges by addition, saturating at 2^64−1 like cgm's uint64.
+ * - `sum`: a double sum (`n`), for non-integer counters; merges by addition.
+ * - `last`: a gauge; within an interval and across a merge the most recent value wins.
+ * - `histogram`: a circllhist (`h`); merges bin by bin, exactly.
+ */
+export type SeriesMode = 'count' | 'sum' | 'last' | 'histogram';
+
+const MAX_SAFE = Number.MAX_SAFE_INTEGER;
+
+export class Series implements CirconusSample {
+  private num = 0;
+  /** Set once a `count` passes 2^53−1, from then on the exact value. */
+  private big: bigint | undefined;
+  private readonly hist: Circllhist | undefined;
+
+  constructor(
+    readonly name: string,
+    readonly mode: SeriesMode,
+    readonly type: CirconusType,
+  ) {
+    this.hist = mode === 'histogram' ? new Circllhist() : undefined;
+  }
+
+  get value(): number | bigint | Circllhist {
+    if (this.hist !== undefined) return this.hist;
+    return this.big ?? this.num;
+  }
+
+  /** The histogram of a `histogram` series (undefined otherwise). */
+  get histogram(): Circllhist | undefined {
+    return this.hist;
+  }
+
+  /** `count`: adds a non-negative integer. */
+  addCount(n: number): void {
+    if (this.big === undefined) {
+      const s = this.num + n;
+      if (s <= MAX_SAFE) {
+        this.num = s;
+        return;
+      }
+      this.big = BigInt(this.num);
+    }
+    const s = this.big + BigInt(n);
+    this.big = s > U64_MAX ? U64_MAX : s;
+  }
+
+  private addBig(n: bigint): void {
+    const s = (this.big ?? BigInt(this.num)) + n;
+    this.big = s > U64_MAX ? U64_MAX : s;
+  }
+
+  /** `sum`: adds a double. */
+  addSum(x: number): void {
+    this.num += x;
+  }
+
+  /** `last`: replaces the value. */
+  set(x: number): void {
+    this.num = x;
+  }
+
+  /** `histogram`: records a double. */
+  insert(x: number): void {
+    (this.hist as Circllhist).insert(x);
+  }
+
+  /** `histogram`: records `n · 10^scale` exactly. */
+  insertIntScale(n: number, scale: number): void {
+    (this.hist as Circllhist).insertIntScale(n, scale);
+  }
+
+  /** Folds in `newer`, a series of the same name recorded after this one. */
+  absorbNewer(newer: Series): void {
+    switch (this.mode) {
+      case 'count':
+        if (newer.big !== undefined) this.addBig(newer.big);
+        else this.addCount(newer.num);
+        return;
+      case 'sum':
+        this.num += newer.num;
+        return;
+      case 'last':
+        // Last value wins: the newer interval recorded at least one value, and it is the latest.
+        this.num = newer.num;
+        return;
+      case 'histogram':
+        (this.hist as Circllhist).merge(newer.hist as Circllhist);
+        return;
+    }
+  }
+}
+
+/** One interval's series. Stores are swapped out whole at flush, never drained in place. */
+export class SeriesStore {
+  private readonly byName = new Map<string, Series>();
+
+  /** Distinguishes stores so cached series references can tell they are stale. */
+  constructor(readonly epoch: number) {}
+
+  get size(): number {
+    return this.byName.size;
+  }
+
+  get(name: string): Series | undefined {
+    return this.byName.get(name);
+  }
+
+  /** The series called `name`, created if there is room for one more (undefined if not). */
+  getOrCreate(name: string, mode: SeriesMode, type: CirconusType, maxSeries: number): Series | undefined {
+    let s = this.byName.get(name);
+    if (s === undefined) {
+      if (this.byName.size >= maxSeries) return undefined;
+      s = new Series(name, mode, type);
+      this.byName.set(name, s);
+    }
+    return s;
+  }
+
+  /** In insertion order: the series that first appeared earliest come first. */
+  values(): IterableIterator<Series> {
+    return this.byName.values();
+  }
+
+  /**
+   * Merges `newer` (recorded after this store) into this one: counters and histograms add up
+   * exactly, gauges take the newer value. Series new in `newer` are moved over, not copied, so
+   * `newer` must not be used afterwards.
+   */
+  absorbNewer(newer: SeriesStore): void {
+    for (const s of newer.byName.values()) {
+      const mine = this.byName.get(s.name);
+      if (mine === undefined) this.byName.set(s.name, s);
+      else mine.absorbNewer(s);
+    }
+  }
+
+  /**
+   * Keeps the longest run of series, in insertion order, that fits `maxSeries` and `maxBytes`
+   * of JSON body (each series measured by `bytesOf`), and deletes the rest: the series that appeared most recently go first, so
+   * long-standing streams stay continuous. Returns how many series were deleted.
+   */
+  trim(maxSeries: number, maxBytes: number, bytesOf: (s: Series) => number): number {
+    let kept = 0;
+    // The braces of the JSON object.
+    let bytes = 2;
+    let dropped = 0;
+    let full = false;
+    for (const [name, s] of this.byName) {
+      if (!full) {
+        const size = bytesOf(s) + (kept > 0 ? 1 : 0);
+        if (kept < maxSeries && bytes + size <= maxBytes) {
+          kept++;
+          bytes += size;
+          continue;
+        }
+        full = true;
+      }
+      this.byName.delete(name);
+      dropped++;
+    }
+    return dropped;
+  }
+}
