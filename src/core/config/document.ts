@@ -65,27 +65,64 @@ export function parseConfigText(text: string, file: string): LoadedSource {
       issues.push(issue('error', { file, line, col }, '', err.message.split('\n')[0] ?? err.message, 'CFG_YAML'));
     }
     if (doc.errors.length > 0 || doc.contents === null) continue;
-    documents.push(new ConfigDocument(file, doc, lines));
+    try {
+      documents.push(new ConfigDocument(file, doc, lines));
+    } catch (e) {
+      // toJS resolves aliases: an unresolved one, or an alias bomb past maxAliasCount, lands here.
+      const { line, col } = lines.linePos(doc.contents.range?.[0] ?? 0);
+      issues.push(issue('error', { file, line, col }, '', `invalid YAML: ${(e as Error).message}`, 'CFG_YAML'));
+    }
+  }
+  return { documents, issues };
+}
+
+/** One config file given as text (the admin API receives files this way), named as its author knows it. */
+export interface ConfigText {
+  readonly name: string;
+  readonly content: string;
+}
+
+/** Parses several files as one config source, in the order given. */
+export function parseConfigTexts(files: readonly ConfigText[]): LoadedSource {
+  const documents: ConfigDocument[] = [];
+  const issues: ConfigIssue[] = [];
+  for (const f of files) {
+    const parsed = parseConfigText(f.content, f.name);
+    documents.push(...parsed.documents);
+    issues.push(...parsed.issues);
   }
   return { documents, issues };
 }
 
 /** Reads a file, or every `*.yaml` / `*.yml` file of a directory tree in name order. */
 export async function loadConfigPath(path: string): Promise<LoadedSource> {
-  const files: string[] = [];
+  let files: string[];
   try {
-    await collectFiles(path, files);
+    files = await listConfigFiles(path);
   } catch (e) {
     return { documents: [], issues: [issue('error', { file: path, line: 1, col: 1 }, '', `cannot read config: ${(e as Error).message}`, 'CFG_READ')] };
   }
-  const documents: ConfigDocument[] = [];
-  const issues: ConfigIssue[] = [];
+  const texts: ConfigText[] = [];
   for (const f of files) {
-    const parsed = parseConfigText(await readFile(f, 'utf8'), f);
-    documents.push(...parsed.documents);
-    issues.push(...parsed.issues);
+    try {
+      texts.push({ name: f, content: await readFile(f, 'utf8') });
+    } catch (e) {
+      // A file can vanish between listing and reading while an editor or a ConfigMap swaps it.
+      return { documents: [], issues: [issue('error', { file: f, line: 1, col: 1 }, '', `cannot read config: ${(e as Error).message}`, 'CFG_READ')] };
+    }
   }
-  return { documents, issues };
+  return parseConfigTexts(texts);
+}
+
+/**
+ * The files a config path stands for: the path itself when it is a file, else every `*.yaml` /
+ * `*.yml` of the directory tree in name order, skipping dot-entries (editor swap files, and the
+ * `..data` bookkeeping of Kubernetes ConfigMap volumes, whose files are reached through symlinks).
+ */
+export async function listConfigFiles(path: string): Promise<string[]> {
+  const out: string[] = [];
+  await collectFiles(path, out);
+  return out;
 }
 
 async function collectFiles(path: string, out: string[]): Promise<void> {
