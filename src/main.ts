@@ -1,7 +1,10 @@
 #!/usr/bin/env node
+import { APPLY_USAGE, applyCommand } from './cli/apply.js';
 import { UsageError } from './cli/args.js';
 import { CHECK_USAGE, checkCommand } from './cli/check.js';
+import { LOADGEN_USAGE, loadgenCommand } from './cli/loadgen.js';
 import { SERVE_USAGE, serveCommand } from './cli/serve.js';
+import { STAT_USAGE, statCommand } from './cli/stat.js';
 import { VERSION } from './core/version.js';
 
 const USAGE = `telemux ${VERSION}: a Mixer v1 compatible telemetry aggregator
@@ -10,6 +13,13 @@ usage:
   ${SERVE_USAGE.replace(/\n/g, '\n  ')}
 
   ${CHECK_USAGE}
+
+  ${APPLY_USAGE.replace(/\n/g, '\n  ')}
+
+  ${STAT_USAGE.replace(/\n/g, '\n  ')}
+
+  ${LOADGEN_USAGE.replace(/\n/g, '\n  ')}
+
   telemux version`;
 
 async function main(argv: readonly string[]): Promise<number> {
@@ -19,6 +29,12 @@ async function main(argv: readonly string[]): Promise<number> {
       return serveCommand(rest);
     case 'check':
       return checkCommand(rest);
+    case 'apply':
+      return applyCommand(rest);
+    case 'stat':
+      return statCommand(rest);
+    case 'loadgen':
+      return loadgenCommand(rest);
     case 'version':
     case '--version':
       process.stdout.write(`${VERSION}\n`);

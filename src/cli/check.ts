@@ -1,4 +1,4 @@
-import { ADAPTERS } from '../adapters/index.js';
+import { createAdapterInventory } from '../adapters/index.js';
 import { compileConfig } from '../core/config/compile.js';
 import { loadConfigPath } from '../core/config/document.js';
 import { formatConfigIssue } from '../core/errors.js';
@@ -11,7 +11,7 @@ export async function checkCommand(argv: readonly string[]): Promise<number> {
   const path = (flags['file'] as string | undefined) ?? positionals[0];
   if (!path) throw new UsageError('check: missing -f PATH');
   const loaded = await loadConfigPath(path);
-  const compiled = compileConfig(loaded.documents, { adapters: ADAPTERS });
+  const compiled = compileConfig(loaded.documents, { adapters: createAdapterInventory().adapters });
   const issues = [...loaded.issues, ...compiled.issues];
   for (const i of issues) process.stderr.write(`${formatConfigIssue(i)}\n`);
   const errors = issues.filter((i) => i.severity === 'error').length;

@@ -39,6 +39,17 @@ export type ErrorCode =
   | 'ADAPTER_BUILD'
   | 'ADAPTER_DISPATCH'
   | 'ADAPTER_FLUSH'
+  // runtime
+  | 'RUNTIME_CLOSED'
+  // admin API
+  | 'API_UNAUTHORIZED'
+  | 'API_BAD_REQUEST'
+  | 'API_TOO_LARGE'
+  | 'API_METHOD'
+  | 'API_UNAVAILABLE'
+  // stat view
+  | 'STAT_NO_VIEW'
+  | 'STAT_BAD_QUERY'
   | (string & { readonly __adapterCode?: never });
 
 export class TelemuxError extends Error {
@@ -77,5 +88,17 @@ export class ConfigError extends TelemuxError {
   constructor(readonly issues: readonly ConfigIssue[]) {
     super(issues[0]?.code ?? 'CFG_FIELD', issues.map(formatConfigIssue).join('\n'));
     this.name = 'ConfigError';
+  }
+}
+
+/** A handler of an otherwise valid config failed to build or start; the config is not applied. */
+export class HandlerBuildError extends TelemuxError {
+  constructor(
+    /** FQN of the handler that failed. */
+    readonly handler: string,
+    message: string,
+  ) {
+    super('ADAPTER_BUILD', message);
+    this.name = 'HandlerBuildError';
   }
 }

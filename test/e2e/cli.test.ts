@@ -24,7 +24,8 @@ describe('the telemux command', () => {
     const run = await runCli(['check', '-f', 'config']);
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
-    expect(run.stdout).toMatch(/ok \(\d+ attributes, 8 instances, 1 handlers, 4 rules\)/);
+    // Istio's 8 instances, 1 handler and 4 rules, plus the built-in stat view's instance, handler and rule.
+    expect(run.stdout).toMatch(/ok \(\d+ attributes, 9 instances, 2 handlers, 5 rules\)/);
   });
 
   it('serve with a broken config exits non-zero before binding any port', async () => {

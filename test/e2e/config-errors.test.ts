@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { ADAPTERS } from '../../src/adapters/index.js';
+import { createAdapterInventory } from '../../src/adapters/index.js';
 import { compileConfig } from '../../src/core/config/compile.js';
 import { loadConfigPath } from '../../src/core/config/document.js';
 import { formatConfigIssue } from '../../src/core/errors.js';
@@ -22,7 +22,7 @@ function where(needle: string, skip = 0): string {
 
 async function check(path: string): Promise<string[]> {
   const loaded = await loadConfigPath(path);
-  const compiled = compileConfig(loaded.documents, { adapters: ADAPTERS });
+  const compiled = compileConfig(loaded.documents, { adapters: createAdapterInventory().adapters });
   return [...loaded.issues, ...compiled.issues].filter((i) => i.severity === 'error').map(formatConfigIssue);
 }
 

@@ -10,9 +10,9 @@ export interface CliRun {
 }
 
 /** Runs the built CLI to completion. */
-export function runCli(args: readonly string[], timeoutMs = 20_000): Promise<CliRun> {
+export function runCli(args: readonly string[], timeoutMs = 20_000, env?: Readonly<Record<string, string>>): Promise<CliRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));

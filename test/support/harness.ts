@@ -2,7 +2,7 @@ import { credentials, type ServiceError } from '@grpc/grpc-js';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ADAPTERS } from '../../src/adapters/index.js';
+import { createAdapterInventory } from '../../src/adapters/index.js';
 import { silentLogger, type Logger } from '../../src/core/log.js';
 import { formatHostPort } from '../../src/core/server/http.js';
 import { Telemux, type BoundAddresses } from '../../src/core/server/telemux.js';
@@ -23,7 +23,9 @@ export interface Running {
   report(req: ReportRequest): Promise<RpcResult>;
   scrapeText(accept?: string): Promise<string>;
   scrape(): Promise<ParsedFamily[]>;
-  admin(path: string): Promise<Response>;
+  /** http://127.0.0.1:PORT of the admin endpoint. */
+  readonly adminUrl: string;
+  admin(path: string, init?: RequestInit): Promise<Response>;
   stop(): Promise<void>;
 }
 
@@ -34,6 +36,9 @@ export interface StartOptions {
   readonly drainMs?: number;
   readonly clock?: Clock;
   readonly logger?: Logger;
+  readonly adminToken?: string;
+  readonly watchConfig?: boolean;
+  readonly watchDebounceMs?: number;
 }
 
 const LOOPBACK = { host: '127.0.0.1', port: 0 };
@@ -47,9 +52,14 @@ export async function startTelemux(opts: StartOptions = {}): Promise<Running> {
     configPath = join(dir, 'config.yaml');
     await writeFile(configPath, opts.configYaml);
   }
+  const inventory = createAdapterInventory();
   const telemux = new Telemux({
     configPath,
-    adapters: ADAPTERS,
+    adapters: inventory.adapters,
+    statViews: inventory.statViews,
+    adminToken: opts.adminToken,
+    watchConfig: opts.watchConfig ?? false,
+    watchDebounceMs: opts.watchDebounceMs,
     grpcAddress: LOOPBACK,
     metricsAddress: LOOPBACK,
     adminAddress: LOOPBACK,
@@ -60,6 +70,7 @@ export async function startTelemux(opts: StartOptions = {}): Promise<Running> {
   const addresses = await telemux.start();
   const client = new MixerClient(formatHostPort(addresses.grpc), credentials.createInsecure());
   const metricsUrl = `http://${formatHostPort(addresses.metrics)}/metrics`;
+  const adminUrl = `http://${formatHostPort(addresses.admin)}`;
   const running: Running = {
     telemux,
     addresses,
@@ -67,7 +78,8 @@ export async function startTelemux(opts: StartOptions = {}): Promise<Running> {
     report: (req) => report(client, req),
     scrapeText: async (accept) => (await fetch(metricsUrl, accept ? { headers: { accept } } : {})).text(),
     scrape: async () => parsePrometheusText(await running.scrapeText()),
-    admin: (path) => fetch(`http://${formatHostPort(addresses.admin)}${path}`),
+    adminUrl,
+    admin: (path, init) => fetch(`${adminUrl}${path}`, init),
     stop: async () => {
       client.close();
       await telemux.shutdown();

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { AnyAdapter, DimensionSpec, InstanceSpec } from '../adapter.js';
 import { AttributeManifest, type AttributeInfo } from '../attributes/manifest.js';
 import { ValueType, valueTypeFromName, valueTypeName } from '../attributes/value-type.js';
-import type { ConfigIssue } from '../errors.js';
+import type { ConfigIssue, SourcePosition } from '../errors.js';
 import { compileExpression, type CompiledExpression } from '../expr/index.js';
 import { suggestName } from '../expr/suggest.js';
 import { MetricInstanceBuilder } from '../templates/metric.js';
@@ -20,6 +20,8 @@ export interface HandlerPlan {
   readonly instances: readonly InstanceSpec[];
   /** Equal signatures mean an existing handler can be kept across a reload (spec §8.3). */
   readonly signature: string;
+  /** Where the handler resource starts, so a failure to build it can point at the operator's YAML. */
+  readonly at?: SourcePosition;
 }
 
 export interface RuleAction {
@@ -136,7 +138,7 @@ export function compileConfig(documents: readonly ConfigDocument[], opts: Compil
       report(paramsPath, `adapter '${adapter.name}' rejected its params`, 'ADAPTER_CONFIG');
     }
     if (config === undefined) continue;
-    handlers.set(fqn, { name: fqn, adapter, config, instances: specs, signature: signatureOf(adapter.name, params, [...used.keys()].sort().map((k) => instances.get(k)!.resource)) });
+    handlers.set(fqn, { name: fqn, adapter, config, instances: specs, signature: signatureOf(adapter.name, params, [...used.keys()].sort().map((k) => instances.get(k)!.resource)), at: r.doc.positionOf(r.specPath.slice(0, -1)) });
   }
 
   const hasErrors = issues.some((i) => i.severity === 'error');

@@ -2,7 +2,7 @@ import type { Clock, ExpositionRegistry, Handler } from '../adapter.js';
 import { ReportDecoder } from '../attributes/decode.js';
 import { IDENTITY_ATTRIBUTES, type ConfigSnapshot, type HandlerPlan } from '../config/compile.js';
 import { NamespaceResolver, RoutingTable } from '../dispatch/routing.js';
-import { TelemuxError } from '../errors.js';
+import { HandlerBuildError, TelemuxError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { FlushTicker } from '../schedule/flush-ticker.js';
 import type { SelfMetrics } from '../server/self-metrics.js';
@@ -68,7 +68,7 @@ export class Runtime {
   }
 
   private async applyNow(snapshot: ConfigSnapshot): Promise<ApplySummary> {
-    if (this.closed) throw new TelemuxError('ADAPTER_BUILD', 'runtime is shut down');
+    if (this.closed) throw new TelemuxError('RUNTIME_CLOSED', 'runtime is shut down');
     const next = new Map<string, LiveHandler>();
     const created: LiveHandler[] = [];
     const summary = { hash: snapshot.hash, created: [] as string[], changed: [] as string[], unchanged: [] as string[], removed: [] as string[] };
@@ -124,7 +124,7 @@ export class Runtime {
       });
       await handler.start();
     } catch (e) {
-      throw new TelemuxError('ADAPTER_BUILD', `handler '${plan.name}' (adapter ${plan.adapter.name}) could not start: ${(e as Error).message}`);
+      throw new HandlerBuildError(plan.name, `handler '${plan.name}' (adapter ${plan.adapter.name}) could not start: ${(e as Error).message}`);
     }
     const interval = handler.flushIntervalMs !== undefined && handler.flushIntervalMs > 0 ? handler.flushIntervalMs : undefined;
     const timeout = this.opts.flushTimeoutMs ?? Math.min(interval ?? 10_000, 10_000);

@@ -1,4 +1,18 @@
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+/**
+ * Sampling interval of the event-loop delay monitor. Node records each whole interval between
+ * samples, so this is subtracted again; 1 ms keeps short stalls visible and costs a timer tick
+ * per millisecond only while the loop is otherwise idle.
+ */
+const EVENT_LOOP_RESOLUTION_MS = 1;
+const EVENT_LOOP_QUANTILES: readonly [string, number][] = [
+  ['0.5', 50],
+  ['0.99', 99],
+  ['0.999', 99.9],
+  ['1', 100],
+];
 
 const DISPATCH_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
@@ -18,11 +32,14 @@ export class SelfMetrics {
   readonly configIssues: Gauge<'severity'>;
   readonly configApplies: Counter<'result'>;
   readonly configInfo: Gauge<'hash'>;
+  readonly configLastApplySuccess: Gauge;
+  readonly configLastApplyTime: Gauge;
   readonly flushDuration: Histogram<'handler'>;
   readonly flushFailures: Counter<'handler'>;
   readonly handlerEvents: Counter<'handler' | 'event'>;
   readonly liveSeries: Gauge<'handler'>;
   readonly inflightReports: Gauge;
+  readonly eventLoopDelay: Gauge<'quantile'>;
 
   constructor(liveSeries: () => Iterable<[string, number]>) {
     const r = this.registry;
@@ -37,10 +54,29 @@ export class SelfMetrics {
     this.configIssues = new Gauge({ name: 'telemux_config_issues', help: 'Issues found in the most recently loaded configuration.', labelNames: ['severity'], registers: [r] });
     this.configApplies = new Counter({ name: 'telemux_config_applies_total', help: 'Configuration loads, by result (applied, rejected).', labelNames: ['result'], registers: [r] });
     this.configInfo = new Gauge({ name: 'telemux_config_info', help: 'The active configuration, by content hash (value is always 1).', labelNames: ['hash'], registers: [r] });
+    this.configLastApplySuccess = new Gauge({ name: 'telemux_config_last_apply_success', help: 'Whether the most recent config apply succeeded (1) or was rejected (0); the last good config keeps serving.', registers: [r] });
+    this.configLastApplyTime = new Gauge({ name: 'telemux_config_last_apply_timestamp_seconds', help: 'When the most recent config apply was attempted, in seconds since the epoch.', registers: [r] });
     this.flushDuration = new Histogram({ name: 'telemux_handler_flush_duration_seconds', help: 'Handler flush duration.', labelNames: ['handler'], buckets: DISPATCH_BUCKETS, registers: [r] });
     this.flushFailures = new Counter({ name: 'telemux_handler_flush_failures_total', help: 'Handler flushes that failed or timed out.', labelNames: ['handler'], registers: [r] });
     this.handlerEvents = new Counter({ name: 'telemux_handler_events_total', help: 'Events reported by handlers (drops, send errors, overflow), by handler and event.', labelNames: ['handler', 'event'], registers: [r] });
     this.inflightReports = new Gauge({ name: 'telemux_reports_in_flight', help: 'Report RPCs being processed.', registers: [r] });
+    // How long work waited for the event loop (a Report's latency floor, and what a long
+    // synchronous task such as a big render costs everyone else), since the previous scrape.
+    const delay = monitorEventLoopDelay({ resolution: EVENT_LOOP_RESOLUTION_MS });
+    delay.enable();
+    this.eventLoopDelay = new Gauge({
+      name: 'telemux_event_loop_delay_seconds',
+      help: 'Event-loop delay since the previous scrape of this endpoint, by quantile (1 = the longest).',
+      labelNames: ['quantile'],
+      registers: [r],
+      collect() {
+        for (const [label, p] of EVENT_LOOP_QUANTILES) {
+          const ns = delay.count === 0 ? 0 : p === 100 ? delay.max : delay.percentile(p);
+          this.set({ quantile: label }, Math.max(0, ns / 1e6 - EVENT_LOOP_RESOLUTION_MS) / 1e3);
+        }
+        delay.reset();
+      },
+    });
     this.liveSeries = new Gauge({
       name: 'telemux_handler_live_series',
       help: 'Series or aggregation keys held in memory, by handler.',

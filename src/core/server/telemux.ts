@@ -1,12 +1,15 @@
 import { Server, ServerCredentials } from '@grpc/grpc-js';
+import { stat } from 'node:fs/promises';
 import type { AnyAdapter, Clock } from '../adapter.js';
-import { compileConfig, type CompileResult } from '../config/compile.js';
-import { loadConfigPath } from '../config/document.js';
-import { ConfigError, formatConfigIssue } from '../errors.js';
+import { ConfigWatcher, DEFAULT_WATCH_DEBOUNCE_MS } from '../config/watch.js';
+import { ConfigError } from '../errors.js';
 import type { Logger } from '../log.js';
-import { Runtime, type ApplySummary } from '../runtime/runtime.js';
+import { ConfigReloader, pathSource, type ApplyOutcome } from '../runtime/reload.js';
+import { Runtime } from '../runtime/runtime.js';
+import type { StatViews } from '../stat/registry.js';
+import { adminApiRoutes } from './admin-api.js';
 import { Exposition, negotiateFormat, OPENMETRICS_CONTENT_TYPE, TEXT_CONTENT_TYPE } from './exposition.js';
-import { formatHostPort, HttpEndpoint, type HostPort } from './http.js';
+import { formatHostPort, HttpEndpoint, isLoopback, type HostPort, type Route } from './http.js';
 import { RAW_MIXER_SERVICE, ReportService } from './report-service.js';
 import { SelfMetrics } from './self-metrics.js';
 import { VERSION } from '../version.js';
@@ -24,6 +27,13 @@ export interface TelemuxOptions {
   /** gRPC max receive message size; Mixer's default is 1 MiB. */
   readonly maxMessageBytes?: number;
   readonly defaultNamespace?: string;
+  /** Requires `Authorization: Bearer <token>` on the admin API (`/api/…`). */
+  readonly adminToken?: string;
+  /** Reload when files under the config path change. Default: on when it is a directory. */
+  readonly watchConfig?: boolean;
+  readonly watchDebounceMs?: number;
+  /** Where the built-in stat handlers publish their views; the admin API queries them. */
+  readonly statViews?: StatViews;
 }
 
 export interface BoundAddresses {
@@ -41,7 +51,10 @@ export class Telemux {
   readonly metrics: SelfMetrics;
   readonly runtime: Runtime;
   readonly exposition = new Exposition();
+  /** Every config change (startup, admin API, watcher) goes through this. */
+  readonly reloader: ConfigReloader;
   private readonly reports: ReportService;
+  private watcher: ConfigWatcher | undefined;
   private readonly grpc: Server;
   private readonly metricsHttp: HttpEndpoint;
   private readonly adminHttp: HttpEndpoint;
@@ -50,6 +63,7 @@ export class Telemux {
   constructor(private readonly opts: TelemuxOptions) {
     this.metrics = new SelfMetrics(() => this.runtime.liveSeries());
     this.runtime = new Runtime({ logger: opts.logger, clock: opts.clock ?? Date, exposition: this.exposition, metrics: this.metrics });
+    this.reloader = new ConfigReloader({ runtime: this.runtime, adapters: opts.adapters, defaultNamespace: opts.defaultNamespace, metrics: this.metrics, logger: opts.logger, clock: opts.clock ?? Date });
     this.reports = new ReportService({ runtime: this.runtime, metrics: this.metrics, logger: opts.logger });
     this.grpc = new Server({
       'grpc.max_receive_message_length': opts.maxMessageBytes ?? 1024 * 1024,
@@ -72,7 +86,7 @@ export class Telemux {
       onError,
     );
     this.adminHttp = new HttpEndpoint(
-      new Map([
+      new Map<string, Route>([
         [
           '/metrics',
           async (_req, res) => {
@@ -92,52 +106,53 @@ export class Telemux {
           '/version',
           (_req, res) => void res.writeHead(200, { 'content-type': 'application/json' }).end(`${JSON.stringify({ name: 'telemux', version: VERSION, node: process.version })}\n`),
         ],
+        ...adminApiRoutes({ reloader: this.reloader, statViews: opts.statViews, token: opts.adminToken }),
       ]),
       onError,
     );
   }
 
-  /** Loads and validates the config without touching anything. */
-  async loadConfig(path: string = this.opts.configPath): Promise<CompileResult> {
-    const loaded = await loadConfigPath(path);
-    const compiled = compileConfig(loaded.documents, { adapters: this.opts.adapters, defaultNamespace: this.opts.defaultNamespace });
-    const issues = [...loaded.issues, ...compiled.issues];
-    const snapshot = loaded.issues.some((i) => i.severity === 'error') ? undefined : compiled.snapshot;
-    return { snapshot, issues };
-  }
-
-  /** Validates a loaded config and applies it atomically; throws ConfigError listing every issue. */
-  async applyConfig(result: CompileResult): Promise<ApplySummary> {
-    const m = this.metrics;
-    m.configIssues.set({ severity: 'error' }, result.issues.filter((i) => i.severity === 'error').length);
-    m.configIssues.set({ severity: 'warning' }, result.issues.filter((i) => i.severity === 'warning').length);
-    if (!result.snapshot) {
-      m.configApplies.inc({ result: 'rejected' });
-      throw new ConfigError(result.issues.filter((i) => i.severity === 'error'));
-    }
-    try {
-      const summary = await this.runtime.apply(result.snapshot);
-      m.configApplies.inc({ result: 'applied' });
-      return summary;
-    } catch (e) {
-      m.configApplies.inc({ result: 'rejected' });
-      throw e;
-    }
+  /** Loads the --config path again and applies it, keeping the running config on any error. */
+  private reloadConfigPath(): Promise<ApplyOutcome> {
+    return this.reloader.apply(pathSource(this.opts.configPath), 'watch');
   }
 
   async start(): Promise<BoundAddresses> {
-    const config = await this.loadConfig();
-    for (const i of config.issues) if (i.severity === 'warning') this.opts.logger.warn('config warning', { issue: formatConfigIssue(i) });
-    const summary = await this.applyConfig(config);
-    this.opts.logger.info('config applied', { hash: summary.hash.slice(0, 12), handlers: summary.created.length });
+    const outcome = await this.reloader.apply(pathSource(this.opts.configPath), 'startup');
+    if (!outcome.applied) throw new ConfigError(outcome.issues.filter((i) => i.severity === 'error'));
     try {
       const metrics = await this.metricsHttp.listen(this.opts.metricsAddress);
       const admin = await this.adminHttp.listen(this.opts.adminAddress);
       const grpc = await this.bindGrpc(this.opts.grpcAddress);
+      if (!this.opts.adminToken && !isLoopback(admin.host)) {
+        this.opts.logger.warn('the admin API is reachable from the network without a token; set --admin-token', { admin: formatHostPort(admin) });
+      }
+      await this.startWatching();
       return { grpc, metrics, admin };
     } catch (e) {
       await this.closeAll();
       throw e;
+    }
+  }
+
+  private async startWatching(): Promise<void> {
+    const path = this.opts.configPath;
+    const watch = this.opts.watchConfig ?? (await stat(path)).isDirectory();
+    if (!watch) return;
+    const watcher = new ConfigWatcher({
+      path,
+      debounceMs: this.opts.watchDebounceMs ?? DEFAULT_WATCH_DEBOUNCE_MS,
+      onChange: async () => {
+        await this.reloadConfigPath();
+      },
+      logger: this.opts.logger,
+    });
+    try {
+      await watcher.start();
+      this.watcher = watcher;
+      this.opts.logger.info('watching config', { path });
+    } catch (e) {
+      this.opts.logger.warn('cannot watch the config path; reload it with `telemux apply`', { path, error: (e as Error).message });
     }
   }
 
@@ -156,6 +171,7 @@ export class Telemux {
    */
   shutdown(): Promise<void> {
     this.shuttingDown ??= (async () => {
+      await this.watcher?.close();
       this.reports.startDraining();
       const drainMs = this.opts.drainMs ?? 5_000;
       this.opts.logger.info('draining', { drainMs });
@@ -168,6 +184,8 @@ export class Telemux {
 
   private async closeAll(): Promise<void> {
     this.reports.startDraining();
+    await this.watcher?.close();
+    await this.reloader.close();
     await this.runtime.close();
     await new Promise<void>((resolve) => {
       const force = setTimeout(() => {
