@@ -2,13 +2,18 @@ import { createAdapterInventory } from '../adapters/index.js';
 import { parseGoDuration } from '../core/expr/index.js';
 import { ConfigError } from '../core/errors.js';
 import { createLogger, type LogLevel } from '../core/log.js';
+import { adminExposureRefusal } from '../core/server/admin-auth.js';
 import { formatHostPort, parseHostPort } from '../core/server/http.js';
+import { TlsError, type TlsFiles } from '../core/security/tls.js';
 import { Telemux } from '../core/server/telemux.js';
-import { parseFlags, UsageError } from './args.js';
+import { parseFlags, UsageError, type ParsedFlags } from './args.js';
 import { defaultConfigPath } from './paths.js';
 
 export const SERVE_USAGE = `telemux serve [--config PATH] [--grpc-address HOST:PORT] [--metrics-address HOST:PORT]
-              [--admin-address HOST:PORT] [--admin-token TOKEN] [--watch-config | --no-watch-config]
+              [--admin-address HOST:PORT] [--admin-token TOKEN] [--admin-insecure]
+              [--grpc-tls-cert FILE --grpc-tls-key FILE [--grpc-tls-client-ca FILE]]
+              [--http-tls-cert FILE --http-tls-key FILE [--http-tls-client-ca FILE]]
+              [--tenants FILE] [--watch-config | --no-watch-config]
               [--drain-duration DURATION] [--log-level debug|info|warn|error]
 
   --config            file or directory of operator YAML (default: the embedded Istio 1.4 default config)
@@ -16,6 +21,15 @@ export const SERVE_USAGE = `telemux serve [--config PATH] [--grpc-address HOST:P
   --metrics-address   Prometheus /metrics of the prometheus handlers (default 0.0.0.0:42422)
   --admin-address     self-metrics, /healthz, /readyz, /version and the /api/v1 admin API (default 127.0.0.1:15014)
   --admin-token       require 'Authorization: Bearer TOKEN' on /api/v1 (default: $TELEMUX_ADMIN_TOKEN)
+  --admin-insecure    allow an --admin-address beyond loopback without a token (refused otherwise)
+  --grpc-tls-cert, --grpc-tls-key
+                      serve the gRPC endpoint over TLS with this PEM certificate chain and key
+  --grpc-tls-client-ca
+                      require client certificates signed by these PEM CAs (mutual TLS)
+  --http-tls-cert, --http-tls-key, --http-tls-client-ca
+                      the same for the metrics and admin endpoints (HTTPS)
+  --tenants           YAML file of tenants: bearer tokens, rate limits, series quotas; Reports then need a token
+                      TLS files and the tenants file are reloaded when they change
   --watch-config      reload when files under --config change (default: on for a directory)
   --drain-duration    on SIGTERM, how long /metrics keeps serving after Reports stop (default 5s)
   Port 0 picks a free port; the startup log line says which ports were bound.`;
@@ -27,6 +41,14 @@ export async function serveCommand(argv: readonly string[]): Promise<number> {
     'metrics-address': { type: 'string' },
     'admin-address': { type: 'string' },
     'admin-token': { type: 'string' },
+    'admin-insecure': { type: 'boolean' },
+    'grpc-tls-cert': { type: 'string' },
+    'grpc-tls-key': { type: 'string' },
+    'grpc-tls-client-ca': { type: 'string' },
+    'http-tls-cert': { type: 'string' },
+    'http-tls-key': { type: 'string' },
+    'http-tls-client-ca': { type: 'string' },
+    tenants: { type: 'string' },
     'watch-config': { type: 'boolean' },
     'no-watch-config': { type: 'boolean' },
     'drain-duration': { type: 'string' },
@@ -42,6 +64,16 @@ export async function serveCommand(argv: readonly string[]): Promise<number> {
   const drainText = (flags['drain-duration'] as string | undefined) ?? '5s';
   const drain = parseGoDuration(drainText);
   if (!drain.ok || drain.nanos < 0) throw new UsageError(`--drain-duration: expected a duration like 5s, got '${drainText}'`);
+  const grpcTls = tlsFlags(flags, 'grpc');
+  const httpTls = tlsFlags(flags, 'http');
+  const tenantsPath = flags['tenants'] as string | undefined;
+  if (tenantsPath === '') throw new UsageError('--tenants: expected a file');
+  const adminAddress = parseHostPort((flags['admin-address'] as string | undefined) ?? '127.0.0.1:15014', '--admin-address');
+  const exposure = adminExposureRefusal(adminAddress.host, adminToken !== undefined, flags['admin-insecure'] === true);
+  if (exposure) {
+    process.stderr.write(`telemux: ${exposure}\n`);
+    return 2;
+  }
   const inventory = createAdapterInventory();
   const telemux = new Telemux({
     configPath: (flags['config'] as string | undefined) ?? defaultConfigPath(),
@@ -51,7 +83,10 @@ export async function serveCommand(argv: readonly string[]): Promise<number> {
     watchConfig,
     grpcAddress: parseHostPort((flags['grpc-address'] as string | undefined) ?? '0.0.0.0:9091', '--grpc-address'),
     metricsAddress: parseHostPort((flags['metrics-address'] as string | undefined) ?? '0.0.0.0:42422', '--metrics-address'),
-    adminAddress: parseHostPort((flags['admin-address'] as string | undefined) ?? '127.0.0.1:15014', '--admin-address'),
+    adminAddress,
+    grpcTls,
+    httpTls,
+    tenantsPath,
     drainMs: drain.nanos / 1e6,
     logger,
   });
@@ -64,9 +99,20 @@ export async function serveCommand(argv: readonly string[]): Promise<number> {
       process.stderr.write(`telemux: configuration has ${e.issues.length} error(s); not starting\n`);
       return 1;
     }
+    if (e instanceof TlsError) {
+      process.stderr.write(`telemux: ${e.message} [${e.code}]; not starting\n`);
+      return 1;
+    }
     throw e;
   }
-  logger.info('telemux started', { grpc: formatHostPort(bound.grpc), metrics: formatHostPort(bound.metrics), admin: formatHostPort(bound.admin) });
+  logger.info('telemux started', {
+    grpc: formatHostPort(bound.grpc),
+    metrics: formatHostPort(bound.metrics),
+    admin: formatHostPort(bound.admin),
+    grpc_tls: grpcTls ? (grpcTls.clientCa ? 'mutual' : 'on') : undefined,
+    http_tls: httpTls ? (httpTls.clientCa ? 'mutual' : 'on') : undefined,
+    tenants: tenantsPath,
+  });
   await new Promise<void>((resolve) => {
     const stop = (signal: string): void => {
       logger.info('signal received', { signal });
@@ -81,4 +127,22 @@ export async function serveCommand(argv: readonly string[]): Promise<number> {
     process.on('SIGINT', () => stop('SIGINT'));
   });
   return 0;
+}
+
+/** `--<endpoint>-tls-cert/-key/-client-ca` as TlsFiles; undefined when TLS is off for the endpoint. */
+function tlsFlags(flags: ParsedFlags, endpoint: 'grpc' | 'http'): TlsFiles | undefined {
+  const flag = (name: string): string | undefined => {
+    const v = flags[`${endpoint}-tls-${name}`] as string | undefined;
+    if (v === '') throw new UsageError(`--${endpoint}-tls-${name}: expected a file`);
+    return v;
+  };
+  const cert = flag('cert');
+  const key = flag('key');
+  const clientCa = flag('client-ca');
+  if (cert === undefined && key === undefined) {
+    if (clientCa !== undefined) throw new UsageError(`--${endpoint}-tls-client-ca needs --${endpoint}-tls-cert and --${endpoint}-tls-key (mutual TLS is TLS first)`);
+    return undefined;
+  }
+  if (cert === undefined || key === undefined) throw new UsageError(`--${endpoint}-tls-cert and --${endpoint}-tls-key go together; ${cert === undefined ? 'the certificate' : 'the key'} is missing`);
+  return clientCa === undefined ? { cert, key } : { cert, key, clientCa };
 }

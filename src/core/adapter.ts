@@ -66,6 +66,11 @@ export type ExpositionFormat = 'prometheus-text-0.0.4' | 'openmetrics-1.0.0';
 export interface ExposedFamily {
   readonly name: string;
   chunks(format: ExpositionFormat): Iterable<string>;
+  /**
+   * The same text as UTF-8 bytes, for a source that renders bytes directly: the endpoint prefers
+   * it, which saves building and encoding large strings. Must equal `chunks` byte for byte.
+   */
+  byteChunks?(format: ExpositionFormat): Iterable<Uint8Array>;
 }
 
 export interface ExpositionSource {

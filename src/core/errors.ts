@@ -50,6 +50,11 @@ export type ErrorCode =
   // stat view
   | 'STAT_NO_VIEW'
   | 'STAT_BAD_QUERY'
+  // security: TLS material and the tenants file
+  | 'TLS_READ'
+  | 'TLS_INVALID'
+  | 'TENANTS_FIELD'
+  | 'TENANTS_DUPLICATE'
   | (string & { readonly __adapterCode?: never });
 
 export class TelemuxError extends Error {

@@ -79,3 +79,40 @@ export class RateLimitedLog {
     this.log.warn(msg, { ...fields, ...extra });
   }
 }
+
+/**
+ * Sums counts per key (a metric, a reason) and writes them as one line at most once per
+ * `intervalMs`, with the totals since the line before. For events that can happen thousands of
+ * times a second (series overflowing a limit) where the operator needs how many and where, not
+ * one line per event.
+ */
+export class TallyLog {
+  private last = -Infinity;
+  private readonly tally = new Map<string, number>();
+
+  constructor(
+    private readonly log: Logger,
+    private readonly intervalMs: number,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  add(key: string, n = 1): void {
+    if (n > 0) this.tally.set(key, (this.tally.get(key) ?? 0) + n);
+  }
+
+  /**
+   * Writes `msg` with `total` and `by` (`key=count` pairs, largest first) if anything was added
+   * and the interval has passed since the last line; otherwise keeps adding up.
+   */
+  flush(msg: string, fields?: LogFields): void {
+    if (this.tally.size === 0) return;
+    const t = this.now();
+    if (t - this.last < this.intervalMs) return;
+    this.last = t;
+    const entries = [...this.tally].sort((a, b) => b[1] - a[1]);
+    this.tally.clear();
+    let total = 0;
+    for (const [, n] of entries) total += n;
+    this.log.warn(msg, { ...fields, total, by: entries.map(([k, n]) => `${k}=${n}`).join(',') });
+  }
+}

@@ -1,4 +1,4 @@
-import { credentials, type ServiceError } from '@grpc/grpc-js';
+import { credentials, type ChannelCredentials, type Metadata, type ServiceError } from '@grpc/grpc-js';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,6 +6,7 @@ import { createAdapterInventory } from '../../src/adapters/index.js';
 import { silentLogger, type Logger } from '../../src/core/log.js';
 import { formatHostPort } from '../../src/core/server/http.js';
 import { Telemux, type BoundAddresses } from '../../src/core/server/telemux.js';
+import type { TlsFiles } from '../../src/core/security/tls.js';
 import type { Clock } from '../../src/core/adapter.js';
 import { MixerClient, type ReportRequest } from '../../src/gen/istio/mixer/v1/mixer.js';
 import { defaultConfigPath } from '../../src/cli/paths.js';
@@ -39,6 +40,12 @@ export interface StartOptions {
   readonly adminToken?: string;
   readonly watchConfig?: boolean;
   readonly watchDebounceMs?: number;
+  readonly grpcTls?: TlsFiles;
+  readonly httpTls?: TlsFiles;
+  readonly tenantsPath?: string;
+  readonly securityPollIntervalMs?: number;
+  /** For the harness's client; default insecure. `scrape` and `admin` use plain fetch, so not with httpTls. */
+  readonly grpcCredentials?: ChannelCredentials;
 }
 
 const LOOPBACK = { host: '127.0.0.1', port: 0 };
@@ -60,6 +67,10 @@ export async function startTelemux(opts: StartOptions = {}): Promise<Running> {
     adminToken: opts.adminToken,
     watchConfig: opts.watchConfig ?? false,
     watchDebounceMs: opts.watchDebounceMs,
+    grpcTls: opts.grpcTls,
+    httpTls: opts.httpTls,
+    tenantsPath: opts.tenantsPath,
+    securityPollIntervalMs: opts.securityPollIntervalMs,
     grpcAddress: LOOPBACK,
     metricsAddress: LOOPBACK,
     adminAddress: LOOPBACK,
@@ -68,7 +79,7 @@ export async function startTelemux(opts: StartOptions = {}): Promise<Running> {
     clock: opts.clock,
   });
   const addresses = await telemux.start();
-  const client = new MixerClient(formatHostPort(addresses.grpc), credentials.createInsecure());
+  const client = new MixerClient(formatHostPort(addresses.grpc), opts.grpcCredentials ?? credentials.createInsecure());
   const metricsUrl = `http://${formatHostPort(addresses.metrics)}/metrics`;
   const adminUrl = `http://${formatHostPort(addresses.admin)}`;
   const running: Running = {
@@ -89,10 +100,10 @@ export async function startTelemux(opts: StartOptions = {}): Promise<Running> {
   return running;
 }
 
-export function report(client: InstanceType<typeof MixerClient>, req: ReportRequest): Promise<RpcResult> {
+export function report(client: InstanceType<typeof MixerClient>, req: ReportRequest, metadata?: Metadata): Promise<RpcResult> {
   return new Promise((resolve) => {
-    client.report(req, (err: ServiceError | null) => {
-      resolve(err ? { code: err.code, details: err.details } : { code: 0, details: '' });
-    });
+    const done = (err: ServiceError | null): void => resolve(err ? { code: err.code, details: err.details } : { code: 0, details: '' });
+    if (metadata) client.report(req, metadata, done);
+    else client.report(req, done);
   });
 }

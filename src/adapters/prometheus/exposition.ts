@@ -1,11 +1,16 @@
 import type { ExpositionFormat } from '../../core/adapter.js';
 import { formatOpenMetricsFloat, formatPromFloat } from '../../core/format/index.js';
-import type { FamilyView, Series } from './series-store.js';
+import type { FamilyView } from './series-store.js';
 
 /**
  * Prometheus text 0.0.4 and OpenMetrics 1.0 rendering, byte for byte as client_golang's expfmt
  * writes a gathered family (`MetricFamilyToText` / `MetricFamilyToOpenMetrics`). The caller
  * (the core's endpoint) writes the final `# EOF` for OpenMetrics.
+ *
+ * Rendering writes UTF-8 straight into Buffers: an Istio series is ~700 bytes of labels repeated
+ * on up to 14 lines, and building that as JS strings costs more in concatenation, flattening and
+ * encoding than writing the bytes does. Each series' label block is written once and copied for
+ * its other lines.
  */
 
 /** Series per chunk: small enough for the server to yield often, big enough to amortise. */
@@ -18,7 +23,7 @@ export function escapeHelp(help: string, format: ExpositionFormat): string {
 }
 
 /** The family header: `# HELP` and `# TYPE`, with OpenMetrics' counter naming rule. */
-export function renderHeader(family: FamilyView, format: ExpositionFormat): string {
+export function renderHeader(family: Pick<FamilyView, 'name' | 'help' | 'kind'>, format: ExpositionFormat): string {
   const om = format === 'openmetrics-1.0.0';
   let name = family.name;
   let type: string;
@@ -42,62 +47,204 @@ export function renderHeader(family: FamilyView, format: ExpositionFormat): stri
   return `# HELP ${name} ${escapeHelp(family.help, format)}\n# TYPE ${name} ${type}\n`;
 }
 
+/** Text 0.0.4 sample values: client_golang's writeFloat, with small integers short-cut. */
+function promFloat(v: number): string {
+  // Below 1e6 Go's shortest %g of an integer is its decimal digits (-0 prints as 0 either way).
+  return Number.isInteger(v) && v > -1e6 && v < 1e6 ? String(v) : formatPromFloat(v);
+}
+
+function openMetricsFloat(v: number): string {
+  return Number.isInteger(v) && v > -1e6 && v < 1e6 ? `${String(v)}.0` : formatOpenMetricsFloat(v);
+}
+
+function openMetricsCount(v: number): string {
+  return Number.isSafeInteger(v) ? String(v) : BigInt(Math.trunc(v)).toString();
+}
+
+const QUOTE = 0x22;
+const NEWLINE = 0x0a;
+const CLOSE_BRACE = 0x7d;
+const SPACE = 0x20;
+
+/** A growable byte buffer; `take` hands the bytes over and starts a fresh one. */
+class ByteSink {
+  buf: Buffer;
+  pos = 0;
+
+  constructor(private capacity: number) {
+    this.buf = Buffer.allocUnsafe(capacity);
+  }
+
+  ensure(n: number): void {
+    if (this.pos + n <= this.buf.length) return;
+    let cap = this.buf.length * 2;
+    while (cap < this.pos + n) cap *= 2;
+    const next = Buffer.allocUnsafe(cap);
+    this.buf.copy(next, 0, 0, this.pos);
+    this.buf = next;
+  }
+
+  bytes(b: Uint8Array): void {
+    this.ensure(b.length);
+    this.buf.set(b, this.pos);
+    this.pos += b.length;
+  }
+
+  /** For text known to be ASCII (numbers, names): one byte per character. */
+  ascii(s: string): void {
+    this.ensure(s.length);
+    this.pos += this.buf.write(s, this.pos, 'latin1');
+  }
+
+  byte(b: number): void {
+    this.ensure(1);
+    this.buf[this.pos++] = b;
+  }
+
+  /** Appends a copy of bytes already written at [start, end). */
+  repeat(start: number, end: number): void {
+    this.ensure(end - start);
+    this.buf.copyWithin(this.pos, start, end);
+    this.pos += end - start;
+  }
+
+  /** The bytes written so far; the next chunk starts in a new buffer of about the same size. */
+  take(): Buffer {
+    const out = this.buf.subarray(0, this.pos);
+    this.capacity = Math.max(this.capacity, this.pos + (this.pos >>> 3));
+    this.buf = Buffer.allocUnsafe(this.capacity);
+    this.pos = 0;
+    return out;
+  }
+}
+
+const utf8 = (s: string): Buffer => Buffer.from(s, 'utf8');
+
 /**
- * The family in chunks of `seriesPerChunk` series, the header in the first. Nothing at all for a
- * family without series (client_golang's registry drops empty families). The series list is
- * taken once, when iteration starts, so a concurrent insert or eviction cannot tear a scrape.
+ * The family in chunks of `seriesPerChunk` series, as UTF-8 bytes, the header in the first.
+ * Nothing at all for a family without series (client_golang's registry drops empty families).
+ * The series list is taken once, when iteration starts, and the slots and label values it names
+ * stay valid until iteration ends, so a concurrent insert or eviction cannot tear a scrape.
  */
+export function* renderFamilyBytes(
+  family: FamilyView,
+  format: ExpositionFormat,
+  seriesPerChunk: number = SERIES_PER_CHUNK,
+): Generator<Buffer, void, undefined> {
+  const slots = family.sortedSlots();
+  if (slots.length === 0) return;
+  family.beginRead();
+  try {
+    const om = format === 'openmetrics-1.0.0';
+    const float = om ? openMetricsFloat : promFloat;
+    // Text 0.0.4 writes counts as floats (1e+06); OpenMetrics as integers.
+    const count = om ? openMetricsCount : promFloat;
+    const names = family.labelNames;
+    const nLabels = names.length;
+    // `name="` for the first label, `,name="` for the others.
+    const labelOpen = names.map((n, i) => utf8(`${i > 0 ? ',' : ''}${n}="`));
+    const histogram = family.kind === 'DISTRIBUTION';
+    const bounds = family.upperBounds;
+    const nb = bounds.length;
+    // After the label block: `,le="0.005"} ` (or `le=…` without labels), then `le="+Inf"`.
+    const le = (withLabels: boolean): Buffer[] =>
+      [...bounds.map((b) => float(b)), '+Inf'].map((b) => utf8(`${withLabels ? ',' : ''}le="${b}"} `));
+    const leWith = histogram ? le(true) : [];
+    const leWithout = histogram ? le(false) : [];
+    const bucketOpen = utf8(`${family.name}_bucket{`);
+    const sumOpen = utf8(`${family.name}_sum`);
+    const countOpen = utf8(`${family.name}_count`);
+    const scalarOpen = utf8(family.name);
+    const step = Math.max(1, Math.floor(seriesPerChunk));
+    const sink = new ByteSink(Math.min(1 << 20, step * (histogram ? (nb + 3) * 64 : 64) + 1024));
+    for (let start = 0; start < slots.length; start += step) {
+      if (start === 0) sink.ascii(renderHeaderAscii(family, format));
+      const end = Math.min(slots.length, start + step);
+      // Read per chunk: storage may have grown (and moved) since the previous one.
+      const data = family.data;
+      const ids = family.labelIds;
+      const stride = family.stride;
+      for (let i = start; i < end; i++) {
+        const slot = slots[i]!;
+        const base = slot * stride;
+        if (!histogram) {
+          sink.bytes(scalarOpen);
+          if (nLabels > 0) {
+            sink.byte(0x7b /* { */);
+            writeLabels(sink, family, ids, slot, nLabels, labelOpen);
+            sink.byte(CLOSE_BRACE);
+          }
+          sink.byte(SPACE);
+          sink.ascii(float(data[base]!));
+          sink.byte(NEWLINE);
+          continue;
+        }
+        // The first bucket line: `name_bucket{labels,le="…"} n`, remembering where the labels are.
+        sink.bytes(bucketOpen);
+        const labelsStart = sink.pos;
+        if (nLabels > 0) writeLabels(sink, family, ids, slot, nLabels, labelOpen);
+        const labelsEnd = sink.pos;
+        const leFor = nLabels > 0 ? leWith : leWithout;
+        let cumulative = 0;
+        for (let b = 0; b <= nb; b++) {
+          if (b > 0) {
+            sink.bytes(bucketOpen);
+            sink.repeat(labelsStart, labelsEnd);
+          }
+          sink.bytes(leFor[b]!);
+          cumulative = b < nb ? cumulative + data[base + b]! : data[base + nb + 1]!;
+          sink.ascii(count(cumulative));
+          sink.byte(NEWLINE);
+        }
+        sink.bytes(sumOpen);
+        if (nLabels > 0) {
+          sink.byte(0x7b);
+          sink.repeat(labelsStart, labelsEnd);
+          sink.byte(CLOSE_BRACE);
+        }
+        sink.byte(SPACE);
+        sink.ascii(float(data[base + nb]!));
+        sink.byte(NEWLINE);
+        sink.bytes(countOpen);
+        if (nLabels > 0) {
+          sink.byte(0x7b);
+          sink.repeat(labelsStart, labelsEnd);
+          sink.byte(CLOSE_BRACE);
+        }
+        sink.byte(SPACE);
+        sink.ascii(count(data[base + nb + 1]!));
+        sink.byte(NEWLINE);
+      }
+      yield sink.take();
+    }
+  } finally {
+    family.endRead();
+  }
+}
+
+function writeLabels(sink: ByteSink, family: FamilyView, ids: Int32Array, slot: number, n: number, labelOpen: readonly Buffer[]): void {
+  const labels = family.labels;
+  const base = slot * n;
+  for (let j = 0; j < n; j++) {
+    sink.bytes(labelOpen[j]!);
+    sink.bytes(labels.encodedValue(ids[base + j]!));
+    sink.byte(QUOTE);
+  }
+}
+
+/** The header as bytes-compatible text; HELP may hold any UTF-8, so it goes through `utf8`. */
+function renderHeaderAscii(family: FamilyView, format: ExpositionFormat): string {
+  const h = renderHeader(family, format);
+  // Non-ASCII help text cannot take the latin1 path: encode it as UTF-8 first, then as latin1
+  // bytes of that encoding, so ByteSink.ascii writes the UTF-8 bytes unchanged.
+  return /^[\u0000-\u007f]*$/.test(h) ? h : Buffer.from(h, 'utf8').toString('latin1');
+}
+
+/** `renderFamilyBytes` as text, for callers that want strings (and for the string contract). */
 export function* renderFamilyChunks(
   family: FamilyView,
   format: ExpositionFormat,
   seriesPerChunk: number = SERIES_PER_CHUNK,
 ): Generator<string, void, undefined> {
-  const series = family.sortedSeries();
-  if (series.length === 0) return;
-  const om = format === 'openmetrics-1.0.0';
-  const float = om ? formatOpenMetricsFloat : formatPromFloat;
-  // Text 0.0.4 writes counts as floats (1e+06); OpenMetrics as integers.
-  const count = om ? formatCount : formatPromFloat;
-  const le =
-    family.kind === 'DISTRIBUTION' ? [...family.upperBounds.map((b) => `le="${float(b)}"`), 'le="+Inf"'] : [];
-  const step = Math.max(1, Math.floor(seriesPerChunk));
-  for (let start = 0; start < series.length; start += step) {
-    let out = start === 0 ? renderHeader(family, format) : '';
-    const end = Math.min(series.length, start + step);
-    for (let i = start; i < end; i++) {
-      const s = series[i];
-      if (s === undefined) continue;
-      out += family.kind === 'DISTRIBUTION' ? histogramLines(family.name, s, le, float, count) : scalarLine(family.name, s, float);
-    }
-    yield out;
-  }
-}
-
-function scalarLine(name: string, s: Series, float: (v: number) => string): string {
-  return s.labelText === '' ? `${name} ${float(s.value)}\n` : `${name}{${s.labelText}} ${float(s.value)}\n`;
-}
-
-function histogramLines(
-  name: string,
-  s: Series,
-  le: readonly string[],
-  float: (v: number) => string,
-  count: (v: number) => string,
-): string {
-  const open = s.labelText === '' ? `${name}_bucket{` : `${name}_bucket{${s.labelText},`;
-  let out = '';
-  let cumulative = 0;
-  for (let i = 0; i < s.counts.length; i++) {
-    cumulative += s.counts[i] ?? 0;
-    out += `${open}${le[i] ?? ''}} ${count(cumulative)}\n`;
-  }
-  out += `${open}${le[le.length - 1] ?? 'le="+Inf"'}} ${count(s.count)}\n`;
-  const labels = s.labelText === '' ? '' : `{${s.labelText}}`;
-  out += `${name}_sum${labels} ${float(s.sum)}\n`;
-  out += `${name}_count${labels} ${count(s.count)}\n`;
-  return out;
-}
-
-function formatCount(v: number): string {
-  return Number.isSafeInteger(v) ? String(v) : BigInt(Math.trunc(v)).toString();
+  for (const chunk of renderFamilyBytes(family, format, seriesPerChunk)) yield chunk.toString('utf8');
 }

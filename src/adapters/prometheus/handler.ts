@@ -12,21 +12,40 @@ import {
 } from '../../core/adapter.js';
 import { stringifierFor, type ValueFormatter } from '../../core/format/index.js';
 import type { PromConfig } from './config.js';
-import { renderFamilyChunks } from './exposition.js';
-import { seriesKey } from './label-text.js';
+import { renderFamilyBytes, renderFamilyChunks } from './exposition.js';
 import { valueConverterFor, type ValueConverter } from './prom-value.js';
-import { MetricFamily } from './series-store.js';
+import { idKey, LabelValues, MetricFamily } from './series-store.js';
+
+/**
+ * How one instance's dimensions become a series key: which dimension feeds each label (in
+ * label-name order) and how it is stringified. Bindings that agree on both share a plan, so the
+ * core's practice of handing every instance of one attribute set the same dimensions array
+ * (Istio's four HTTP metrics) turns four key computations into one.
+ */
+interface KeyPlan {
+  readonly dimIndex: readonly number[];
+  readonly stringify: readonly ValueFormatter[];
+  /** Label value ids of `lastKey`. */
+  readonly ids: Int32Array;
+  /**
+   * The dimension values `ids` were made from, per label. Consecutive sets of a Report mostly
+   * repeat them (the same decoded string, the same constant), so only labels whose value changed
+   * are looked up again.
+   */
+  readonly lastValues: unknown[];
+  lastDims: readonly AttributeValue[] | undefined;
+  lastKey: string;
+}
+
+/** Equal to no dimension value: marks `lastValues` as unknown. */
+const UNSET: unknown = Object.freeze({});
 
 /** Everything handleMetrics needs for one instance name, resolved when the handler is built. */
 interface Binding {
   readonly spec: InstanceSpec;
   readonly family: MetricFamily;
   readonly convert: ValueConverter;
-  /** Per label, in label-name order: which dimension of the instance feeds it. */
-  readonly dimIndex: readonly number[];
-  readonly stringify: readonly ValueFormatter[];
-  /** Reused for label values; copied only when a new series is created. */
-  readonly scratch: string[];
+  readonly plan: KeyPlan;
 }
 
 /** At most this many distinct messages are spelled out in a HandleResult. */
@@ -55,6 +74,9 @@ export class PrometheusHandler implements Handler {
   private readonly rebound = new WeakMap<InstanceSpec, Binding | string>();
   private readonly ttlMs: number | undefined;
   private readonly source: ExpositionSource;
+  /** Label values of every family, stored once. */
+  private readonly labels = new LabelValues();
+  private readonly plans = new Map<string, KeyPlan>();
   private registered = false;
 
   constructor(
@@ -69,11 +91,11 @@ export class PrometheusHandler implements Handler {
       let family = families.get(m.fullName);
       if (family === undefined) {
         // parseConfig guarantees metrics sharing a name have identical definitions.
-        family = new MetricFamily(m.fullName, m.help, m.kind, [...m.labels].sort(), m.upperBounds);
+        family = new MetricFamily(m.fullName, m.help, m.kind, [...m.labels].sort(), m.upperBounds, this.labels);
         families.set(m.fullName, family);
       }
       const spec = specs.get(m.instanceName);
-      if (spec !== undefined) bindings.set(m.instanceName, bindingFor(spec, family));
+      if (spec !== undefined) bindings.set(m.instanceName, bindingFor(spec, family, this.plans));
     }
     this.families = [...families.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     this.bindings = bindings;
@@ -91,6 +113,9 @@ export class PrometheusHandler implements Handler {
   handleMetrics(batch: readonly MetricInstance[]): HandleResult | undefined {
     const now = this.ttlMs === undefined ? 0 : this.env.clock.now();
     let errors: Errors | undefined;
+    // A key remembered from an earlier batch may name label ids freed since; start afresh.
+    this.forgetKeys();
+    const labels = this.labels;
     for (const inst of batch) {
       let b = this.bindings.get(inst.spec.name);
       if (b === undefined) {
@@ -127,24 +152,40 @@ export class PrometheusHandler implements Handler {
       }
 
       const dims = inst.dimensions;
-      const values = b.scratch;
-      for (let j = 0; j < values.length; j++) {
-        values[j] = (b.stringify[j] as ValueFormatter)(dims[b.dimIndex[j] as number] as AttributeValue);
+      const plan = b.plan;
+      let key = plan.lastKey;
+      if (dims !== plan.lastDims) {
+        const ids = plan.ids;
+        const last = plan.lastValues;
+        let changed = false;
+        for (let j = 0; j < ids.length; j++) {
+          const d = dims[plan.dimIndex[j] as number] as AttributeValue;
+          if (d === last[j]) continue;
+          last[j] = d;
+          const id = labels.idOf((plan.stringify[j] as ValueFormatter)(d));
+          if (id !== ids[j]) {
+            ids[j] = id;
+            changed = true;
+          }
+        }
+        if (changed || plan.lastDims === undefined) key = idKey(ids, ids.length);
+        plan.lastDims = dims;
+        plan.lastKey = key;
       }
-      const key = seriesKey(values);
-      const series = family.get(key) ?? family.create(key, values.slice());
+      let slot = family.slotOf(key);
+      if (slot < 0) slot = family.createSlot(key, plan.ids);
       switch (family.kind) {
         case 'GAUGE':
-          series.value = v;
+          family.setValue(slot, v);
           break;
         case 'COUNTER':
-          series.value += v;
+          family.add(slot, v);
           break;
         case 'DISTRIBUTION':
-          family.observe(series, v);
+          family.observeSlot(slot, v);
           break;
       }
-      series.touchedAt = now;
+      family.touch(slot, now);
     }
     if (errors === undefined) return undefined;
     for (const [event, n] of errors.byEvent) this.env.stats.count(event, n);
@@ -165,6 +206,8 @@ export class PrometheusHandler implements Handler {
       if (signal.aborted) break;
       removed += f.evictTouchedBefore(cutoff);
     }
+    // Freed label ids may be handed out again: no remembered key may outlive them.
+    this.forgetKeys();
     if (removed > 0) {
       this.env.stats.count(EVENTS.expired, removed);
       this.env.logger.debug('expired idle series', { removed, live: this.liveSeries() });
@@ -183,6 +226,13 @@ export class PrometheusHandler implements Handler {
     return n;
   }
 
+  private forgetKeys(): void {
+    for (const plan of this.plans.values()) {
+      plan.lastDims = undefined;
+      plan.lastValues.fill(UNSET);
+    }
+  }
+
   /**
    * The core may hand over an equivalent InstanceSpec object (say after a reload that kept this
    * handler); bind it by dimension names once and remember the answer.
@@ -190,7 +240,7 @@ export class PrometheusHandler implements Handler {
   private rebind(original: Binding, spec: InstanceSpec): Binding | string {
     let b = this.rebound.get(spec);
     if (b === undefined) {
-      b = bindingFor(spec, original.family);
+      b = bindingFor(spec, original.family, this.plans);
       this.rebound.set(spec, b);
     }
     return b;
@@ -198,21 +248,28 @@ export class PrometheusHandler implements Handler {
 }
 
 /** Resolves label order, stringifiers and value conversion for one instance spec. */
-function bindingFor(spec: InstanceSpec, family: MetricFamily): Binding | string {
+function bindingFor(spec: InstanceSpec, family: MetricFamily, plans: Map<string, KeyPlan>): Binding | string {
   const names = spec.dimensions.map((d) => d.name).sort();
   if (names.join('\u0000') !== family.labelNames.join('\u0000')) {
     // parseConfig rules this out for the specs it saw; a different spec can still arrive.
     return `dimensions of instance ${spec.name} (${names.join(', ')}) do not match the labels of metric ${family.name} (${family.labelNames.join(', ')})`;
   }
   const dimIndex = family.labelNames.map((l) => spec.dimensions.findIndex((d) => d.name === l));
-  return {
-    spec,
-    family,
-    convert: valueConverterFor(spec.valueType),
-    dimIndex,
-    stringify: dimIndex.map((i) => stringifierFor(spec.dimensions[i]?.type ?? ValueType.VALUE_TYPE_UNSPECIFIED)),
-    scratch: new Array<string>(family.labelNames.length).fill(''),
-  };
+  const types = dimIndex.map((i) => spec.dimensions[i]?.type ?? ValueType.VALUE_TYPE_UNSPECIFIED);
+  const signature = `${dimIndex.join(',')}/${types.join(',')}`;
+  let plan = plans.get(signature);
+  if (plan === undefined) {
+    plan = {
+      dimIndex,
+      stringify: types.map((t) => stringifierFor(t)),
+      ids: new Int32Array(dimIndex.length),
+      lastValues: new Array<unknown>(dimIndex.length).fill(UNSET),
+      lastDims: undefined,
+      lastKey: '',
+    };
+    plans.set(signature, plan);
+  }
+  return { spec, family, convert: valueConverterFor(spec.valueType), plan };
 }
 
 interface ExposedPromFamily extends ExposedFamily {
@@ -224,6 +281,7 @@ function exposedFamily(family: MetricFamily): ExposedPromFamily {
     name: family.name,
     family,
     chunks: (format: ExpositionFormat) => renderFamilyChunks(family, format),
+    byteChunks: (format: ExpositionFormat) => renderFamilyBytes(family, format),
   };
 }
 

@@ -31,6 +31,8 @@ export interface StatsdMetricConfig {
   /** As written; `''` names the stat after the instance. */
   readonly nameTemplate: string;
   readonly parts: readonly NameTemplatePart[];
+  /** Distinct stat names this metric may hold per flush interval; more go to its overflow stat. */
+  readonly maxSeries: number;
 }
 
 export interface StatsdConfig {
@@ -39,6 +41,10 @@ export interface StatsdConfig {
   readonly flushIntervalMs: number;
   readonly flushBytes: number;
   readonly samplingRate: number;
+  /** Distinct stat names the handler may hold per flush interval, all metrics together. */
+  readonly maxSeries: number;
+  /** Lines a failed or unconfirmed send may carry into later flushes; 0 drops them at once. */
+  readonly maxPendingLines: number;
   /** Entries whose key names a bound instance. */
   readonly metrics: readonly StatsdMetricConfig[];
 }
@@ -55,7 +61,24 @@ export const STATSD_DEFAULTS = {
   flushDuration: '300ms',
   flushBytes: 1400,
   samplingRate: 1,
+  /**
+   * Cardinality guards, per flush interval. 20,000 names is well past a large mesh's
+   * `requests.<service>.<code>` set yet keeps the aggregation maps to a few MiB; one metric may
+   * take half of it, so a runaway template cannot push every other metric into overflow.
+   */
+  maxSeries: 20_000,
+  maxSeriesPerMetric: 10_000,
+  /**
+   * About 100 seconds of a 1,000-request/s mesh's latency samples (plus every counter series,
+   * which merge instead of growing): a server restart or a short outage loses nothing, and the
+   * worst case stays near 10 MiB.
+   */
+  maxPendingLines: 100_000,
 } as const;
+
+/** Upper bounds for the limits above: beyond them a single handler could exhaust the heap. */
+export const MAX_SERIES_LIMIT = 10_000_000;
+export const MAX_PENDING_LINES_LIMIT = 10_000_000;
 
 /** Rates below this cannot be written exactly enough for the server to scale counts back. */
 export const MIN_SAMPLING_RATE = 1e-6;
@@ -70,8 +93,18 @@ export const STATSD_UNCONFIGURED_INSTANCE: ErrorCode = 'STATSD_UNCONFIGURED_INST
 
 type Path = readonly (string | number)[];
 
-const PARAMS_FIELDS = ['address', 'prefix', 'flush_duration', 'flush_bytes', 'sampling_rate', 'metrics'] as const;
-const METRIC_FIELDS = ['type', 'name_template'] as const;
+const PARAMS_FIELDS = [
+  'address',
+  'prefix',
+  'flush_duration',
+  'flush_bytes',
+  'sampling_rate',
+  'metrics',
+  'max_series',
+  'max_series_per_metric',
+  'max_pending_lines',
+] as const;
+const METRIC_FIELDS = ['type', 'name_template', 'max_series'] as const;
 
 function camel(snake: string): string {
   return snake.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
@@ -235,6 +268,17 @@ function readFlushBytes(r: FieldReader): number {
   return n === 0 ? STATSD_DEFAULTS.flushBytes : n;
 }
 
+/** A whole number within [min, max]; jsonpb also reads it from a string holding one. */
+function readCount(r: FieldReader, field: string, min: number, max: number, fallback: number): number {
+  const n = readNumber(r, field);
+  if (n === undefined) return fallback;
+  if (!Number.isInteger(n) || n < min || n > max) {
+    r.issue(field, `"${camel(field)}" must be a whole number from ${min} to ${max}, got ${n}`);
+    return fallback;
+  }
+  return n;
+}
+
 function readSamplingRate(r: FieldReader): number {
   const n = readNumber(r, 'sampling_rate');
   if (n === undefined) return STATSD_DEFAULTS.samplingRate;
@@ -354,6 +398,9 @@ export function parseStatsdConfig(
   const flushIntervalMs = readFlushIntervalMs(r);
   const flushBytes = readFlushBytes(r);
   const samplingRate = readSamplingRate(r);
+  const maxSeries = readCount(r, 'max_series', 1, MAX_SERIES_LIMIT, STATSD_DEFAULTS.maxSeries);
+  const maxSeriesPerMetric = readCount(r, 'max_series_per_metric', 1, MAX_SERIES_LIMIT, STATSD_DEFAULTS.maxSeriesPerMetric);
+  const maxPendingLines = readCount(r, 'max_pending_lines', 0, MAX_PENDING_LINES_LIMIT, STATSD_DEFAULTS.maxPendingLines);
 
   const byName = new Map(instances.map((i) => [i.name, i] as const));
   const metrics: StatsdMetricConfig[] = [];
@@ -374,13 +421,15 @@ export function parseStatsdConfig(
         // Mixer logged and skipped such keys: a shared handler may list instances other rules
         // bind. Still checked for shape, so a typo'd key does not hide a broken entry.
         readString(m, 'name_template', '');
+        readCount(m, 'max_series', 1, MAX_SERIES_LIMIT, maxSeriesPerMetric);
         reporter.warn(path, `no instance named "${key}" is bound to this handler; entry skipped`, STATSD_UNBOUND_METRIC);
         continue;
       }
       if (type !== undefined) checkValueType(m, type, spec);
       const template = readNameTemplate(m, spec.dimensions);
+      const metricMaxSeries = readCount(m, 'max_series', 1, MAX_SERIES_LIMIT, maxSeriesPerMetric);
       if (type === undefined || template === undefined) continue;
-      metrics.push({ instance: key, type, nameTemplate: template[0], parts: template[1] });
+      metrics.push({ instance: key, type, nameTemplate: template[0], parts: template[1], maxSeries: metricMaxSeries });
     }
   }
 
@@ -397,5 +446,5 @@ export function parseStatsdConfig(
   }
 
   if (failed || typeof address === 'string') return undefined;
-  return { address, prefix, flushIntervalMs, flushBytes, samplingRate, metrics };
+  return { address, prefix, flushIntervalMs, flushBytes, samplingRate, maxSeries, maxPendingLines, metrics };
 }

@@ -173,3 +173,20 @@ export function compileStatName(
     return out === '' ? '' : head + out;
   };
 }
+
+/** What stands in for every dimension value in a metric's overflow stat. */
+export const OVERFLOW_VALUE = 'overflow';
+
+/**
+ * The stat that takes a metric's new series once its cardinality limit is reached: the template
+ * with every dimension value replaced by {@link OVERFLOW_VALUE}, e.g.
+ * `istio.requests.overflow.overflow`. The name still says which metric it is, and its counts
+ * still add up to the metric's total.
+ */
+export function overflowStatName(parts: readonly NameTemplatePart[], prefix: string, instanceName: string): string {
+  const head = prefix === '' ? '' : prefix.endsWith('.') ? prefix : `${prefix}.`;
+  if (parts.length === 0) return head + sanitizeStatName(instanceName);
+  let out = '';
+  for (const part of parts) out += part.kind === 'text' ? part.text : OVERFLOW_VALUE;
+  return head + out;
+}

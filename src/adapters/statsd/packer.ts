@@ -17,6 +17,11 @@ export interface PackedDatagrams {
   readonly oversized: number;
   /** Lines in those units. */
   readonly oversizedLines: number;
+  /**
+   * For each unit, in the order given, the index of the datagram that carries it (-1 for an
+   * oversized unit), so the handler can tell which units a failed datagram held.
+   */
+  readonly unitDatagram: Int32Array;
 }
 
 function linesIn(unit: string): number {
@@ -29,7 +34,7 @@ function linesIn(unit: string): number {
  * `units` are lines, or groups of lines joined by `\n` that must stay together and in order
  * (see encodeGaugeLine). Units are packed greedily in the order given.
  */
-export function packLines(units: Iterable<string>, maxBytes: number): PackedDatagrams {
+export function packLines(units: readonly string[], maxBytes: number): PackedDatagrams {
   if (!Number.isInteger(maxBytes) || maxBytes < 1) throw new RangeError(`maxBytes must be a positive integer, got ${maxBytes}`);
   const datagrams: string[] = [];
   const lineCounts: number[] = [];
@@ -39,12 +44,15 @@ export function packLines(units: Iterable<string>, maxBytes: number): PackedData
   let lines = 0;
   let oversized = 0;
   let oversizedLines = 0;
-  for (const unit of units) {
+  const unitDatagram = new Int32Array(units.length);
+  for (let u = 0; u < units.length; u++) {
+    const unit = units[u] as string;
     const bytes = Buffer.byteLength(unit);
     const n = linesIn(unit);
     if (bytes > maxBytes) {
       oversized++;
       oversizedLines += n;
+      unitDatagram[u] = -1;
       continue;
     }
     if (currentLines === 0) {
@@ -62,10 +70,11 @@ export function packLines(units: Iterable<string>, maxBytes: number): PackedData
     }
     currentLines += n;
     lines += n;
+    unitDatagram[u] = datagrams.length;
   }
   if (currentLines > 0) {
     datagrams.push(current);
     lineCounts.push(currentLines);
   }
-  return { datagrams, lineCounts, lines, oversized, oversizedLines };
+  return { datagrams, lineCounts, lines, oversized, oversizedLines, unitDatagram };
 }

@@ -6,6 +6,18 @@
  */
 import type { DatagramTransport } from './transport.js';
 
+/** What became of one datagram (values of `SendOutcome.results`). */
+export const SEND_RESULT = {
+  /** Never handed to the socket: the flush was aborted first. */
+  notSent: 0,
+  /** The socket took it. On UDP that is not delivery; see the handler's confirmation rule. */
+  ok: 1,
+  /** The send failed: the datagram did not leave. */
+  failed: 2,
+  /** Handed over, but the flush was aborted before the socket answered. */
+  unconfirmed: 3,
+} as const;
+
 export interface SendOutcome {
   readonly datagramsSent: number;
   readonly linesSent: number;
@@ -15,6 +27,8 @@ export interface SendOutcome {
   readonly linesAborted: number;
   /** The first send error, if any. */
   readonly firstError: Error | undefined;
+  /** Per datagram, in send order: a {@link SEND_RESULT} value. */
+  readonly results: Uint8Array;
 }
 
 export function sendWindowed(
@@ -36,13 +50,15 @@ export function sendWindowed(
     let pumping = false;
     let again = false;
     let settled = false;
+    const results = new Uint8Array(datagrams.length);
 
     const settle = (): void => {
       settled = true;
       signal.removeEventListener('abort', onAbort);
       let linesAborted = inFlightLines;
       for (let i = next; i < datagrams.length; i++) linesAborted += lineCounts[i] ?? 0;
-      resolve({ datagramsSent, linesSent, datagramsFailed, linesFailed, linesAborted, firstError });
+      // Snapshot: callbacks arriving after an abort must not change what the caller was told.
+      resolve({ datagramsSent, linesSent, datagramsFailed, linesFailed, linesAborted, firstError, results: results.slice() });
     };
     const finishIfDone = (): void => {
       if (!settled && inFlight === 0 && (next >= datagrams.length || signal.aborted)) settle();
@@ -67,6 +83,7 @@ export function sendWindowed(
           const lines = lineCounts[i] ?? 0;
           inFlight++;
           inFlightLines += lines;
+          results[i] = SEND_RESULT.unconfirmed;
           let called = false;
           const done = (err: Error | undefined): void => {
             if (called) return;
@@ -77,10 +94,12 @@ export function sendWindowed(
             if (err === undefined) {
               datagramsSent++;
               linesSent += lines;
+              results[i] = SEND_RESULT.ok;
             } else {
               datagramsFailed++;
               linesFailed += lines;
               firstError ??= err;
+              results[i] = SEND_RESULT.failed;
             }
             pump();
           };

@@ -222,14 +222,9 @@ export class ReportDecoder {
     for (let i = 0; i < elements; i++) {
       this.recordIndex = i;
       const bag = bags[i]!;
-      if (semantics === 'delta' && i > 0) {
-        const prev = bags[i - 1]!.values;
-        const cur = bag.values;
-        for (let s = 0; s < prev.length; s++) cur[s] = prev[s];
-      } else {
-        bag.clear();
-      }
-      this.decodeElement(buf, this.elemStarts[i]!, this.elemEnds[i]!, bag);
+      const prev = semantics === 'delta' && i > 0 ? bags[i - 1]! : undefined;
+      resetBag(bag, prev);
+      this.decodeElement(buf, this.elemStarts[i]!, this.elemEnds[i]!, bag, prev);
     }
     this.recordIndex = -1;
     return { semantics, globalWordCount, bags };
@@ -241,20 +236,65 @@ export class ReportDecoder {
     return this.pool.length === n ? this.pool : this.pool.slice(0, n);
   }
 
-  private decodeElement(buf: Uint8Array, start: number, end: number, bag: AttributeBag): void {
+  /**
+   * One CompressedAttributes element into `bag` (already cleared, or holding the previous DELTA
+   * state when `prev` is given). An element's own words, when present, replace default_words
+   * for it (spec §1.3). Encoders write them first, so the map entries are decoded in the same
+   * pass; words found after an entry (legal, never seen) restart the element with them.
+   */
+  private decodeElement(buf: Uint8Array, start: number, end: number, bag: AttributeBag, prev: AttributeBag | undefined): void {
     const r = this.reader;
-    // An element's own words, when present, replace default_words for it (spec §1.3). They may
-    // appear after the maps on the wire, so find them first.
     this.words = this.defaultWords;
-    r.reset(buf, start, end);
     let hasWords = false;
-    while (r.pos < r.end) {
-      const tag = r.uint32();
-      if (tag >>> 3 === F_WORDS && (tag & 7) === WIRE_LEN) {
+    let decoded = false;
+    r.reset(buf, start, end);
+    while (r.pos < end) {
+      const tag = buf[r.pos]! < 0x80 ? buf[r.pos++]! : r.uint32();
+      const field = tag >>> 3;
+      const wt = tag & 7;
+      if (field === F_WORDS && wt === WIRE_LEN) {
+        if (decoded) {
+          this.restartWithWords(buf, start, end, bag, prev);
+          return;
+        }
         if (!hasWords) {
           this.elementWords.reset(buf);
+          this.words = this.elementWords;
           hasWords = true;
         }
+        const e = r.delimited();
+        this.elementWords.add(r.pos, e);
+        r.pos = e;
+      } else if (field >= F_STRINGS && field <= F_STRING_MAPS && wt === WIRE_LEN) {
+        // Entries are short: a one-byte length is the rule.
+        let entryEnd: number;
+        const len = r.pos < end ? buf[r.pos]! : 0x80;
+        if (len < 0x80) {
+          entryEnd = r.pos + 1 + len;
+          r.pos++;
+          if (entryEnd > end) throw new MalformedError(`length ${len} runs past the end of the message`);
+        } else {
+          entryEnd = r.delimited();
+        }
+        this.decodeEntry(field, r.pos, entryEnd, bag);
+        r.pos = entryEnd;
+        r.end = end;
+        decoded = true;
+      } else {
+        if (field === 0) throw new MalformedError('field number 0');
+        r.skip(wt);
+      }
+    }
+  }
+
+  /** The rare layout with words after map entries: collect all words first, then decode again. */
+  private restartWithWords(buf: Uint8Array, start: number, end: number, bag: AttributeBag, prev: AttributeBag | undefined): void {
+    const r = this.reader;
+    this.elementWords.reset(buf);
+    r.reset(buf, start, end);
+    while (r.pos < end) {
+      const tag = r.uint32();
+      if (tag >>> 3 === F_WORDS && (tag & 7) === WIRE_LEN) {
         const e = r.delimited();
         this.elementWords.add(r.pos, e);
         r.pos = e;
@@ -263,16 +303,16 @@ export class ReportDecoder {
         r.skip(tag & 7);
       }
     }
-    if (hasWords) this.words = this.elementWords;
-
+    this.words = this.elementWords;
+    resetBag(bag, prev);
     r.reset(buf, start, end);
-    while (r.pos < r.end) {
+    while (r.pos < end) {
       const tag = r.uint32();
       const field = tag >>> 3;
       const wt = tag & 7;
       if (field >= F_STRINGS && field <= F_STRING_MAPS && wt === WIRE_LEN) {
         const entryEnd = r.delimited();
-        this.decodeEntry(field, entryEnd, bag);
+        this.decodeEntry(field, r.pos, entryEnd, bag);
         r.pos = entryEnd;
         r.end = end;
       } else {
@@ -282,13 +322,34 @@ export class ReportDecoder {
   }
 
   /** One map entry {1: sint32 key, 2: value}; either field may be missing (proto3 defaults). */
-  private decodeEntry(map: number, entryEnd: number, bag: AttributeBag): void {
+  private decodeEntry(map: number, entryStart: number, entryEnd: number, bag: AttributeBag): void {
     const r = this.reader;
     r.end = entryEnd;
+    r.pos = entryStart;
     let key = 0;
     let valueStart = -1;
     let valueEnd = -1;
     let valueWire = -1;
+    // Every encoder writes `08 <key> <value tag> <value>` and nothing else: read that directly,
+    // without skipping the value first. Anything else takes the general loop below.
+    const buf = r.buf;
+    const expected = valueWireType(map);
+    if (buf[entryStart] === 0x08) {
+      if (map !== F_DOUBLES && map !== F_TIMESTAMPS && map !== F_DURATIONS && map !== F_BYTES && this.fastEntry(map, buf, entryStart, entryEnd, bag)) return;
+      r.pos = entryStart + 1;
+      key = r.sint32();
+      if (r.pos < entryEnd && buf[r.pos] === (0x10 | expected)) {
+        valueStart = r.pos + 1;
+        valueEnd = valueEndAt(buf, valueStart, entryEnd, expected);
+        if (valueEnd === entryEnd) {
+          this.store(map, key, valueStart, valueEnd, bag);
+          return;
+        }
+      }
+      r.pos = entryStart;
+      key = 0;
+      valueStart = -1;
+    }
     while (r.pos < entryEnd) {
       const tag = r.uint32();
       const field = tag >>> 3;
@@ -305,12 +366,139 @@ export class ReportDecoder {
         r.skip(wt);
       }
     }
-    const slot = this.keySlot(key);
-    const expectedWire = valueWireType(map);
-    if (valueStart >= 0 && valueWire !== expectedWire) {
+    if (valueStart >= 0 && valueWire !== expected) {
       // A value of the wrong wire type is an unknown field to protobuf: the entry keeps the default.
       valueStart = -1;
     }
+    this.store(map, key, valueStart, valueEnd, bag);
+  }
+
+  /**
+   * The entry kinds that make up most of a Report (strings, string maps, integers, booleans),
+   * read inline when laid out as every encoder writes them and small enough (word indices of at
+   * most three varint bytes, integers below 2^28). Returns false, having changed nothing, for
+   * anything else; the general path then decodes the entry.
+   */
+  private fastEntry(map: number, buf: Uint8Array, start: number, end: number, bag: AttributeBag): boolean {
+    let p = start + 1;
+    let b = buf[p++]!;
+    let k = b & 0x7f;
+    if (b >= 0x80) {
+      if (p >= end) return false;
+      b = buf[p++]!;
+      k |= (b & 0x7f) << 7;
+      if (b >= 0x80) return false;
+    }
+    if (p >= end) return false;
+    const key = (k >>> 1) ^ -(k & 1);
+    if (map === F_STRINGS) {
+      if (buf[p++] !== 0x10) return false;
+      const v = this.varint21(buf, p, end);
+      if (v < 0 || this.vEnd !== end) return false;
+      this.storeString(key, (v >>> 1) ^ -(v & 1), bag);
+      return true;
+    }
+    if (map === F_INT64S || map === F_BOOLS) {
+      // Counts, sizes, codes and flags: non-negative and below 2^28, so four varint bytes at most.
+      if (buf[p++] !== 0x10) return false;
+      let v = 0;
+      let shift = 0;
+      for (;;) {
+        if (p >= end || shift > 21) return false;
+        const c = buf[p++]!;
+        v |= (c & 0x7f) << shift;
+        if (c < 0x80) break;
+        shift += 7;
+      }
+      if (p !== end) return false;
+      const slot = this.keySlot(key);
+      if (slot < 0) return true;
+      this.checkDeclared(slot, map);
+      bag.values[slot] = map === F_INT64S ? v : v !== 0;
+      return true;
+    }
+    if (buf[p++] !== 0x12 || p >= end) return false;
+    const len = buf[p++]!;
+    if (len >= 0x80 || p + len !== end) return false;
+    // Validate the whole map's layout first, so that falling back never follows a side effect.
+    const pairs = this.pairs;
+    let n = 0;
+    while (p < end) {
+      if (buf[p] !== 0x0a || p + 1 >= end) return false;
+      const elen = buf[p + 1]!;
+      const eEnd = p + 2 + elen;
+      if (elen >= 0x80 || eEnd > end || buf[p + 2] !== 0x08) return false;
+      const mk = this.varint21(buf, p + 3, eEnd);
+      if (mk < 0 || this.vEnd >= eEnd || buf[this.vEnd] !== 0x10) return false;
+      const mv = this.varint21(buf, this.vEnd + 1, eEnd);
+      if (mv < 0 || this.vEnd !== eEnd) return false;
+      if (n + 2 > pairs.length) return false;
+      pairs[n++] = (mk >>> 1) ^ -(mk & 1);
+      pairs[n++] = (mv >>> 1) ^ -(mv & 1);
+      p = eEnd;
+    }
+    const slot = this.keySlot(key);
+    if (slot >= 0) this.checkDeclared(slot, F_STRING_MAPS);
+    if (slot < 0 || this.referenced[slot] !== 1) {
+      for (let i = 0; i < n; i++) this.checkWord(pairs[i]!);
+      if (slot >= 0) bag.values[slot] = UNREAD_MAP;
+      return true;
+    }
+    const out = new Map<string, string>();
+    for (let i = 0; i < n; i += 2) out.set(this.resolveWord(pairs[i]!), this.resolveWord(pairs[i + 1]!));
+    bag.values[slot] = out;
+    return true;
+  }
+
+  /** Where the last varint21 ended. */
+  private vEnd = 0;
+
+  /** A varint of at most three bytes (21 bits) at `pos`, not past `end`; -1 when longer or cut off. */
+  private varint21(buf: Uint8Array, pos: number, end: number): number {
+    let v = 0;
+    for (let shift = 0; shift < 21; shift += 7) {
+      if (pos >= end) return -1;
+      const b = buf[pos++]!;
+      v |= (b & 0x7f) << shift;
+      if (b < 0x80) {
+        this.vEnd = pos;
+        return v;
+      }
+    }
+    return -1;
+  }
+  /** Word indices of one string map, key and value alternating (at most 64 entries inline). */
+  private readonly pairs = new Int32Array(128);
+
+  private storeString(key: number, idx: number, bag: AttributeBag): void {
+    const slot = this.keySlot(key);
+    if (slot < 0) {
+      this.checkWord(idx);
+      return;
+    }
+    this.checkDeclared(slot, F_STRINGS);
+    if (this.referenced[slot] === 1) {
+      bag.values[slot] = this.resolveWord(idx);
+    } else {
+      this.checkWord(idx);
+      bag.values[slot] = '';
+    }
+  }
+
+  private checkDeclared(slot: number, map: number): void {
+    if (this.slotMaps[slot] === map) return;
+    const name = this.manifest.attributes[slot]!.name;
+    throw new DecodeError(
+      'DECODE_TYPE_MISMATCH',
+      `attribute '${name}' is declared ${valueTypeName(this.slotTypes[slot]!)} in the attribute manifest but arrived in the '${MAP_NAMES[map]}' map`,
+      this.recordOrUndefined(),
+    );
+  }
+
+  /** Validates the entry's value and, if its attribute is in the vocabulary, records it. */
+  private store(map: number, key: number, valueStart: number, valueEnd: number, bag: AttributeBag): void {
+    const r = this.reader;
+    const slot = this.keySlot(key);
     if (slot < 0) {
       // Not in the vocabulary: never read, but string word indices must still be valid.
       if (map === F_STRINGS && valueStart >= 0) {
@@ -321,15 +509,7 @@ export class ReportDecoder {
       }
       return;
     }
-    const declared = this.slotMaps[slot]!;
-    if (declared !== map) {
-      const name = this.manifest.attributes[slot]!.name;
-      throw new DecodeError(
-        'DECODE_TYPE_MISMATCH',
-        `attribute '${name}' is declared ${valueTypeName(this.slotTypes[slot]!)} in the attribute manifest but arrived in the '${MAP_NAMES[map]}' map`,
-        this.recordOrUndefined(),
-      );
-    }
+    this.checkDeclared(slot, map);
     // Mixer rejects one name in two maps of a DELTA element; here that cannot pass the type check
     // above, and twice in the same map is protobuf's "last entry wins".
     const materialise = this.referenced[slot] === 1;
@@ -353,15 +533,13 @@ export class ReportDecoder {
         return present ? r.bool() : false;
       case F_TIMESTAMPS: {
         if (!present) return new Timestamp(0, 0);
-        const inner = r.delimited();
-        const [s, n] = this.readSecondsNanos(inner);
-        return materialise ? new Timestamp(s, n) : EPOCH;
+        this.readSecondsNanos(r.delimited());
+        return materialise ? new Timestamp(this.seconds, this.nanos) : EPOCH;
       }
       case F_DURATIONS: {
         if (!present) return 0;
-        const inner = r.delimited();
-        const [s, n] = this.readSecondsNanos(inner);
-        return s * 1e9 + n;
+        this.readSecondsNanos(r.delimited());
+        return this.seconds * 1e9 + this.nanos;
       }
       case F_BYTES: {
         const inner = present ? r.delimited() : start;
@@ -382,7 +560,11 @@ export class ReportDecoder {
     }
   }
 
-  private readSecondsNanos(end: number): [number, number] {
+  // Out-parameters of readSecondsNanos (a tuple would be an allocation per timestamp).
+  private seconds = 0;
+  private nanos = 0;
+
+  private readSecondsNanos(end: number): void {
     const r = this.reader;
     let seconds = 0;
     let nanos = 0;
@@ -398,13 +580,14 @@ export class ReportDecoder {
         r.skip(wt);
       }
     }
-    return [seconds, nanos];
+    this.seconds = seconds;
+    this.nanos = nanos;
   }
 
   /** StringMap {1: repeated entry {1: sint32 key, 2: sint32 value}}. */
-  private readStringMap(start: number, end: number, materialise: boolean): Map<string, string> {
+  private readStringMap(start: number, end: number, materialise: boolean): ReadonlyMap<string, string> {
     const r = this.reader;
-    const out = new Map<string, string>();
+    const out = materialise ? new Map<string, string>() : UNREAD_MAP;
     r.reset(r.buf, start, end);
     while (r.pos < end) {
       const tag = r.uint32();
@@ -425,7 +608,7 @@ export class ReportDecoder {
           }
         }
         r.end = end;
-        if (materialise) out.set(this.resolveWord(k), this.resolveWord(v));
+        if (materialise) (out as Map<string, string>).set(this.resolveWord(k), this.resolveWord(v));
         else {
           this.checkWord(k);
           this.checkWord(v);
@@ -475,6 +658,41 @@ export class ReportDecoder {
 // Stand-ins stored for attributes that no expression reads: present, never looked at.
 const EMPTY_IP = new Uint8Array(4);
 const EPOCH = new Timestamp(0, 0);
+const UNREAD_MAP: ReadonlyMap<string, string> = new Map<string, string>();
+
+/** A bag at the start of an element: empty, or the previous DELTA state. */
+function resetBag(bag: AttributeBag, prev: AttributeBag | undefined): void {
+  if (prev === undefined) {
+    bag.clear();
+    return;
+  }
+  const from = prev.values;
+  const to = bag.values;
+  for (let s = 0; s < from.length; s++) to[s] = from[s];
+}
+
+/**
+ * End of a map entry's value starting at `pos` with wire type `wt`, or -1 when it does not fit
+ * before `end` (the general path then reports or tolerates it).
+ */
+function valueEndAt(buf: Uint8Array, pos: number, end: number, wt: number): number {
+  if (wt === WIRE_VARINT) {
+    for (let i = 0; i < 10 && pos + i < end; i++) if (buf[pos + i]! < 0x80) return pos + i + 1;
+    return -1;
+  }
+  if (wt === WIRE_FIXED64) return pos + 8 <= end ? pos + 8 : -1;
+  // Length-delimited: a varint length, then that many bytes.
+  let len = 0;
+  let shift = 0;
+  for (let i = 0; i < 5; i++) {
+    if (pos >= end) return -1;
+    const b = buf[pos++]!;
+    len += (b & 0x7f) * 2 ** shift;
+    if (b < 0x80) return pos + len <= end ? pos + len : -1;
+    shift += 7;
+  }
+  return -1;
+}
 
 function valueWireType(map: number): number {
   if (map === F_DOUBLES) return WIRE_FIXED64;

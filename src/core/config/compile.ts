@@ -43,7 +43,7 @@ export interface ConfigSnapshot {
   readonly handlers: ReadonlyMap<string, HandlerPlan>;
   readonly rules: readonly CompiledRule[];
   readonly defaultNamespace: string;
-  /** Per manifest slot: 1 when some expression (or namespace resolution) reads the attribute. */
+  /** Per manifest slot: 1 when some expression, namespace resolution or the Report path (built-in attributes) reads the attribute. */
   readonly referenced: Uint8Array;
   /** sha256 of the canonical resource data: the same config always hashes the same. */
   readonly hash: string;
@@ -68,6 +68,17 @@ const UNSUPPORTED_TEMPLATES: ReadonlySet<string> = new Set(['logentry', 'tracesp
 /** The attributes dispatch reads to find a Report's identity namespace (spec §5.4). */
 export const IDENTITY_ATTRIBUTES = ['context.reporter.kind', 'destination.namespace', 'source.namespace'] as const;
 
+/** The tenant whose bearer token sent the Report (see --tenants); absent without a tenants file. */
+export const TENANT_ATTRIBUTE = 'context.tenant';
+
+/**
+ * Attributes Telemux itself sets on every attribute set, in every config's vocabulary whatever the
+ * manifests declare. The Report path overwrites them, so a sidecar cannot supply their values.
+ */
+export const BUILTIN_ATTRIBUTES: readonly AttributeInfo[] = [
+  { name: TENANT_ATTRIBUTE, type: ValueType.STRING, description: 'The tenant of the Report, from its bearer token (Telemux built-in).' },
+];
+
 interface InstanceEntry {
   readonly resource: Resource;
   /** Also present for a broken instance (failed dimensions typed UNSPECIFIED) so handlers still validate. */
@@ -82,9 +93,9 @@ export function compileConfig(documents: readonly ConfigDocument[], opts: Compil
   const resources = readResources(documents, defaultNamespace, issues);
   const byKind = (k: Resource['kind']): Resource[] => resources.filter((r) => r.kind === k);
 
-  const manifest = new AttributeManifest(readManifests(byKind('attributemanifest'), issues));
+  const manifest = new AttributeManifest([...BUILTIN_ATTRIBUTES, ...readManifests(byKind('attributemanifest'), issues)]);
   const referenced = new Uint8Array(manifest.size);
-  for (const name of IDENTITY_ATTRIBUTES) {
+  for (const name of [...IDENTITY_ATTRIBUTES, ...BUILTIN_ATTRIBUTES.map((a) => a.name)]) {
     const slot = manifest.slotOf(name);
     if (slot >= 0) referenced[slot] = 1;
   }
@@ -186,6 +197,11 @@ function readManifests(resources: readonly Resource[], issues: ConfigIssue[]): A
       if (type === undefined || type === ValueType.VALUE_TYPE_UNSPECIFIED) {
         const known = Object.values(ValueType).filter((v): v is string => typeof v === 'string' && v !== 'VALUE_TYPE_UNSPECIFIED');
         report(ir.pathOf('value_type'), `unknown valueType '${typeName}'${suggest(typeName, known)} (one of ${known.join(', ')})`, 'CFG_VALUE_TYPE');
+        continue;
+      }
+      const builtin = BUILTIN_ATTRIBUTES.find((b) => b.name === name);
+      if (builtin && builtin.type !== type) {
+        report(ir.pathOf('value_type'), `attribute '${name}' is built into Telemux as ${valueTypeName(builtin.type)}; declare it as ${valueTypeName(builtin.type)} or not at all`, 'CFG_VALUE_TYPE');
         continue;
       }
       out.push({ name, type, description: typeof info['description'] === 'string' ? info['description'] : '' });

@@ -1,5 +1,5 @@
 import type { AttributeBag } from '../attributes/bag.js';
-import type { Destination, NamespaceResolver, RoutingTable } from './routing.js';
+import { MATCH_ERROR, MATCH_TRUE, type Destination, type NamespaceResolver, type RoutingTable } from './routing.js';
 
 /** Where dispatch reports what it did; the server wires it to self-metrics. */
 export interface DispatchObserver {
@@ -20,6 +20,8 @@ const MAX_ERROR_TEXTS = 10;
  * Report dispatch (spec §8.2): for every bag, evaluate each destination's rule conditions (an error
  * counts as false), build the matching instances into the destination's batch, then hand every
  * non-empty batch to its handler once. A failing instance or handler never stops the others.
+ * Per bag, each distinct condition, instance and dimension list is evaluated at most once and
+ * shared by every destination that needs it (handlers only read instances).
  */
 export function dispatchReport(
   bags: readonly AttributeBag[],
@@ -33,37 +35,39 @@ export function dispatchReport(
     errorCount++;
     if ((errors ??= []).length < MAX_ERROR_TEXTS) errors.push(text);
   };
+  const memo = routing.memo;
   for (let i = 0; i < bags.length; i++) {
     const bag = bags[i]!;
+    memo.next();
     const dests = routing.destinationsFor(namespaces.resolve(bag));
     for (let d = 0; d < dests.length; d++) {
       const dest = dests[d]!;
       const groups = dest.groups;
       for (let g = 0; g < groups.length; g++) {
         const group = groups[g]!;
-        if (group.match !== undefined) {
-          let matched: boolean;
-          try {
-            matched = group.match.evaluate(bag) === true;
-          } catch {
-            observer.matchError(group.rule);
-            matched = false;
-          }
-          if (!matched) continue;
+        if (group.matchId >= 0) {
+          const m = memo.match(group.matchId, bag);
+          if (m === MATCH_ERROR) observer.matchError(group.rule);
+          if (m !== MATCH_TRUE) continue;
         }
-        const builders = group.builders;
-        for (let b = 0; b < builders.length; b++) {
-          const builder = builders[b]!;
-          try {
-            dest.batch.push(builder.build(bag));
-          } catch (e) {
-            observer.buildError(builder.spec.name);
-            fail(`attributes[${i}]: instance '${builder.spec.name}': ${(e as Error).message}`);
+        const ids = group.builderIds;
+        for (let b = 0; b < ids.length; b++) {
+          // Built once per set however many handlers receive it; a failure is still reported
+          // once per handler, as when each built its own.
+          const inst = memo.instance(ids[b]!, bag);
+          if (inst !== undefined) {
+            dest.batch.push(inst);
+          } else {
+            const name = group.builders[b]!.spec.name;
+            observer.buildError(name);
+            fail(`attributes[${i}]: instance '${name}': ${memo.instanceError(ids[b]!)}`);
           }
         }
       }
     }
   }
+  // Pooled bags are reused by the next Report: keep nothing of this one reachable from the memo.
+  memo.release();
   let instances = 0;
   for (const dest of routing.all) {
     const n = dest.batch.length;

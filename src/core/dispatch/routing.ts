@@ -1,5 +1,6 @@
 import type { Handler, MetricInstance } from '../adapter.js';
 import type { AttributeBag } from '../attributes/bag.js';
+import type { AttributeValue } from '../attributes/value.js';
 import type { ConfigSnapshot } from '../config/compile.js';
 import type { CompiledExpression } from '../expr/index.js';
 import type { MetricInstanceBuilder } from '../templates/metric.js';
@@ -9,6 +10,10 @@ export interface InstanceGroup {
   readonly rule: string;
   readonly match: CompiledExpression | undefined;
   readonly builders: readonly MetricInstanceBuilder[];
+  /** `match`'s index in the routing table's per-set memo (-1: no condition). */
+  readonly matchId: number;
+  /** Each builder's index in the routing table's per-set memo, parallel to `builders`. */
+  readonly builderIds: Int32Array;
 }
 
 /** A handler with every group that feeds it; `batch` collects one Report's instances. */
@@ -23,6 +28,112 @@ export class Destination {
   ) {}
 }
 
+export const MATCH_FALSE = 0;
+export const MATCH_TRUE = 1;
+export const MATCH_ERROR = 2;
+
+/**
+ * What one attribute set has already computed, so that a condition shared by several rules, an
+ * instance sent to several handlers, or a dimension list shared by several instances is
+ * evaluated once per set (Mixer evaluated each again per handler). Entries are valid while their
+ * stamp equals the current set's, so moving to the next set costs one increment, not a clear.
+ */
+export class SetMemo {
+  private stamp = 0;
+  private readonly matchStamp: Int32Array;
+  private readonly matchValue: Uint8Array;
+  private readonly instStamp: Int32Array;
+  private readonly instances: (MetricInstance | undefined)[];
+  private readonly instError: (string | undefined)[];
+  private readonly dimsStamp: Int32Array;
+  private readonly dims: (readonly AttributeValue[] | undefined)[];
+  private readonly dimsError: (unknown | undefined)[];
+
+  constructor(
+    private readonly matches: readonly CompiledExpression[],
+    private readonly builders: readonly MetricInstanceBuilder[],
+    /** Per builder: the index of its dimension list among the distinct lists. */
+    private readonly dimsOf: Int32Array,
+    dimLists: number,
+  ) {
+    this.matchStamp = new Int32Array(matches.length);
+    this.matchValue = new Uint8Array(matches.length);
+    this.instStamp = new Int32Array(builders.length);
+    this.instances = new Array<MetricInstance | undefined>(builders.length);
+    this.instError = new Array<string | undefined>(builders.length);
+    this.dimsStamp = new Int32Array(dimLists);
+    this.dims = new Array<readonly AttributeValue[] | undefined>(dimLists);
+    this.dimsError = new Array<unknown>(dimLists);
+  }
+
+  /** Starts a new attribute set; everything memoised for the previous one is forgotten. */
+  next(): void {
+    if (++this.stamp === 0x7fffffff) {
+      this.stamp = 1;
+      this.matchStamp.fill(0);
+      this.instStamp.fill(0);
+      this.dimsStamp.fill(0);
+    }
+  }
+
+  /** Drops references to the last set's values (so pooled bags' strings are not kept alive). */
+  release(): void {
+    this.instances.fill(undefined);
+    this.dims.fill(undefined);
+    this.next();
+  }
+
+  /** The condition's value for this set: MATCH_TRUE, MATCH_FALSE, or MATCH_ERROR (see matchError). */
+  match(id: number, bag: AttributeBag): number {
+    if (this.matchStamp[id] !== this.stamp) {
+      this.matchStamp[id] = this.stamp;
+      try {
+        this.matchValue[id] = this.matches[id]!.evaluate(bag) === true ? MATCH_TRUE : MATCH_FALSE;
+      } catch {
+        // An evaluation error counts as no match (spec §8.2); the caller counts it per rule.
+        this.matchValue[id] = MATCH_ERROR;
+      }
+    }
+    return this.matchValue[id]!;
+  }
+
+  /** The instance built for this set, or undefined when building failed (see instanceError). */
+  instance(id: number, bag: AttributeBag): MetricInstance | undefined {
+    if (this.instStamp[id] !== this.stamp) {
+      this.instStamp[id] = this.stamp;
+      this.instances[id] = undefined;
+      this.instError[id] = undefined;
+      const builder = this.builders[id]!;
+      try {
+        this.instances[id] = builder.buildWith(bag, this.dimensions(this.dimsOf[id]!, builder, bag));
+      } catch (e) {
+        this.instError[id] = (e as Error).message;
+      }
+    }
+    return this.instances[id];
+  }
+
+  instanceError(id: number): string {
+    return this.instError[id] ?? '';
+  }
+
+  private dimensions(list: number, builder: MetricInstanceBuilder, bag: AttributeBag): readonly AttributeValue[] {
+    if (this.dimsStamp[list] !== this.stamp) {
+      this.dimsStamp[list] = this.stamp;
+      this.dims[list] = undefined;
+      this.dimsError[list] = undefined;
+      try {
+        this.dims[list] = builder.evaluateDimensions(bag);
+      } catch (e) {
+        this.dimsError[list] = e;
+      }
+    }
+    const d = this.dims[list];
+    if (d === undefined) throw this.dimsError[list];
+    return d;
+  }
+}
+
 /**
  * The compiled routing table of one snapshot (spec §8.1): namespace → destinations. Rules of the
  * default namespace apply to all traffic; another namespace's list is the default list followed by
@@ -33,8 +144,24 @@ export class RoutingTable {
   readonly defaults: readonly Destination[];
   /** Every destination once, for flushing batches. */
   readonly all: readonly Destination[];
+  /** Per-set memo of conditions, instances and dimension lists; used by dispatchReport only. */
+  readonly memo: SetMemo;
 
   constructor(snapshot: ConfigSnapshot, handlers: ReadonlyMap<string, Handler>) {
+    const matchIds = new Map<CompiledExpression, number>();
+    const builderIds = new Map<MetricInstanceBuilder, number>();
+    const idOfMatch = (m: CompiledExpression | undefined): number => {
+      if (m === undefined) return -1;
+      let id = matchIds.get(m);
+      if (id === undefined) matchIds.set(m, (id = matchIds.size));
+      return id;
+    };
+    const idsOfBuilders = (bs: readonly MetricInstanceBuilder[]): Int32Array =>
+      Int32Array.from(bs, (b) => {
+        let id = builderIds.get(b);
+        if (id === undefined) builderIds.set(b, (id = builderIds.size));
+        return id;
+      });
     const perNs = new Map<string, Map<string, Destination>>();
     const all = new Map<string, Destination>();
     for (const rule of snapshot.rules) {
@@ -51,7 +178,7 @@ export class RoutingTable {
           dests.set(action.handler, d);
           all.set(`${rule.namespace}\u0000${action.handler}`, d);
         }
-        d.groups.push({ rule: rule.name, match: rule.match, builders: action.builders });
+        d.groups.push({ rule: rule.name, match: rule.match, builders: action.builders, matchId: idOfMatch(rule.match), builderIds: idsOfBuilders(action.builders) });
       }
     }
     const defaults = [...(perNs.get(snapshot.defaultNamespace)?.values() ?? [])];
@@ -61,6 +188,14 @@ export class RoutingTable {
       this.byNamespace.set(ns, [...defaults, ...dests.values()]);
     }
     this.all = [...all.values()];
+    const builders = [...builderIds.keys()];
+    const lists = new Map<string, number>();
+    const dimsOf = Int32Array.from(builders, (b) => {
+      let id = lists.get(b.dimensionSignature);
+      if (id === undefined) lists.set(b.dimensionSignature, (id = lists.size));
+      return id;
+    });
+    this.memo = new SetMemo([...matchIds.keys()], builders, dimsOf, lists.size);
   }
 
   destinationsFor(namespace: string): readonly Destination[] {

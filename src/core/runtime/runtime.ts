@@ -1,6 +1,6 @@
 import type { Clock, ExpositionRegistry, Handler } from '../adapter.js';
 import { ReportDecoder } from '../attributes/decode.js';
-import { IDENTITY_ATTRIBUTES, type ConfigSnapshot, type HandlerPlan } from '../config/compile.js';
+import { IDENTITY_ATTRIBUTES, TENANT_ATTRIBUTE, type ConfigSnapshot, type HandlerPlan } from '../config/compile.js';
 import { NamespaceResolver, RoutingTable } from '../dispatch/routing.js';
 import { HandlerBuildError, TelemuxError } from '../errors.js';
 import type { Logger } from '../log.js';
@@ -20,6 +20,8 @@ export interface ActiveConfig {
   readonly decoder: ReportDecoder;
   readonly routing: RoutingTable;
   readonly namespaces: NamespaceResolver;
+  /** Slot of the built-in `context.tenant`, which the Report path sets in every bag. */
+  readonly tenantSlot: number;
 }
 
 export interface ApplySummary {
@@ -97,6 +99,7 @@ export class Runtime {
       decoder: new ReportDecoder(m, snapshot.referenced),
       routing: new RoutingTable(snapshot, handlers),
       namespaces: new NamespaceResolver(...(IDENTITY_ATTRIBUTES.map((a) => m.slotOf(a)) as [number, number, number])),
+      tenantSlot: m.slotOf(TENANT_ATTRIBUTE),
     };
     for (const lh of created) lh.ticker.start();
     const retired = [...this.live.values()].filter((lh) => next.get(lh.plan.name) !== lh);

@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import type { ExpositionFormat, ExpositionRegistry, ExpositionSource } from '../adapter.js';
 
 export const TEXT_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
@@ -32,22 +33,59 @@ export class Exposition implements ExpositionRegistry {
 
   /**
    * Renders every family once (a name exposed by two handlers is taken from the newer one),
-   * yielding to the event loop every `yieldEvery` chunks so Reports keep flowing during a scrape.
+   * giving the event loop back whenever rendering has held it for `sliceMs`, so Reports keep
+   * flowing during a scrape of any size. `out` is a function that takes each chunk, or a stream
+   * (an HTTP response): then a full socket buffer pauses rendering until it drains, so a slow
+   * scraper costs neither memory nor CPU ahead of what it reads.
    */
-  async render(format: ExpositionFormat, write: (chunk: string) => void, yieldEvery = 8): Promise<void> {
+  async render(format: ExpositionFormat, out: ChunkWriter | ChunkStream, sliceMs = DEFAULT_SLICE_MS): Promise<void> {
+    const stream = typeof out === 'function' ? undefined : out;
+    const write: ChunkWriter = stream === undefined ? (out as ChunkWriter) : (chunk) => stream.write(chunk);
     const ordered = [...this.sources.values()].sort((a, b) => b.seq - a.seq);
     const seen = new Set<string>();
-    let n = 0;
+    let sliceStart = performance.now();
     for (const { source } of ordered) {
       for (const family of source.families()) {
         if (seen.has(family.name)) continue;
         seen.add(family.name);
-        for (const chunk of family.chunks(format)) {
-          write(chunk);
-          if (++n % yieldEvery === 0) await new Promise<void>((resolve) => setImmediate(resolve));
+        const chunks: Iterable<string | Uint8Array> = family.byteChunks?.(format) ?? family.chunks(format);
+        for (const chunk of chunks) {
+          const more = write(chunk);
+          if (more === false && stream !== undefined && !stream.destroyed) {
+            await new Promise<void>((resolve) => {
+              const done = (): void => {
+                stream.off('drain', done);
+                stream.off('close', done);
+                resolve();
+              };
+              stream.once('drain', done);
+              stream.once('close', done);
+            });
+            sliceStart = performance.now();
+          } else if (performance.now() - sliceStart >= sliceMs) {
+            await new Promise<void>((resolve) => setImmediate(resolve));
+            sliceStart = performance.now();
+          }
         }
       }
     }
     if (format === 'openmetrics-1.0.0') write('# EOF\n');
   }
 }
+
+/** Takes one chunk of a scrape; `false` means "buffer full" (as `Writable.write` says it). */
+export type ChunkWriter = (chunk: string | Uint8Array) => boolean | void;
+
+/** The part of a Writable (an HTTP response) that rendering needs. */
+export interface ChunkStream {
+  write(chunk: string | Uint8Array): boolean;
+  once(event: 'drain' | 'close', listener: () => void): unknown;
+  off(event: 'drain' | 'close', listener: () => void): unknown;
+  readonly destroyed: boolean;
+}
+
+/**
+ * How long one stretch of rendering may hold the event loop before a Report gets its turn. A
+ * 256-series chunk of Istio histograms takes about a millisecond, so a few of them fit.
+ */
+const DEFAULT_SLICE_MS = 5;

@@ -1,18 +1,27 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { TelemuxError } from '../errors.js';
+import { contextOptions, type TlsSource } from '../security/tls.js';
 
 export type Route = (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
 
-/** A small HTTP server with exact-path routes; errors answer 500 instead of crashing. */
+/**
+ * A small HTTP server with exact-path routes; errors answer 500 instead of crashing. Given a
+ * TlsSource it serves HTTPS (requiring a client certificate when the source has a client CA), and
+ * new connections pick up a reloaded certificate without a restart.
+ */
 export class HttpEndpoint {
-  private readonly server: Server;
+  private server: Server | HttpsServer | undefined;
+  private unsubscribe: (() => void) | undefined;
+  private readonly handle: (req: IncomingMessage, res: ServerResponse) => void;
 
   constructor(
     private readonly routes: ReadonlyMap<string, Route>,
     onError: (e: Error) => void,
+    private readonly tls?: TlsSource,
   ) {
-    this.server = createServer((req, res) => {
+    this.handle = (req, res) => {
       const path = (req.url ?? '/').split('?')[0]!;
       const route = this.routes.get(path);
       if (!route) {
@@ -26,26 +35,40 @@ export class HttpEndpoint {
           if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' });
           res.end(`internal error: ${(e as Error).message}\n`);
         });
-    });
-    this.server.keepAliveTimeout = 65_000;
+    };
+  }
+
+  // The server is made at listen time because TLS material is loaded (asynchronously) by then.
+  private createServer(): Server | HttpsServer {
+    const tls = this.tls;
+    if (!tls) return createServer(this.handle);
+    const server = createHttpsServer({ ...contextOptions(tls.material), requestCert: tls.mutual, rejectUnauthorized: tls.mutual }, this.handle);
+    this.unsubscribe = tls.subscribe((m) => server.setSecureContext(contextOptions(m)));
+    return server;
   }
 
   listen(address: HostPort): Promise<HostPort> {
+    const server = (this.server ??= this.createServer());
+    server.keepAliveTimeout = 65_000;
     return new Promise((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen(address.port, address.host, () => {
-        this.server.off('error', reject);
-        const a = this.server.address() as AddressInfo;
+      server.once('error', reject);
+      server.listen(address.port, address.host, () => {
+        server.off('error', reject);
+        const a = server.address() as AddressInfo;
         resolve({ host: address.host, port: a.port });
       });
     });
   }
 
+  /** Idempotent; safe when `listen` was never called. */
   close(): Promise<void> {
+    this.unsubscribe?.();
+    const server = this.server;
+    if (!server?.listening) return Promise.resolve();
     return new Promise((resolve) => {
-      this.server.close(() => resolve());
-      this.server.closeIdleConnections();
-      setTimeout(() => this.server.closeAllConnections(), 2_000).unref();
+      server.close(() => resolve());
+      server.closeIdleConnections();
+      setTimeout(() => server.closeAllConnections(), 2_000).unref();
     });
   }
 }

@@ -40,8 +40,15 @@ export class SelfMetrics {
   readonly liveSeries: Gauge<'handler'>;
   readonly inflightReports: Gauge;
   readonly eventLoopDelay: Gauge<'quantile'>;
+  readonly admissionRefusals: Counter<'tenant' | 'reason'>;
+  readonly tenantSeries: Gauge<'tenant'>;
+  readonly securityReloads: Counter<'source' | 'result'>;
+  readonly tlsNotAfter: Gauge<'endpoint'>;
 
-  constructor(liveSeries: () => Iterable<[string, number]>) {
+  constructor(
+    liveSeries: () => Iterable<[string, number]>,
+    tenantSeries: () => Iterable<{ readonly tenant: string; readonly series: number }> = () => [],
+  ) {
     const r = this.registry;
     collectDefaultMetrics({ register: r, prefix: 'telemux_' });
     this.reports = new Counter({ name: 'telemux_reports_total', help: 'Report RPCs answered, by gRPC status code name.', labelNames: ['code'], registers: [r] });
@@ -86,6 +93,34 @@ export class SelfMetrics {
         this.reset();
         for (const [h, n] of liveSeries()) this.set({ handler: h }, n);
       },
+    });
+    this.admissionRefusals = new Counter({
+      name: 'telemux_admission_refusals_total',
+      help: 'Reports refused before dispatch for a missing or invalid token, a rate limit or a series quota, by tenant ("" without a valid token) and reason.',
+      labelNames: ['tenant', 'reason'],
+      registers: [r],
+    });
+    this.tenantSeries = new Gauge({
+      name: 'telemux_tenant_series',
+      help: 'Series counted against each tenant\'s maxSeries quota.',
+      labelNames: ['tenant'],
+      registers: [r],
+      collect() {
+        this.reset();
+        for (const u of tenantSeries()) this.set({ tenant: u.tenant }, u.series);
+      },
+    });
+    this.securityReloads = new Counter({
+      name: 'telemux_security_reloads_total',
+      help: 'Reloads of changed TLS files (source grpc-tls, http-tls) and of the tenants file (tenants), by result (applied, rejected: the previous ones stay in force).',
+      labelNames: ['source', 'result'],
+      registers: [r],
+    });
+    this.tlsNotAfter = new Gauge({
+      name: 'telemux_tls_certificate_expiry_timestamp_seconds',
+      help: 'When the certificate an endpoint serves expires (notAfter), in seconds since the epoch, by endpoint (grpc, http).',
+      labelNames: ['endpoint'],
+      registers: [r],
     });
   }
 }

@@ -6,6 +6,9 @@ import { ConfigError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { ConfigReloader, pathSource, type ApplyOutcome } from '../runtime/reload.js';
 import { Runtime } from '../runtime/runtime.js';
+import { Admission } from '../security/admission.js';
+import { TenantsSource } from '../security/tenants-source.js';
+import { describeCertificate, grpcServerCredentials, TlsSource, type TlsFiles, type TlsMaterial } from '../security/tls.js';
 import type { StatViews } from '../stat/registry.js';
 import { adminApiRoutes } from './admin-api.js';
 import { Exposition, negotiateFormat, OPENMETRICS_CONTENT_TYPE, TEXT_CONTENT_TYPE } from './exposition.js';
@@ -34,6 +37,14 @@ export interface TelemuxOptions {
   readonly watchDebounceMs?: number;
   /** Where the built-in stat handlers publish their views; the admin API queries them. */
   readonly statViews?: StatViews;
+  /** TLS on the gRPC endpoint; with `clientCa`, mutual TLS. */
+  readonly grpcTls?: TlsFiles;
+  /** TLS on the metrics and admin HTTP endpoints; with `clientCa`, mutual TLS. */
+  readonly httpTls?: TlsFiles;
+  /** A tenants file: Reports then need a bearer token it lists (see src/core/security/tenants.ts). */
+  readonly tenantsPath?: string;
+  /** How often the TLS files and the tenants file are checked for changes. Default 2 s. */
+  readonly securityPollIntervalMs?: number;
 }
 
 export interface BoundAddresses {
@@ -53,7 +64,12 @@ export class Telemux {
   readonly exposition = new Exposition();
   /** Every config change (startup, admin API, watcher) goes through this. */
   readonly reloader: ConfigReloader;
+  /** Authentication, rate limits and series quotas of the Report path (open without a tenants file). */
+  readonly admission: Admission;
   private readonly reports: ReportService;
+  private readonly grpcTls: TlsSource | undefined;
+  private readonly httpTls: TlsSource | undefined;
+  private readonly tenants: TenantsSource | undefined;
   private watcher: ConfigWatcher | undefined;
   private readonly grpc: Server;
   private readonly metricsHttp: HttpEndpoint;
@@ -61,7 +77,24 @@ export class Telemux {
   private shuttingDown: Promise<void> | undefined;
 
   constructor(private readonly opts: TelemuxOptions) {
-    this.metrics = new SelfMetrics(() => this.runtime.liveSeries());
+    this.metrics = new SelfMetrics(
+      () => this.runtime.liveSeries(),
+      () => this.admission.seriesUsage(),
+    );
+    this.admission = new Admission({ observer: { refused: (tenant, reason) => this.metrics.admissionRefusals.inc({ tenant: tenant ?? '', reason }) } });
+    this.grpcTls = opts.grpcTls && this.tlsSource(opts.grpcTls, 'grpc');
+    this.httpTls = opts.httpTls && this.tlsSource(opts.httpTls, 'http');
+    this.tenants =
+      opts.tenantsPath === undefined
+        ? undefined
+        : new TenantsSource({
+            path: opts.tenantsPath,
+            admission: this.admission,
+            logger: opts.logger,
+            clock: opts.clock ?? Date,
+            pollIntervalMs: opts.securityPollIntervalMs,
+            onReload: (ok) => this.metrics.securityReloads.inc({ source: 'tenants', result: ok ? 'applied' : 'rejected' }),
+          });
     this.runtime = new Runtime({ logger: opts.logger, clock: opts.clock ?? Date, exposition: this.exposition, metrics: this.metrics });
     this.reloader = new ConfigReloader({ runtime: this.runtime, adapters: opts.adapters, defaultNamespace: opts.defaultNamespace, metrics: this.metrics, logger: opts.logger, clock: opts.clock ?? Date });
     this.reports = new ReportService({ runtime: this.runtime, metrics: this.metrics, logger: opts.logger });
@@ -84,6 +117,7 @@ export class Telemux {
         ],
       ]),
       onError,
+      this.httpTls,
     );
     this.adminHttp = new HttpEndpoint(
       new Map<string, Route>([
@@ -109,7 +143,43 @@ export class Telemux {
         ...adminApiRoutes({ reloader: this.reloader, statViews: opts.statViews, token: opts.adminToken }),
       ]),
       onError,
+      this.httpTls,
     );
+  }
+
+  private tlsSource(files: TlsFiles, endpoint: 'grpc' | 'http'): TlsSource {
+    return new TlsSource({
+      files,
+      endpoint,
+      logger: this.opts.logger,
+      pollIntervalMs: this.opts.securityPollIntervalMs,
+      onReload: (ok, m) => {
+        this.metrics.securityReloads.inc({ source: `${endpoint}-tls`, result: ok ? 'applied' : 'rejected' });
+        this.recordExpiry(endpoint, m);
+      },
+    });
+  }
+
+  private recordExpiry(endpoint: 'grpc' | 'http', m: TlsMaterial): void {
+    this.metrics.tlsNotAfter.set({ endpoint }, Date.parse(m.leaf.validTo) / 1000);
+  }
+
+  /** Loads TLS material and the tenants file; any problem stops startup before a port is bound. */
+  private async startSecurity(): Promise<void> {
+    for (const [source, endpoint] of [
+      [this.grpcTls, 'grpc'],
+      [this.httpTls, 'http'],
+    ] as const) {
+      if (!source) continue;
+      await source.start();
+      const m = source.material;
+      this.recordExpiry(endpoint, m);
+      this.opts.logger.info('TLS enabled', { endpoint, mutual: source.mutual, ...describeCertificate(m.leaf) });
+    }
+    await this.tenants?.start();
+    if (this.tenants && !this.grpcTls && !isLoopback(this.opts.grpcAddress.host)) {
+      this.opts.logger.warn('bearer tokens reach the gRPC endpoint in the clear; serve it with --grpc-tls-cert/--grpc-tls-key', { grpc: formatHostPort(this.opts.grpcAddress) });
+    }
   }
 
   /** Loads the --config path again and applies it, keeping the running config on any error. */
@@ -118,8 +188,18 @@ export class Telemux {
   }
 
   async start(): Promise<BoundAddresses> {
+    // TLS material and tenants first: a problem there should not start (then stop) every handler.
+    try {
+      await this.startSecurity();
+    } catch (e) {
+      await this.closeSecurity();
+      throw e;
+    }
     const outcome = await this.reloader.apply(pathSource(this.opts.configPath), 'startup');
-    if (!outcome.applied) throw new ConfigError(outcome.issues.filter((i) => i.severity === 'error'));
+    if (!outcome.applied) {
+      await this.closeSecurity();
+      throw new ConfigError(outcome.issues.filter((i) => i.severity === 'error'));
+    }
     try {
       const metrics = await this.metricsHttp.listen(this.opts.metricsAddress);
       const admin = await this.adminHttp.listen(this.opts.adminAddress);
@@ -158,7 +238,8 @@ export class Telemux {
 
   private bindGrpc(address: HostPort): Promise<HostPort> {
     return new Promise((resolve, reject) => {
-      this.grpc.bindAsync(formatHostPort(address), ServerCredentials.createInsecure(), (err, port) => {
+      const credentials = this.grpcTls ? grpcServerCredentials(this.grpcTls) : ServerCredentials.createInsecure();
+      this.grpc.bindAsync(formatHostPort(address), credentials, (err, port) => {
         if (err) reject(err);
         else resolve({ host: address.host, port });
       });
@@ -199,5 +280,10 @@ export class Telemux {
       });
     });
     await Promise.all([this.metricsHttp.close(), this.adminHttp.close()]);
+    await this.closeSecurity();
+  }
+
+  private async closeSecurity(): Promise<void> {
+    await Promise.all([this.grpcTls?.close(), this.httpTls?.close(), this.tenants?.close()]);
   }
 }

@@ -1,0 +1,208 @@
+/**
+ * Micro benches of the Report path's stages, in-process on the ingest bench's traffic and config:
+ * decode (hand-written vs the generated ts-proto decoder), rule match, instance build, each
+ * handler's handleMetrics, the whole Report without transport, circllhist insert and StatsD
+ * encode. Per attribute set unless said otherwise; medians of 5 rounds. Then, with 10,000 label
+ * sets recorded, the longest event-loop block of each handler's flush and of a /metrics render.
+ *
+ * Run: npm run bench -- micro
+ */
+import type { MetricInstance } from '../src/core/adapter.js';
+import { performance } from 'node:perf_hooks';
+import { AttributeBag } from '../src/core/attributes/bag.js';
+import { Circllhist } from '../src/core/circllhist/index.js';
+import { dispatchReport, type DispatchObserver } from '../src/core/dispatch/dispatcher.js';
+import type { MetricInstanceBuilder } from '../src/core/templates/metric.js';
+import { ReportRequest } from '../src/gen/istio/mixer/v1/mixer.js';
+import { encodeSnapshot, packLines, StatsdAggregator } from '../src/adapters/statsd/index.js';
+import { Exposition } from '../src/core/server/exposition.js';
+import { silentLogger } from '../src/core/log.js';
+import { buildPipeline } from './pipeline.js';
+import { fmtNs, fmtRate, machineLine, nsPerOp } from './timing.js';
+import { encodedReports, rng, seedingReports, SETS_PER_REPORT } from './workload.js';
+
+const REPORTS = 64;
+
+const NOOP_OBSERVER: DispatchObserver = { buildError: () => undefined, matchError: () => undefined, handlerDispatched: () => undefined };
+
+/** Runs `task` while a 1 ms timer watches the event loop; returns its duration and the longest gap. */
+async function longestBlock(task: () => Promise<unknown>): Promise<{ ms: number; longest: number }> {
+  let last = performance.now();
+  let longest = 0;
+  const timer = setInterval(() => {
+    const now = performance.now();
+    longest = Math.max(longest, now - last);
+    last = now;
+  }, 1);
+  const t0 = performance.now();
+  await task();
+  const ms = performance.now() - t0;
+  await new Promise((resolve) => setTimeout(resolve, 2));
+  clearInterval(timer);
+  return { ms, longest: Math.max(longest, performance.now() - last) };
+}
+
+/** Copies a pooled bag's values, so many decoded sets can be held at once. */
+function snapshotBags(bags: readonly AttributeBag[]): AttributeBag[] {
+  return bags.map((b) => {
+    const copy = new AttributeBag(b.values.length);
+    for (let i = 0; i < b.values.length; i++) copy.values[i] = b.values[i];
+    return copy;
+  });
+}
+
+export async function run(): Promise<void> {
+  console.log(machineLine());
+  const reports = encodedReports(REPORTS).map((b) => Buffer.from(b));
+  const sets = REPORTS * SETS_PER_REPORT;
+  const bytes = reports.reduce((n, r) => n + r.length, 0);
+  console.log(`traffic: ${String(REPORTS)} Reports × ${String(SETS_PER_REPORT)} sets, ${(bytes / REPORTS / 1024).toFixed(1)} KiB per Report`);
+  const p = await buildPipeline();
+  try {
+    const { decoder, routing, namespaces } = p.active;
+    const rows: [string, number, string][] = [];
+    const row = (name: string, ns: number, unit = 'per set'): void => {
+      rows.push([name, ns, unit]);
+      console.log(`${name.padEnd(40)} ${fmtNs(ns).padStart(10)} ${unit}`);
+    };
+
+    const decodeNs = nsPerOp(() => {
+      for (const r of reports) decoder.decode(r);
+    }, sets);
+    row('decode (hand-written, into bags)', decodeNs);
+    const tsprotoNs = nsPerOp(() => {
+      for (const r of reports) ReportRequest.decode(r);
+    }, sets);
+    row('decode (ts-proto objects, baseline)', tsprotoNs);
+
+    const bags: AttributeBag[] = [];
+    for (const r of reports) bags.push(...snapshotBags(decoder.decode(r).bags));
+    const matches = [...new Set(p.snapshot.rules.map((r) => r.match).filter((m) => m !== undefined))];
+    const matchNs = nsPerOp(() => {
+      for (const bag of bags) for (const m of matches) m.evaluate(bag);
+    }, bags.length * matches.length);
+    row(`rule match (${String(matches.length)} distinct conditions)`, matchNs, 'per condition');
+
+    const builders = new Set<MetricInstanceBuilder>();
+    for (const rule of p.snapshot.rules) if (rule.name.startsWith('promhttp')) for (const a of rule.actions) for (const b of a.builders) builders.add(b);
+    const httpBuilders = [...builders];
+    const buildNs = nsPerOp(() => {
+      for (const bag of bags) for (const b of httpBuilders) b.build(bag);
+    }, bags.length * httpBuilders.length);
+    row('instance build (Istio metric, 20 dims)', buildNs, 'per instance');
+
+    const dispatchNs = nsPerOp(() => {
+      for (let i = 0; i < bags.length; i += SETS_PER_REPORT) dispatchReport(bags.slice(i, i + SETS_PER_REPORT), routing, namespaces, NOOP_OBSERVER);
+    }, bags.length);
+    row(`dispatch: match + build + ${String(routing.all.length)} handlers`, dispatchNs);
+
+    // Each handler alone on pre-built batches: the instances one Report gives it, built as the
+    // dispatcher builds them (once per set, one dimensions array shared by the four instances).
+    const memo = routing.memo;
+    for (const dest of routing.all) {
+      const batches: MetricInstance[][] = [];
+      for (let i = 0; i < bags.length; i += SETS_PER_REPORT) {
+        const batch: MetricInstance[] = [];
+        for (const bag of bags.slice(i, i + SETS_PER_REPORT)) {
+          memo.next();
+          for (const g of dest.groups) {
+            if (g.match !== undefined && g.match.evaluate(bag) !== true) continue;
+            for (const id of g.builderIds) {
+              const inst = memo.instance(id, bag);
+              if (inst) batch.push(inst);
+            }
+          }
+        }
+        batches.push(batch);
+      }
+      memo.release();
+      const n = batches.reduce((s, b) => s + b.length, 0);
+      const ns = nsPerOp(() => {
+        for (const b of batches) dest.handler.handleMetrics(b);
+      }, n);
+      row(`handleMetrics: ${dest.adapter}`, ns, 'per instance');
+    }
+
+    const reportNs = nsPerOp(() => {
+      for (const r of reports) p.report(r);
+    }, sets);
+    row('whole Report in-process (no transport)', reportNs);
+
+    // circllhist: duration samples (ns, scale -9) into 1,000 series, as the Circonus handler does.
+    const next = rng(7);
+    const samples = Float64Array.from({ length: 100_000 }, () => Math.round(Math.exp(Math.log(8e6) + (next() - 0.5) * 4)));
+    const hists = Array.from({ length: 1000 }, () => new Circllhist());
+    const histNs = nsPerOp(() => {
+      for (let i = 0; i < samples.length; i++) hists[i % 1000]!.insertIntScale(samples[i]!, -9);
+    }, samples.length);
+    row('circllhist insertIntScale', histNs, 'per sample');
+
+    // StatsD: one flush's encode + pack of 20,000 counters and 20,000 timer samples.
+    const agg = new StatsdAggregator();
+    const fill = (): void => {
+      for (let i = 0; i < 20_000; i++) {
+        agg.addCount(`istio.requests.svc-${i % 400}.bookinfo.svc.cluster.local.${200 + (i % 5)}`, 1);
+        agg.addTiming(`istio.latency.svc-${i % 400}.bookinfo.svc.cluster.local`, (i % 997) * 0.173);
+      }
+    };
+    let lines = 0;
+    const encodeNs = nsPerOp(() => {
+      fill();
+      const packed = packLines(encodeSnapshot(agg.drain(), 1), 1400);
+      lines = packed.lines;
+    }, 1);
+    const fillNs = nsPerOp(() => {
+      fill();
+      agg.drain();
+    }, 1);
+    row('StatsD encode + pack (per line)', (encodeNs - fillNs) / Math.max(1, lines), 'per line');
+
+    // What a handler's flush and a scrape hold the event loop for, once a mesh's worth of series
+    // exist (10,000 label sets: 40,000 series per handler): the pauses Reports wait behind. Fresh
+    // handlers without tickers, so nothing else runs meanwhile.
+    // Closing the pipeline stops its tickers (after one last flush of everything the loops above
+    // recorded, which must not count here); its decoder and routing table stay usable.
+    await p.runtime.close();
+    const exposition = new Exposition();
+    const seeded = seedingReports(10_000).map((r) => Buffer.from(r));
+    const pauses: string[] = [];
+    for (const dest of routing.all) {
+      const plan = p.snapshot.handlers.get(dest.name)!;
+      const h = plan.adapter.createHandler(plan.config, plan.instances, { name: plan.name, logger: silentLogger, clock: Date, exposition, stats: { count: () => undefined } });
+      await h.start();
+      for (const r of seeded) {
+        const batch: MetricInstance[] = [];
+        for (const bag of decoder.decode(r).bags) {
+          memo.next();
+          for (const g of dest.groups) {
+            if (g.match !== undefined && g.match.evaluate(bag) !== true) continue;
+            for (const id of g.builderIds) {
+              const inst = memo.instance(id, bag);
+              if (inst) batch.push(inst);
+            }
+          }
+        }
+        h.handleMetrics(batch);
+      }
+      memo.release();
+      const series = h.liveSeries?.() ?? 0;
+      const { ms, longest } = await longestBlock(() => h.flush(new AbortController().signal));
+      pauses.push(`${dest.adapter}-flush=${longest.toFixed(0)}ms`);
+      console.log(`${`flush: ${dest.adapter} (${String(series)} series)`.padEnd(40)} ${ms.toFixed(0).padStart(7)} ms, longest event-loop block ${longest.toFixed(1)} ms`);
+      if (dest.adapter === 'prometheus') {
+        const scrape = await longestBlock(() => exposition.render('prometheus-text-0.0.4', () => undefined));
+        pauses.push(`scrape=${scrape.longest.toFixed(0)}ms`);
+        console.log(`${`/metrics render (${String(series)} series)`.padEnd(40)} ${scrape.ms.toFixed(0).padStart(7)} ms, longest event-loop block ${scrape.longest.toFixed(1)} ms`);
+      }
+      await h.close();
+    }
+
+    console.log(
+      `summary: decode=${fmtNs(decodeNs)}/set (ts-proto ${fmtNs(tsprotoNs)}/set, ${(tsprotoNs / decodeNs).toFixed(1)}x) ` +
+        `match=${fmtNs(matchNs)} build=${fmtNs(buildNs)}/instance dispatch=${fmtNs(dispatchNs)}/set ` +
+        `report=${fmtNs(reportNs)}/set (${fmtRate(1e9 / reportNs)} sets) circllhist=${fmtNs(histNs)} statsd-line=${fmtNs((encodeNs - fillNs) / Math.max(1, lines))} longest-block ${pauses.join(' ')}`,
+    );
+  } finally {
+    await p.close();
+  }
+}

@@ -1,0 +1,92 @@
+/**
+ * The Report path in-process, built from the same config the ingest bench gives the real server
+ * (default config + StatsD + Circonus when compiled in), for benches that time its stages
+ * without the transport.
+ */
+import { createSocket, type Socket } from 'node:dgram';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { ADAPTERS } from '../src/adapters/index.js';
+import { defaultConfigPath } from '../src/cli/paths.js';
+import { parseConfigText } from '../src/core/config/document.js';
+import { compileConfig, type ConfigSnapshot } from '../src/core/config/compile.js';
+import { silentLogger } from '../src/core/log.js';
+import { Runtime, type ActiveConfig } from '../src/core/runtime/runtime.js';
+import { Exposition } from '../src/core/server/exposition.js';
+import { SelfMetrics } from '../src/core/server/self-metrics.js';
+import { ReportService } from '../src/core/server/report-service.js';
+import { benchConfigYaml } from './workload.js';
+import { join } from 'node:path';
+
+export interface Pipeline {
+  readonly snapshot: ConfigSnapshot;
+  readonly active: ActiveConfig;
+  readonly runtime: Runtime;
+  readonly exposition: Exposition;
+  readonly service: ReportService;
+  /** Runs one Report through decode → dispatch → handlers; throws unless it answers OK. */
+  report(bytes: Buffer): void;
+  close(): Promise<void>;
+}
+
+/** A UDP socket that swallows StatsD datagrams, so sends succeed as they would against a server. */
+export function udpSink(): Promise<{ port: number; socket: Socket }> {
+  const socket = createSocket('udp4');
+  socket.on('message', () => undefined);
+  return new Promise((resolve) => socket.bind(0, '127.0.0.1', () => resolve({ port: socket.address().port, socket })));
+}
+
+/** An HTTPTrap stand-in that accepts every submission, as a healthy broker does. */
+export function trapSink(): Promise<{ url: string; server: Server }> {
+  const server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => res.writeHead(200, { 'content-type': 'application/json' }).end('{"stats":1}'));
+  });
+  return new Promise((resolve) =>
+    server.listen(0, '127.0.0.1', () => resolve({ url: `http://127.0.0.1:${String((server.address() as AddressInfo).port)}/module/httptrap/00000000-0000-4000-8000-000000000000/bench`, server })),
+  );
+}
+
+export async function buildPipeline(): Promise<Pipeline> {
+  const sink = await udpSink();
+  const trap = await trapSink();
+  const yaml = await benchConfigYaml({
+    defaultConfigPath: join(defaultConfigPath(), 'istio-1.4-telemetry.yaml'),
+    statsdPort: sink.port,
+    circonusUrl: ADAPTERS.has('circonus') ? trap.url : undefined,
+  });
+  const loaded = parseConfigText(yaml, 'bench.yaml');
+  const compiled = compileConfig(loaded.documents, { adapters: ADAPTERS });
+  const errors = [...loaded.issues, ...compiled.issues].filter((i) => i.severity === 'error');
+  if (!compiled.snapshot || errors.length > 0) throw new Error(`bench config rejected: ${errors.map((e) => e.message).join('; ')}`);
+  const exposition = new Exposition();
+  let runtime: Runtime | undefined;
+  const metrics = new SelfMetrics(() => runtime?.liveSeries() ?? []);
+  runtime = new Runtime({ logger: silentLogger, clock: Date, exposition, metrics });
+  await runtime.apply(compiled.snapshot);
+  const active = runtime.active;
+  if (!active) throw new Error('no active config');
+  const service = new ReportService({ runtime, metrics, logger: silentLogger });
+  const rt = runtime;
+  let failure: string | undefined;
+  const cb = (err: { details?: string } | null): void => {
+    if (err) failure = err.details ?? 'error';
+  };
+  return {
+    snapshot: compiled.snapshot,
+    active,
+    runtime: rt,
+    exposition,
+    service,
+    report(bytes) {
+      service.implementation.Report({ request: bytes } as never, cb as never);
+      if (failure !== undefined) throw new Error(`Report failed: ${failure}`);
+    },
+    async close() {
+      await rt.close();
+      await new Promise<void>((resolve) => sink.socket.close(() => resolve()));
+      trap.server.closeAllConnections();
+      await new Promise<void>((resolve) => trap.server.close(() => resolve()));
+    },
+  };
+}

@@ -1,0 +1,16 @@
+import { describe, expect, it } from 'vitest';
+import { adminExposureRefusal } from '../../../src/core/server/admin-auth.js';
+
+describe('where the admin API may listen', () => {
+  it('anywhere on loopback, token or not', () => {
+    for (const host of ['127.0.0.1', '127.0.0.53', '::1', 'localhost']) expect(adminExposureRefusal(host, false, false)).toBeUndefined();
+  });
+
+  it('beyond loopback only with a token, or when told --admin-insecure', () => {
+    for (const host of ['0.0.0.0', '::', '10.1.2.3', 'telemux.example']) {
+      expect(adminExposureRefusal(host, false, false)).toContain(`the admin API would listen on ${host}, beyond loopback, without a token`);
+      expect(adminExposureRefusal(host, true, false)).toBeUndefined();
+      expect(adminExposureRefusal(host, false, true)).toBeUndefined();
+    }
+  });
+});

@@ -1,0 +1,87 @@
+import { EventEmitter } from 'node:events';
+import { describe, expect, it } from 'vitest';
+import type { ExposedFamily, ExpositionFormat } from '../../../src/core/adapter.js';
+import { Exposition, type ChunkStream } from '../../../src/core/server/exposition.js';
+
+function family(name: string, chunks: readonly string[], bytes = false): ExposedFamily {
+  return {
+    name,
+    chunks: () => chunks,
+    ...(bytes ? { byteChunks: (_f: ExpositionFormat) => chunks.map((c) => Buffer.from(`${c}`)) } : {}),
+  };
+}
+
+/** A stream whose buffer is "full" after every write until the test says it drained. */
+class SlowStream extends EventEmitter implements ChunkStream {
+  readonly written: string[] = [];
+  destroyed = false;
+  write(chunk: string | Uint8Array): boolean {
+    this.written.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'));
+    return false;
+  }
+}
+
+describe('the shared /metrics endpoint', () => {
+  it('renders each family once, newest registration first, with # EOF for OpenMetrics', async () => {
+    const e = new Exposition();
+    e.register('old', { families: () => [family('a', ['a1\n']), family('b', ['b-old\n'])] });
+    e.register('new', { families: () => [family('b', ['b-new\n'], true)] });
+    const out: string[] = [];
+    await e.render('openmetrics-1.0.0', (c) => void out.push(typeof c === 'string' ? c : Buffer.from(c).toString('utf8')));
+    expect(out.join('')).toBe('b-new\na1\n# EOF\n');
+  });
+
+  it("prefers a family's bytes to its strings, and writes them as they are", async () => {
+    const e = new Exposition();
+    e.register('h', { families: () => [family('x', ['x 1\n'], true)] });
+    const out: (string | Uint8Array)[] = [];
+    await e.render('prometheus-text-0.0.4', (c) => void out.push(c));
+    expect(out).toHaveLength(1);
+    expect(Buffer.isBuffer(out[0])).toBe(true);
+  });
+
+  it('waits for a full stream to drain before rendering the next chunk', async () => {
+    const e = new Exposition();
+    e.register('h', { families: () => [family('x', ['1\n', '2\n', '3\n'])] });
+    const s = new SlowStream();
+    const done = e.render('prometheus-text-0.0.4', s);
+    await new Promise((r) => setImmediate(r));
+    expect(s.written).toEqual(['1\n']);
+    s.emit('drain');
+    await new Promise((r) => setImmediate(r));
+    expect(s.written).toEqual(['1\n', '2\n']);
+    s.emit('drain');
+    s.emit('drain');
+    await new Promise((r) => setImmediate(r));
+    s.emit('drain');
+    await done;
+    expect(s.written).toEqual(['1\n', '2\n', '3\n']);
+  });
+
+  it('stops waiting when the scraper goes away', async () => {
+    const e = new Exposition();
+    e.register('h', { families: () => [family('x', ['1\n', '2\n'])] });
+    const s = new SlowStream();
+    const done = e.render('prometheus-text-0.0.4', s);
+    await new Promise((r) => setImmediate(r));
+    s.destroyed = true;
+    s.emit('close');
+    await done;
+    expect(s.written).toEqual(['1\n', '2\n']);
+  });
+
+  it('gives the event loop back during a long render, so Reports are not held up', async () => {
+    const e = new Exposition();
+    e.register('h', { families: () => [family('x', Array.from({ length: 50 }, (_, i) => `${i}\n`))] });
+    let turns = 0;
+    let rendering = true;
+    const spin = (): void => {
+      turns++;
+      if (rendering) setImmediate(spin);
+    };
+    setImmediate(spin);
+    await e.render('prometheus-text-0.0.4', () => undefined, 0);
+    rendering = false;
+    expect(turns).toBeGreaterThan(10);
+  });
+});
