@@ -26,6 +26,11 @@ export interface CirconusMetricConfig {
   readonly type: CirconusMetricType.COUNTER | CirconusMetricType.GAUGE | CirconusMetricType.DISTRIBUTION;
   /** Dimensions that become stream tags: the listed ones, or all of the instance's when none are listed. */
   readonly tagDimensions: readonly string[];
+  /**
+   * Distinct streams this metric may hold per interval; new ones beyond go to its overflow
+   * stream. Parsed configs always set it; absent means `CIRCONUS_DEFAULTS.maxSeriesPerMetric`.
+   */
+  readonly maxSeries?: number;
 }
 
 export interface CirconusConfig {
@@ -39,7 +44,10 @@ export interface CirconusConfig {
   readonly caFile: string | undefined;
   /** Name the broker's certificate is checked against (and sent as SNI) instead of the URL's host. */
   readonly tlsServerName: string | undefined;
-  /** Distinct series one interval may hold; instances that would add more are dropped and counted. */
+  /**
+   * Distinct series one interval may hold, all metrics together; instances that would add more
+   * are recorded into their metric's overflow stream.
+   */
   readonly maxSeries: number;
   /** Bounds on what a failed submission carries into the next one. */
   readonly maxPendingSeries: number;
@@ -58,6 +66,11 @@ export const CIRCONUS_DEFAULTS = {
   maxRequestTimeoutMs: 10_000,
   maxRetries: 3,
   maxSeries: 100_000,
+  /**
+   * A quarter of the handler's streams: one metric whose tags explode (a Host header as a tag,
+   * say) cannot push every other metric's new streams into overflow.
+   */
+  maxSeriesPerMetric: 25_000,
   maxPendingSeries: 100_000,
   maxPendingBytes: 32 * 1024 * 1024,
 } as const;
@@ -80,10 +93,11 @@ const PARAMS_FIELDS = [
   'tls_server_name',
   'max_retries',
   'max_series',
+  'max_series_per_metric',
   'max_pending_series',
   'max_pending_bytes',
 ] as const;
-const METRIC_FIELDS = ['name', 'type', 'dimensions'] as const;
+const METRIC_FIELDS = ['name', 'type', 'dimensions', 'max_series'] as const;
 
 function camel(snake: string): string {
   return snake.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
@@ -464,6 +478,7 @@ export function parseCirconusConfig(
 
   const maxRetries = readInteger(f, 'max_retries', 0, MAX_RETRIES_LIMIT, CIRCONUS_DEFAULTS.maxRetries, 'retries');
   const maxSeries = readInteger(f, 'max_series', 1, MAX_SERIES_LIMIT, CIRCONUS_DEFAULTS.maxSeries, 'series');
+  const maxSeriesPerMetric = readInteger(f, 'max_series_per_metric', 1, MAX_SERIES_LIMIT, CIRCONUS_DEFAULTS.maxSeriesPerMetric, 'series');
   const maxPendingSeries = readInteger(f, 'max_pending_series', 0, MAX_SERIES_LIMIT, CIRCONUS_DEFAULTS.maxPendingSeries, 'series');
   const maxPendingBytes = readInteger(f, 'max_pending_bytes', 0, MAX_PENDING_BYTES_LIMIT, CIRCONUS_DEFAULTS.maxPendingBytes, 'bytes');
 
@@ -504,12 +519,13 @@ export function parseCirconusConfig(
         seen.set(name, i);
       }
       const listed = readDimensions(m, spec ?? (name === undefined ? undefined : byName.get(name)));
+      const metricMaxSeries = readInteger(m, 'max_series', 1, MAX_SERIES_LIMIT, maxSeriesPerMetric, 'series');
       if (spec === undefined || type === undefined) return;
       checkValueType(m, type, spec);
       if (m.get('dimensions') !== undefined && listed === undefined) return;
       const tagDimensions = listed ?? spec.dimensions.map((d) => d.name);
       if (!checkCategories(ctx, listed === undefined ? path : m.pathOf('dimensions'), tagDimensions, listed !== undefined, spec.name)) return;
-      metrics.push({ name: spec.name, type, tagDimensions });
+      metrics.push({ name: spec.name, type, tagDimensions, maxSeries: metricMaxSeries });
     });
   }
   for (const spec of instances) {

@@ -5,7 +5,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import type { Handler, HandleResult, HandlerEnv, InstanceSpec, MetricInstance } from '../../core/adapter.js';
-import { RateLimitedLog } from '../../core/log.js';
+import { RateLimitedLog, TallyLog } from '../../core/log.js';
 import { redactUrl, type CirconusConfig } from './config.js';
 import { CIRCONUS_CODES, CirconusError } from './errors.js';
 import { encodeEntry, encodePayloadInChunks } from './payload.js';
@@ -31,7 +31,8 @@ export const CIRCONUS_EVENTS = {
   brokerFiltered: 'broker_filtered',
   instancesUnconfigured: 'instances_dropped_unconfigured',
   instancesInvalidValue: 'instances_dropped_invalid_value',
-  instancesSeriesLimit: 'instances_dropped_series_limit',
+  /** Instances recorded into their metric's overflow stream because a series limit was reached. */
+  instancesOverflowed: 'instances_overflowed',
   instancesNameTooLong: 'instances_dropped_name_too_long',
   tagValuesTruncated: 'tag_values_truncated',
 } as const;
@@ -56,15 +57,13 @@ function yieldToEventLoop(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
 }
 
-function describeDrop(reason: DropReason, inst: MetricInstance, maxSeries: number): string {
+function describeDrop(reason: DropReason, inst: MetricInstance): string {
   switch (reason) {
     case 'invalid_value': {
       const v = inst.value;
       const shown = v === null ? 'no value' : typeof v === 'number' ? String(v) : typeof v;
       return `instance ${inst.spec.name} has a value circonus cannot record (${shown})`;
     }
-    case 'series_limit':
-      return `max_series (${maxSeries}) reached; new series of ${inst.spec.name} are dropped until the next submission`;
     case 'name_too_long':
       return `a stream-tagged name of ${inst.spec.name} exceeds the broker's 4096-byte limit`;
   }
@@ -95,6 +94,9 @@ export class CirconusHandler implements Handler {
   private readonly reportLog: RateLimitedLog;
   private readonly brokerLog: RateLimitedLog;
   private readonly tagLog: RateLimitedLog;
+  private readonly overflowLog: TallyLog;
+  /** Instances each metric sent to its overflow stream since the last flush (off the hot path's maps). */
+  private readonly overflowed = new Map<InstanceRecorder, number>();
 
   constructor(
     private readonly config: CirconusConfig,
@@ -110,6 +112,7 @@ export class CirconusHandler implements Handler {
     this.reportLog = new RateLimitedLog(env.logger, every, now);
     this.brokerLog = new RateLimitedLog(env.logger, every, now);
     this.tagLog = new RateLimitedLog(env.logger, every, now);
+    this.overflowLog = new TallyLog(env.logger, every, now);
     // Live tuples are those of the current and the previous interval, each bounded by max_series.
     this.budget = { count: 0, max: 2 * config.maxSeries };
 
@@ -146,7 +149,7 @@ export class CirconusHandler implements Handler {
     const maxSeries = this.config.maxSeries;
     let unconfigured = 0;
     let invalid = 0;
-    let overLimit = 0;
+    let overflowed = 0;
     let tooLong = 0;
     let message: string | undefined;
     for (let i = 0; i < batch.length; i++) {
@@ -157,19 +160,24 @@ export class CirconusHandler implements Handler {
         message ??= `no circonus metric is configured for instance ${inst.spec.name}`;
         continue;
       }
-      const reason = recorder.record(inst, store, maxSeries);
-      if (reason === undefined) continue;
-      if (reason === 'invalid_value') invalid++;
-      else if (reason === 'series_limit') overLimit++;
+      const outcome = recorder.record(inst, store, maxSeries);
+      if (outcome === undefined) continue;
+      if (outcome === 'overflow') {
+        overflowed++;
+        this.overflowed.set(recorder, (this.overflowed.get(recorder) ?? 0) + 1);
+        continue;
+      }
+      if (outcome === 'invalid_value') invalid++;
       else tooLong++;
-      message ??= describeDrop(reason, inst, maxSeries);
+      message ??= describeDrop(outcome, inst);
     }
-    const failed = unconfigured + invalid + overLimit + tooLong;
-    if (failed === 0) return undefined;
     const stats = this.env.stats;
+    // Not a failure of the Report: the data is kept, only its tags are folded.
+    if (overflowed > 0) stats.count(CIRCONUS_EVENTS.instancesOverflowed, overflowed);
+    const failed = unconfigured + invalid + tooLong;
+    if (failed === 0) return undefined;
     if (unconfigured > 0) stats.count(CIRCONUS_EVENTS.instancesUnconfigured, unconfigured);
     if (invalid > 0) stats.count(CIRCONUS_EVENTS.instancesInvalidValue, invalid);
-    if (overLimit > 0) stats.count(CIRCONUS_EVENTS.instancesSeriesLimit, overLimit);
     if (tooLong > 0) stats.count(CIRCONUS_EVENTS.instancesNameTooLong, tooLong);
     const reason = message ?? 'instances dropped';
     this.reportLog.warn('circonus handler dropped instances', { failed, reason });
@@ -210,6 +218,7 @@ export class CirconusHandler implements Handler {
     const snapshot = this.store;
     this.store = new SeriesStore(snapshot.epoch + 1);
     for (const r of this.recorders.values()) r.sweep(snapshot.epoch);
+    this.reportOverflow();
 
     let batch = this.pending;
     this.pending = undefined;
@@ -318,6 +327,15 @@ export class CirconusHandler implements Handler {
     if (batch.size === 0) return;
     this.env.stats.count(CIRCONUS_EVENTS.seriesRequeued, batch.size);
     this.pending = batch;
+  }
+
+  /** One line per log interval at most, however many intervals overflowed, with the totals. */
+  private reportOverflow(): void {
+    for (const [recorder, n] of this.overflowed) this.overflowLog.add(recorder.spec.name, n);
+    this.overflowed.clear();
+    this.overflowLog.flush("circonus series limit reached; new streams were recorded into their metric's overflow stream", {
+      maxSeries: this.config.maxSeries,
+    });
   }
 
   private drop(series: number, why?: string): void {

@@ -29,7 +29,7 @@ export {
 export { CIRCONUS_CODES, CirconusError, type CirconusCode } from './errors.js';
 export { CIRCONUS_EVENTS, CirconusHandler, type CirconusHandlerOptions } from './handler.js';
 export { encodeEntry, encodePayload, encodePayloadInChunks, encodeValue, goJsonString, type CirconusSample, type CirconusType } from './payload.js';
-export { InstanceRecorder, type DropReason, type RecorderEvents, type TupleBudget } from './recorder.js';
+export { InstanceRecorder, OVERFLOW_TAG_VALUE, type DropReason, type RecordOutcome, type RecorderEvents, type TupleBudget } from './recorder.js';
 export { Series, SeriesStore, type SeriesMode } from './store.js';
 export {
   isGoSpace,

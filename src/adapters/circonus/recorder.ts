@@ -5,13 +5,23 @@
  */
 import { ValueType, type AttributeValue, type DimensionSpec, type InstanceSpec, type MetricInstance } from '../../core/adapter.js';
 import { stringifierFor, type ValueFormatter } from '../../core/format/index.js';
-import { CirconusMetricType, type CirconusMetricConfig } from './config.js';
+import { CIRCONUS_DEFAULTS, CirconusMetricType, type CirconusMetricConfig } from './config.js';
 import type { CirconusType } from './payload.js';
 import type { Series, SeriesMode, SeriesStore } from './store.js';
 import { MAX_METRIC_NAME_BYTES, streamTaggedName, tagCategory, type TagCategory } from './stream-tags.js';
 
 /** Why an instance was not recorded. */
-export type DropReason = 'invalid_value' | 'series_limit' | 'name_too_long';
+export type DropReason = 'invalid_value' | 'name_too_long';
+
+/**
+ * What `record` did: `undefined` when the instance went into its own stream, `overflow` when a
+ * series limit sent it to the metric's overflow stream (recorded, but with its tags folded), or
+ * why it was dropped.
+ */
+export type RecordOutcome = undefined | 'overflow' | DropReason;
+
+/** What stands in for every tag value in a metric's overflow stream. */
+export const OVERFLOW_TAG_VALUE = 'overflow';
 
 /**
  * How an instance's value is applied, decided once from the metric type and the value's static
@@ -50,6 +60,8 @@ class Leaf {
   series: Series | undefined = undefined;
   /** Epoch of the store this leaf was last used with; also what idle leaves are swept by. */
   epoch = -1;
+  /** In that store, the tuple had no room for a stream of its own: `series` is the overflow one. */
+  overflow = false;
 
   constructor(
     /** `null`: the tagged name exceeds the broker's limit, so the tuple is never recorded. */
@@ -83,6 +95,14 @@ export class InstanceRecorder {
   /** Depth = number of tag dimensions; with none, the single tuple is `root`'s only leaf. */
   private readonly root: Trie = new Map();
   private readonly values: string[];
+  /** Every tag value replaced by OVERFLOW_TAG_VALUE; `null` if even that is too long a name. */
+  private readonly overflowName: string | null;
+  private readonly maxSeries: number;
+  /** Streams this metric created in the store of `liveEpoch`. */
+  private live = 0;
+  private liveEpoch = -1;
+  private overflowSeries: Series | undefined;
+  private overflowEpoch = -1;
 
   constructor(
     readonly spec: InstanceSpec,
@@ -99,23 +119,46 @@ export class InstanceRecorder {
     this.formatters = tagged.map((t) => stringifierFor(t.dim.type));
     this.categories = tagged.map((t) => tagCategory(t.dim.name));
     this.values = new Array<string>(this.positions.length).fill('');
+    this.maxSeries = metric.maxSeries ?? CIRCONUS_DEFAULTS.maxSeriesPerMetric;
+    const folded = streamTaggedName(spec.name, this.categories, this.values.map(() => OVERFLOW_TAG_VALUE)).name;
+    this.overflowName = Buffer.byteLength(folded, 'utf8') > MAX_METRIC_NAME_BYTES ? null : folded;
   }
 
-  /** Records one instance into `store`; returns why not when it was not recorded. */
-  record(inst: MetricInstance, store: SeriesStore, maxSeries: number): DropReason | undefined {
+  /**
+   * Records one instance into `store`. A tuple that would add a stream beyond this metric's
+   * limit or the handler's `maxSeries` is recorded into the metric's overflow stream instead, so
+   * totals still add up while memory stays bounded.
+   */
+  record(inst: MetricInstance, store: SeriesStore, maxSeries: number): RecordOutcome {
     const apply = this.plan.apply;
     const v = inst.value;
     if (apply !== 'one' && (typeof v !== 'number' || !Number.isFinite(v) || (apply === 'add' && v < 0))) return 'invalid_value';
     const leaf = this.leafFor(inst.dimensions, store, maxSeries);
-    if (leaf === undefined) return 'series_limit';
-    let s = leaf.series;
-    if (leaf.epoch !== store.epoch) {
-      leaf.epoch = store.epoch;
-      s = leaf.name === null ? undefined : store.getOrCreate(leaf.name, this.plan.mode, this.plan.type, maxSeries);
-      leaf.series = s;
+    let s: Series | undefined;
+    let overflow: boolean;
+    if (leaf === undefined) {
+      s = this.overflowIn(store);
+      overflow = true;
+    } else {
+      if (leaf.epoch !== store.epoch) {
+        leaf.epoch = store.epoch;
+        leaf.overflow = false;
+        if (leaf.name === null) leaf.series = undefined;
+        else {
+          let found = store.get(leaf.name);
+          if (found === undefined && this.roomForSeries(store, maxSeries)) {
+            found = store.getOrCreate(leaf.name, this.plan.mode, this.plan.type, Number.POSITIVE_INFINITY);
+            this.live++;
+          }
+          leaf.overflow = found === undefined;
+          leaf.series = found ?? this.overflowIn(store);
+        }
+      }
+      if (leaf.name === null) return 'name_too_long';
+      s = leaf.series;
+      overflow = leaf.overflow;
     }
-    if (leaf.name === null) return 'name_too_long';
-    if (s === undefined) return 'series_limit';
+    if (s === undefined) return 'name_too_long';
     const n = v as number;
     switch (apply) {
       case 'one':
@@ -140,7 +183,30 @@ export class InstanceRecorder {
         s.insert(n);
         break;
     }
-    return undefined;
+    return overflow ? 'overflow' : undefined;
+  }
+
+  /** This metric's overflow stream in `store`, created past every limit (one per metric at most). */
+  private overflowIn(store: SeriesStore): Series | undefined {
+    if (this.overflowName === null) return undefined;
+    if (this.overflowEpoch !== store.epoch || this.overflowSeries === undefined) {
+      this.overflowEpoch = store.epoch;
+      this.overflowSeries = store.getOrCreate(this.overflowName, this.plan.mode, this.plan.type, Number.POSITIVE_INFINITY);
+    }
+    return this.overflowSeries;
+  }
+
+  /** Streams this metric created in `store` so far. */
+  private liveIn(store: SeriesStore): number {
+    if (this.liveEpoch !== store.epoch) {
+      this.liveEpoch = store.epoch;
+      this.live = 0;
+    }
+    return this.live;
+  }
+
+  private roomForSeries(store: SeriesStore, maxSeries: number): boolean {
+    return store.size < maxSeries && this.liveIn(store) < this.maxSeries;
   }
 
   /** The cached tuple, created on a miss while there is room; undefined when there is none. */
@@ -170,11 +236,11 @@ export class InstanceRecorder {
   }
 
   /**
-   * A new tuple is cached only when it could still become a series: with the store full it would
-   * only be dropped, and caching it would let a cardinality burst grow memory without bound.
+   * A new tuple is cached only when it could still become a series: past a limit it would only
+   * overflow, and caching it would let a cardinality burst grow memory without bound.
    */
   private roomForNewTuple(store: SeriesStore, maxSeries: number): boolean {
-    return store.size < maxSeries && this.budget.count < this.budget.max;
+    return this.roomForSeries(store, maxSeries) && this.budget.count < this.budget.max;
   }
 
   /** Primitive values key the trie as they are; object-shaped ones by their text. */

@@ -52,6 +52,11 @@ export class StatsdAggregator {
     return this.counters.size + this.gauges.size + this.timerSamples;
   }
 
+  /** Forgets a gauge, e.g. one superseded by a newer value already on its way. */
+  deleteGauge(name: string): void {
+    this.gauges.delete(name);
+  }
+
   /** Nothing held. */
   get empty(): boolean {
     return this.counters.size === 0 && this.gauges.size === 0 && this.timers.size === 0;
@@ -149,9 +154,3 @@ export function selectUnits(snapshot: AggregateSnapshot, keep: (unit: number) =>
   return out;
 }
 
-/** Units {@link encodeSnapshot} makes of `snapshot`. */
-export function unitCount(snapshot: AggregateSnapshot): number {
-  let n = snapshot.counters.size + snapshot.gauges.size;
-  for (const samples of snapshot.timers.values()) n += samples.length;
-  return n;
-}

@@ -1,17 +1,20 @@
 /**
  * The StatsD handler: records instances in memory on the Report path and, on the core's ticker,
  * encodes one line per series (per sample for timers), packs them into datagrams and sends them.
+ * What a send could not deliver is merged into the next flush (bounded), so a server restart or a
+ * short outage loses nothing; see README.md for how UDP tells.
  */
 import type { AttributeValue, Handler, HandleResult, HandlerEnv, InstanceSpec, MetricInstance } from '../../core/adapter.js';
 import { ValueType } from '../../core/adapter.js';
-import { RateLimitedLog } from '../../core/log.js';
-import { encodeSnapshot, StatsdAggregator } from './aggregator.js';
-import { StatsdMetricType, type StatsdConfig } from './config.js';
-import { compileStatName, type StatNameRenderer } from './name-template.js';
-import { packLines } from './packer.js';
+import { RateLimitedLog, TallyLog } from '../../core/log.js';
+import { encodeSnapshot, selectUnits, StatsdAggregator, type AggregateSnapshot, type StatKind } from './aggregator.js';
+import { StatsdMetricType, type StatsdConfig, type StatsdMetricConfig } from './config.js';
+import { compileStatName, overflowStatName, type StatNameRenderer } from './name-template.js';
+import { packLines, type PackedDatagrams } from './packer.js';
 import { AddressResolver, systemLookup, type LookupFn } from './resolver.js';
-import { sendWindowed } from './send-window.js';
-import { hotShotsTransport, type DatagramTransport, type TransportFactory, type TransportTarget } from './transport.js';
+import { SEND_RESULT, sendWindowed, type SendOutcome } from './send-window.js';
+import type { DatagramTransport, TransportFactory, TransportTarget } from './transport.js';
+import { connectedUdpTransport } from './udp-transport.js';
 
 /** Event names counted through `HandlerEnv.stats` (exported as `telemux_handler_events_total`). */
 export const STATSD_EVENTS = {
@@ -20,14 +23,23 @@ export const STATSD_EVENTS = {
   sendErrors: 'send_errors',
   socketErrors: 'socket_errors',
   dnsErrors: 'dns_errors',
-  linesDroppedSendError: 'lines_dropped_send_error',
+  /** Lines carried into the next flush: failed, unsent, refused or not yet resolvable. */
+  linesRequeued: 'lines_requeued',
+  linesDroppedPendingLimit: 'lines_dropped_pending_limit',
+  /** Lines still waiting when the handler closed (after the core's final flush). */
+  linesDroppedClosed: 'lines_dropped_closed',
+  /**
+   * Lines of the final flush's last datagrams: sent, but no later send could tell whether the
+   * server refused them. Taken as delivered.
+   */
+  linesUnconfirmedAtClose: 'lines_unconfirmed_at_close',
   linesDroppedOversized: 'lines_dropped_oversized',
-  linesDroppedUnresolved: 'lines_dropped_unresolved',
-  linesDroppedAborted: 'lines_dropped_aborted',
   instancesUnconfigured: 'instances_dropped_unconfigured',
   instancesInvalidValue: 'instances_dropped_invalid_value',
   instancesEmptyName: 'instances_dropped_empty_name',
   instancesSampledOut: 'instances_sampled_out',
+  /** Instances recorded into their metric's overflow stat because a series limit was reached. */
+  instancesOverflowed: 'instances_overflowed',
 } as const;
 
 /** Seams for tests and benches; production uses the defaults. */
@@ -48,27 +60,44 @@ export const DEFAULT_DNS_REFRESH_MS = 30_000;
 export const DEFAULT_MAX_DATAGRAMS_IN_FLIGHT = 64;
 const DEFAULT_LOG_INTERVAL_MS = 10_000;
 
-type Kind = 'count' | 'gauge' | 'timing';
-
 interface Plan {
-  readonly kind: Kind;
+  readonly kind: StatKind;
   /** The value is divided by this: 1e6 turns a DURATION's nanoseconds into timer milliseconds. */
   readonly divisor: number;
   readonly render: StatNameRenderer;
+  readonly instance: string;
+  /** Where new series go once a limit is reached. */
+  readonly overflowName: string;
+  readonly maxSeries: number;
+  /** Series this metric created in the current interval. */
+  live: number;
+  /** Instances it sent to the overflow stat in the current interval. */
+  overflowed: number;
 }
 
-function planFor(type: StatsdMetricType, spec: InstanceSpec, render: StatNameRenderer): Plan {
-  switch (type) {
-    case StatsdMetricType.COUNTER:
-      return { kind: 'count', divisor: 1, render };
-    case StatsdMetricType.GAUGE:
-      return { kind: 'gauge', divisor: 1, render };
-    default:
-      // Mixer sent an INT64 DISTRIBUTION as a counter increment, summing e.g. request sizes into
-      // one number. A distribution is a timer here whatever its type; only durations change unit.
-      return { kind: 'timing', divisor: spec.valueType === ValueType.DURATION ? 1e6 : 1, render };
-  }
+function kindOf(type: StatsdMetricType): StatKind {
+  return type === StatsdMetricType.COUNTER ? 'count' : type === StatsdMetricType.GAUGE ? 'gauge' : 'timing';
 }
+
+function planFor(m: StatsdMetricConfig, spec: InstanceSpec, prefix: string): Plan {
+  const kind = kindOf(m.type);
+  return {
+    kind,
+    // Mixer sent an INT64 DISTRIBUTION as a counter increment, summing e.g. request sizes into
+    // one number. A distribution is a timer here whatever its type; only durations change unit.
+    divisor: kind === 'timing' && spec.valueType === ValueType.DURATION ? 1e6 : 1,
+    render: compileStatName(m.parts, spec.dimensions, prefix, spec.name),
+    instance: spec.name,
+    overflowName: overflowStatName(m.parts, prefix, spec.name),
+    maxSeries: m.maxSeries,
+    live: 0,
+    overflowed: 0,
+  };
+}
+
+/** How one datagram of a flush is settled (see StatsdHandler.settle); 0 means delivered. */
+const RETRY = 1;
+const UNCONFIRMED = 2;
 
 function describeValue(v: AttributeValue | null): string {
   if (v === null) return 'no value';
@@ -94,6 +123,16 @@ export class StatsdHandler implements Handler {
 
   private readonly plans = new Map<string, Plan>();
   private readonly aggregator = new StatsdAggregator();
+  /** Lines a failed flush handed back, older than anything in `aggregator`. */
+  private pending: StatsdAggregator | undefined;
+  /**
+   * The last datagrams of the previous flush. UDP reports a refusal on the send *after* the lost
+   * datagram, so these are settled by the next flush's first send: taken as delivered if it
+   * succeeds, carried over if it fails.
+   */
+  private unconfirmed: StatsdAggregator | undefined;
+  /** Set after a failed send, so the recovery is logged once. */
+  private failing = false;
   private readonly resolver: AddressResolver;
   private readonly random: () => number;
   private readonly createTransport: TransportFactory;
@@ -108,6 +147,7 @@ export class StatsdHandler implements Handler {
   private readonly dnsLog: RateLimitedLog;
   private readonly dropLog: RateLimitedLog;
   private readonly reportLog: RateLimitedLog;
+  private readonly overflowLog: TallyLog;
 
   constructor(
     private readonly config: StatsdConfig,
@@ -117,7 +157,7 @@ export class StatsdHandler implements Handler {
   ) {
     this.flushIntervalMs = config.flushIntervalMs;
     this.random = options.random ?? Math.random;
-    this.createTransport = options.transport ?? hotShotsTransport;
+    this.createTransport = options.transport ?? connectedUdpTransport;
     this.maxInFlight = Math.max(1, options.maxDatagramsInFlight ?? DEFAULT_MAX_DATAGRAMS_IN_FLIGHT);
     const now = (): number => env.clock.now();
     const logEvery = options.logIntervalMs ?? DEFAULT_LOG_INTERVAL_MS;
@@ -125,13 +165,12 @@ export class StatsdHandler implements Handler {
     this.dnsLog = new RateLimitedLog(env.logger, logEvery, now);
     this.dropLog = new RateLimitedLog(env.logger, logEvery, now);
     this.reportLog = new RateLimitedLog(env.logger, logEvery, now);
+    this.overflowLog = new TallyLog(env.logger, logEvery, now);
 
     const specs = new Map(instances.map((i) => [i.name, i] as const));
     for (const m of config.metrics) {
       const spec = specs.get(m.instance);
-      if (spec === undefined) continue;
-      const render = compileStatName(m.parts, spec.dimensions, config.prefix, spec.name);
-      this.plans.set(m.instance, planFor(m.type, spec, render));
+      if (spec !== undefined) this.plans.set(m.instance, planFor(m, spec, config.prefix));
     }
 
     this.resolver = new AddressResolver(
@@ -166,6 +205,8 @@ export class StatsdHandler implements Handler {
     let invalid = 0;
     let emptyName = 0;
     let sampledOut = 0;
+    let overflowed = 0;
+    const maxSeries = this.config.maxSeries;
     let message: string | undefined;
     for (const inst of batch) {
       const plan = this.plans.get(inst.spec.name);
@@ -186,11 +227,21 @@ export class StatsdHandler implements Handler {
         sampledOut++;
         continue;
       }
-      const name = plan.render(inst.dimensions);
+      let name = plan.render(inst.dimensions);
       if (name === '') {
         emptyName++;
         message ??= `instance ${inst.spec.name} rendered an empty stat name`;
         continue;
+      }
+      if (!agg.has(plan.kind, name)) {
+        // The overflow stat itself is always admitted: at most one extra series per metric.
+        if (plan.live >= plan.maxSeries || agg.series >= maxSeries) {
+          name = plan.overflowName;
+          plan.overflowed++;
+          overflowed++;
+        } else {
+          plan.live++;
+        }
       }
       if (plan.kind === 'count') agg.addCount(name, v);
       else if (plan.kind === 'gauge') agg.setGauge(name, v);
@@ -198,6 +249,8 @@ export class StatsdHandler implements Handler {
     }
     const stats = this.env.stats;
     if (sampledOut > 0) stats.count(STATSD_EVENTS.instancesSampledOut, sampledOut);
+    // Not a failure of the Report: the data is kept, only its dimensions are folded.
+    if (overflowed > 0) stats.count(STATSD_EVENTS.instancesOverflowed, overflowed);
     const failed = unconfigured + invalid + emptyName;
     if (failed === 0) return undefined;
     if (unconfigured > 0) stats.count(STATSD_EVENTS.instancesUnconfigured, unconfigured);
@@ -209,8 +262,16 @@ export class StatsdHandler implements Handler {
 
   async flush(signal: AbortSignal): Promise<void> {
     this.resolver.refreshIfStale();
-    const snapshot = this.aggregator.drain();
-    const units = encodeSnapshot(snapshot, this.config.samplingRate);
+    const fresh = this.aggregator.drain();
+    this.endInterval();
+    let batch: AggregateSnapshot = fresh;
+    const carried = this.pending;
+    if (carried !== undefined) {
+      this.pending = undefined;
+      carried.absorbNewer(fresh);
+      batch = carried.drain();
+    }
+    const units = encodeSnapshot(batch, this.config.samplingRate);
     if (units.length === 0) return;
     const stats = this.env.stats;
     const packed = packLines(units, this.config.flushBytes);
@@ -230,14 +291,13 @@ export class StatsdHandler implements Handler {
       await untilSettledOrAborted(first, signal);
     }
     if (this.closing !== undefined) {
-      stats.count(STATSD_EVENTS.linesDroppedAborted, packed.lines);
-      this.dropLog.warn('statsd handler flushed after close; lines dropped', { lines: packed.lines });
+      this.dropClosed(packed.lines, 'statsd handler flushed after close; lines dropped');
       return;
     }
     const target = this.target();
     if (target === undefined) {
-      stats.count(STATSD_EVENTS.linesDroppedUnresolved, packed.lines);
-      this.dropLog.warn('statsd address not resolved yet; lines dropped', { host: this.config.address.host, lines: packed.lines });
+      const kept = this.carry(selectUnits(batch, (u) => (packed.unitDatagram[u] ?? -1) >= 0));
+      this.dropLog.warn('statsd address not resolved yet; lines kept for the next flush', { host: this.config.address.host, lines: kept });
       return;
     }
     const outcome = await sendWindowed(this.transportFor(target), packed.datagrams, packed.lineCounts, signal, this.maxInFlight);
@@ -245,20 +305,139 @@ export class StatsdHandler implements Handler {
       stats.count(STATSD_EVENTS.linesSent, outcome.linesSent);
       stats.count(STATSD_EVENTS.datagramsSent, outcome.datagramsSent);
     }
-    if (outcome.datagramsFailed > 0) {
-      stats.count(STATSD_EVENTS.sendErrors, outcome.datagramsFailed);
-      stats.count(STATSD_EVENTS.linesDroppedSendError, outcome.linesFailed);
-      this.sendLog.warn('statsd send failed', {
+    if (outcome.datagramsFailed > 0) stats.count(STATSD_EVENTS.sendErrors, outcome.datagramsFailed);
+    this.settle(batch, packed, outcome, target);
+  }
+
+  /**
+   * Decides, per datagram, what this flush delivered, and carries the rest over. A connected UDP
+   * socket reports a refused datagram (ICMP port unreachable) as ECONNREFUSED on a *later* send,
+   * and that send itself does not leave. So:
+   * - a failed, unsent or unanswered datagram is retried;
+   * - a failure also condemns the datagrams sent shortly before the first failure (one send
+   *   window) up to the last failure: one of them was refused, which one cannot be known;
+   * - the datagrams after the last failure (at most one window) are unconfirmed until the next
+   *   flush's first send says whether a refusal was pending;
+   * - the previous flush's unconfirmed datagrams are settled by this flush's first send.
+   * Delivery is therefore at least once: when a server comes or goes in the middle of a flush,
+   * a few datagrams it did receive may be sent again.
+   */
+  private settle(batch: AggregateSnapshot, packed: PackedDatagrams, outcome: SendOutcome, target: TransportTarget): void {
+    const results = outcome.results;
+    const n = results.length;
+    const previous = this.unconfirmed;
+    this.unconfirmed = undefined;
+    if (this.closing !== undefined) {
+      // Closed under the flush: nothing is left to carry anything to.
+      let unsent = 0;
+      for (let d = 0; d < n; d++) if (results[d] !== SEND_RESULT.ok) unsent += packed.lineCounts[d] ?? 0;
+      if (unsent > 0) this.dropClosed(unsent, 'statsd handler closed during a flush; unsent lines dropped');
+      return;
+    }
+    let firstFailure = -1;
+    let lastFailure = -1;
+    for (let d = 0; d < n; d++) {
+      if (results[d] !== SEND_RESULT.failed) continue;
+      if (firstFailure < 0) firstFailure = d;
+      lastFailure = d;
+    }
+    const window = this.maxInFlight;
+    const suspectFrom = firstFailure < 0 ? n : Math.max(0, firstFailure - window);
+    const unconfirmedFrom = Math.max(lastFailure + 1, n - window);
+    const fate = new Uint8Array(n);
+    let retry = 0;
+    let retryLines = 0;
+    let unconfirmed = 0;
+    for (let d = 0; d < n; d++) {
+      if (results[d] !== SEND_RESULT.ok || (d >= suspectFrom && d <= lastFailure)) {
+        fate[d] = RETRY;
+        retry++;
+        retryLines += packed.lineCounts[d] ?? 0;
+      } else if (d >= unconfirmedFrom && this.config.maxPendingLines > 0) {
+        fate[d] = UNCONFIRMED;
+        unconfirmed++;
+      }
+    }
+
+    let carried = 0;
+    if (previous !== undefined && results[0] !== SEND_RESULT.ok) {
+      // The first send failed (a refusal was waiting) or was never answered: the previous
+      // flush's last datagrams may not have arrived. A gauge this flush carries is newer than
+      // theirs, and resending the older value could overwrite it on the server.
+      for (const name of batch.gauges.keys()) previous.deleteGauge(name);
+      carried += this.carry(previous);
+    }
+    // Oversized units were never packed (datagram -1): they are counted as dropped already.
+    const unit = packed.unitDatagram;
+    const settledAs = (f: number) => (u: number) => {
+      const d = unit[u] ?? -1;
+      return d >= 0 && fate[d] === f;
+    };
+    if (retry > 0) carried += this.carry(selectUnits(batch, settledAs(RETRY)));
+    if (unconfirmed > 0) this.unconfirmed = selectUnits(batch, settledAs(UNCONFIRMED));
+
+    if (retry > 0) {
+      this.failing = true;
+      this.sendLog.warn('statsd send failed; lines kept for the next flush', {
         address: `${target.address}:${target.port}`,
-        datagrams: outcome.datagramsFailed,
-        lines: outcome.linesFailed,
-        error: outcome.firstError?.message,
+        datagrams: retry,
+        lines: retryLines,
+        pending: this.pending?.pendingLines ?? 0,
+        error: outcome.firstError?.message ?? (outcome.linesAborted > 0 ? 'flush aborted (time box)' : undefined),
+      });
+    } else if (this.failing && carried === 0) {
+      this.failing = false;
+      this.env.logger.info('statsd sends recovered', { address: `${target.address}:${target.port}` });
+    }
+  }
+
+  /**
+   * Adds `lines` (older than anything recorded since) to what the next flush sends, within
+   * max_pending_lines. Returns how many lines were kept.
+   */
+  private carry(lines: StatsdAggregator): number {
+    const added = lines.pendingLines;
+    if (added === 0) return 0;
+    const stats = this.env.stats;
+    const max = this.config.maxPendingLines;
+    if (max === 0) {
+      stats.count(STATSD_EVENTS.linesDroppedPendingLimit, added);
+      this.dropLog.warn('statsd lines that could not be delivered were dropped (max_pending_lines is 0)', { dropped: added });
+      return 0;
+    }
+    stats.count(STATSD_EVENTS.linesRequeued, added);
+    let pending = this.pending;
+    if (pending === undefined) pending = lines;
+    else pending.absorbNewer(lines.drain());
+    const dropped = pending.trimTo(max);
+    if (dropped > 0) {
+      stats.count(STATSD_EVENTS.linesDroppedPendingLimit, dropped);
+      this.dropLog.warn('statsd lines waiting to be resent exceed max_pending_lines; the newest were dropped', {
+        dropped,
+        maxPendingLines: max,
       });
     }
-    if (outcome.linesAborted > 0) {
-      stats.count(STATSD_EVENTS.linesDroppedAborted, outcome.linesAborted);
-      this.dropLog.warn('statsd flush overran and was aborted; remaining lines dropped', { lines: outcome.linesAborted });
+    this.pending = pending.empty ? undefined : pending;
+    return added;
+  }
+
+  /** Starts a new interval for the series limits, and reports what overflowed in the last ones. */
+  private endInterval(): void {
+    for (const plan of this.plans.values()) {
+      plan.live = 0;
+      if (plan.overflowed > 0) {
+        this.overflowLog.add(plan.instance, plan.overflowed);
+        plan.overflowed = 0;
+      }
     }
+    this.overflowLog.flush('statsd series limit reached; new series were recorded into their metric\'s overflow stat', {
+      maxSeries: this.config.maxSeries,
+    });
+  }
+
+  private dropClosed(lines: number, why: string): void {
+    this.env.stats.count(STATSD_EVENTS.linesDroppedClosed, lines);
+    this.dropLog.warn(why, { lines });
   }
 
   close(): Promise<void> {
@@ -267,13 +446,25 @@ export class StatsdHandler implements Handler {
   }
 
   liveSeries(): number {
-    return this.aggregator.series;
+    return this.aggregator.series + (this.pending?.series ?? 0);
   }
 
   private async shutdown(): Promise<void> {
     const current = this.transport;
     this.transport = undefined;
     await Promise.all([current?.t.close(), ...this.retiring, this.resolver.idle()]);
+    // The core's final flush has run: what still waits has nowhere left to go. What is merely
+    // unconfirmed was sent and is taken as delivered, but counted so the doubt is visible.
+    const unconfirmed = this.unconfirmed?.pendingLines ?? 0;
+    this.unconfirmed = undefined;
+    if (unconfirmed > 0) this.env.stats.count(STATSD_EVENTS.linesUnconfirmedAtClose, unconfirmed);
+    const left = (this.pending?.pendingLines ?? 0) + this.aggregator.pendingLines;
+    this.pending = undefined;
+    this.aggregator.drain();
+    if (left > 0) {
+      this.env.stats.count(STATSD_EVENTS.linesDroppedClosed, left);
+      this.env.logger.warn('statsd handler closed with unsent lines; they are dropped', { lines: left });
+    }
   }
 
   private target(): TransportTarget | undefined {

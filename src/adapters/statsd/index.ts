@@ -14,6 +14,8 @@ export const statsdAdapter: AnyAdapter = defineAdapter<StatsdConfig>({
 });
 
 export {
+  MAX_PENDING_LINES_LIMIT,
+  MAX_SERIES_LIMIT,
   MIN_SAMPLING_RATE,
   parseStatsdAddress,
   parseStatsdConfig,
@@ -35,12 +37,13 @@ export {
   StatsdHandler,
   type StatsdHandlerOptions,
 } from './handler.js';
-export { encodeSnapshot, StatsdAggregator, type AggregateSnapshot } from './aggregator.js';
+export { encodeSnapshot, selectUnits, StatsdAggregator, type AggregateSnapshot, type StatKind } from './aggregator.js';
 export { encodeCounterLine, encodeGaugeLine, encodeTimingLine, formatSampleRateSuffix, formatStatValue } from './line.js';
-export { checkNameTemplate, compileStatName, parseNameTemplate } from './name-template.js';
+export { checkNameTemplate, compileStatName, OVERFLOW_VALUE, overflowStatName, parseNameTemplate } from './name-template.js';
 export type { NameTemplatePart, NameTemplateProblem, ParsedNameTemplate, StatNameRenderer } from './name-template.js';
 export { MAX_UDP_PAYLOAD, packLines, type PackedDatagrams } from './packer.js';
 export { AddressResolver, systemLookup, type LookupFn, type ResolvedAddress } from './resolver.js';
 export { sanitizeStatName } from './sanitize.js';
-export { sendWindowed, type SendOutcome } from './send-window.js';
+export { SEND_RESULT, sendWindowed, type SendOutcome } from './send-window.js';
 export { hotShotsTransport, type DatagramTransport, type TransportFactory, type TransportTarget } from './transport.js';
+export { connectedUdpTransport } from './udp-transport.js';

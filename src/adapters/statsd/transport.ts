@@ -36,6 +36,10 @@ function isRawSender(client: object): client is RawSender {
 }
 
 /**
+ * Not the default (that is connectedUdpTransport): hot-shots sends with the address on every
+ * call and cannot connect its socket, so it never hears that a server refused a datagram. Kept
+ * for the bench's comparison.
+ *
  * hot-shots over UDP, unbuffered (each `send` is one datagram), with every feature that could
  * change the bytes switched off: no Datadog tags or telemetry (hot-shots would otherwise pick
  * them up from DD_* environment variables), no client-side aggregation, no prefix.

@@ -4,6 +4,11 @@
  * unreachable" that comes back is kept by the kernel on a connected socket and fails the next
  * send with ECONNREFUSED. An unconnected socket (hot-shots', which passes the address with every
  * send) never hears of it, so a stopped server looks exactly like a healthy one.
+ *
+ * Node also reads from a bound UDP socket, and that read path may be the one to pick the pending
+ * error up (as an 'error' event, `recvmsg ECONNREFUSED`), typically between two flushes. Such a
+ * refusal is handed to the next send instead, which fails without sending, exactly as when the
+ * send path picks it up: the handler then sees every refusal the same way.
  */
 import { createSocket, type Socket } from 'node:dgram';
 import type { DatagramTransport, TransportFactory } from './transport.js';
@@ -16,6 +21,8 @@ class ConnectedUdpTransport implements DatagramTransport {
   /** Sends that arrived while connecting; Node cannot send on a socket mid-connect. */
   private waiting: Pending[] = [];
   private closed: Promise<void> | undefined;
+  /** A refusal the read path picked up, owed to the next send. */
+  private refused: Error | undefined;
 
   constructor(
     private readonly address: string,
@@ -27,6 +34,12 @@ class ConnectedUdpTransport implements DatagramTransport {
   send(payload: string, done: (err: Error | undefined) => void): void {
     if (this.closed !== undefined) {
       done(new Error('statsd socket is closed'));
+      return;
+    }
+    const refused = this.refused;
+    if (refused !== undefined) {
+      this.refused = undefined;
+      done(refused);
       return;
     }
     const socket = this.socket;
@@ -45,7 +58,10 @@ class ConnectedUdpTransport implements DatagramTransport {
   private connect(): void {
     const socket = createSocket({ type: this.family === 6 ? 'udp6' : 'udp4' });
     socket.unref();
-    socket.on('error', this.onSocketError);
+    socket.on('error', (err: Error) => {
+      if ((err as NodeJS.ErrnoException).code === 'ECONNREFUSED') this.refused = err;
+      else this.onSocketError(err);
+    });
     this.socket = socket;
     socket.connect(this.port, this.address, (err?: Error) => {
       const waiting = this.waiting;

@@ -36,8 +36,13 @@ describe('circonus params', () => {
       tlsServerName: undefined,
     });
     expect(snake.metrics).toEqual([
-      { name: REQUEST_COUNT.name, type: CirconusMetricType.COUNTER, tagDimensions: ['destination_service', 'response_code'] },
-      { name: REQUEST_DURATION.name, type: CirconusMetricType.DISTRIBUTION, tagDimensions: ['destination_service', 'response_code'] },
+      { name: REQUEST_COUNT.name, type: CirconusMetricType.COUNTER, tagDimensions: ['destination_service', 'response_code'], maxSeries: 25_000 },
+      {
+        name: REQUEST_DURATION.name,
+        type: CirconusMetricType.DISTRIBUTION,
+        tagDimensions: ['destination_service', 'response_code'],
+        maxSeries: 25_000,
+      },
     ]);
   });
 
@@ -62,10 +67,11 @@ describe('circonus params', () => {
         tlsServerName: 'broker-1.example',
         max_retries: '5',
         maxSeries: 50,
+        max_series_per_metric: '20',
         max_pending_series: 0,
         maxPendingBytes: 1024,
         metrics: [
-          { name: REQUEST_COUNT.name, type: 1, dimensions: ['response_code'] },
+          { name: REQUEST_COUNT.name, type: 1, dimensions: ['response_code'], maxSeries: 5 },
           { name: REQUEST_DURATION.name, type: 3, dimensions: [] },
         ],
       },
@@ -82,6 +88,7 @@ describe('circonus params', () => {
       maxPendingBytes: 1024,
     });
     expect(c.metrics.map((m) => m.tagDimensions)).toEqual([['response_code'], []]);
+    expect(c.metrics.map((m) => m.maxSeries)).toEqual([5, 20]);
   });
 
   it('report a missing, relative or non-http submission_url at its path', () => {
@@ -298,15 +305,18 @@ describe('circonus params', () => {
       submission_url: URL_OK,
       max_retries: 11,
       max_series: 0,
+      maxSeriesPerMetric: 10_000_001,
       max_pending_series: -1,
       max_pending_bytes: 1.5,
-      metrics: bothMetrics,
+      metrics: [{ name: REQUEST_COUNT.name, type: 'COUNTER', max_series: 'lots' }, bothMetrics[1]],
     });
     expect(issues.map((i) => [i.path, i.code])).toEqual([
       [['max_retries'], CIRCONUS_CODES.limit],
       [['max_series'], CIRCONUS_CODES.limit],
+      [['maxSeriesPerMetric'], CIRCONUS_CODES.limit],
       [['max_pending_series'], CIRCONUS_CODES.limit],
       [['max_pending_bytes'], CIRCONUS_CODES.fieldType],
+      [['metrics', 0, 'max_series'], CIRCONUS_CODES.fieldType],
     ]);
   });
 

@@ -213,15 +213,53 @@ describe('circonus handler recording', () => {
     expect(lastPayload()).toEqual({ 'cost.instance.istio-system': { n: 1.5 } });
   });
 
-  it('stops creating series at max_series until the next interval, counting what it drops', async () => {
+  it('records new streams past max_series into the overflow stream, so the totals still add up', async () => {
     const { handler, env } = await startHandler(params([{ name: REQUEST_BYTES.name, type: 'COUNTER' }], { max_series: 2 }), [REQUEST_BYTES]);
-    const batch = ['a', 'b', 'c', 'a'].map((d) => instance(REQUEST_BYTES, 1, { destination_service: d }));
-    expect(handler.handleMetrics(batch)).toMatchObject({ failed: 1, message: expect.stringMatching(/max_series \(2\) reached/) });
-    expect(env.event(CIRCONUS_EVENTS.instancesSeriesLimit)).toBe(1);
-    expect(handler.liveSeries()).toBe(2);
+    const batch = ['a', 'b', 'c', 'd', 'a'].map((d) => instance(REQUEST_BYTES, 1, { destination_service: d }));
+    expect(handler.handleMetrics(batch)).toBeUndefined();
+    expect(env.event(CIRCONUS_EVENTS.instancesOverflowed)).toBe(2);
     await handler.flush(neverAborted());
-    expect(Object.keys(lastPayload())).toHaveLength(2);
-    expect(handler.handleMetrics([instance(REQUEST_BYTES, 1, { destination_service: 'c' })])).toBeUndefined();
+    expect(lastPayload()).toEqual({
+      'requestsize.instance.istio-system{destination_service=a}': { L: 2 },
+      'requestsize.instance.istio-system{destination_service=b}': { L: 1 },
+      'requestsize.instance.istio-system{destination_service=overflow}': { L: 2 },
+    });
+    const logged = env.logger.lines.filter((l) => l.msg.startsWith('circonus series limit reached'));
+    expect(logged).toHaveLength(1);
+    expect(logged[0]?.fields).toMatchObject({ total: 2, by: 'requestsize.instance.istio-system=2' });
+    // A new interval starts with room again.
+    handler.handleMetrics([instance(REQUEST_BYTES, 1, { destination_service: 'c' })]);
+    await handler.flush(neverAborted());
+    expect(lastPayload()).toEqual({ 'requestsize.instance.istio-system{destination_service=c}': { L: 1 } });
+  });
+
+  it('caps each metric at its own max_series, so one exploding metric leaves room for the others', async () => {
+    const { handler, env } = await startHandler(
+      params(
+        [
+          { name: REQUEST_COUNT.name, type: 'COUNTER', dimensions: ['destination_service'] },
+          { name: REQUEST_BYTES.name, type: 'DISTRIBUTION', max_series: 1 },
+        ],
+        { max_series_per_metric: 2 },
+      ),
+      [REQUEST_COUNT, REQUEST_BYTES],
+    );
+    const batch = [
+      ...['h1', 'h2', 'h3', 'h4'].map((d) => instance(REQUEST_COUNT, 1, { destination_service: d, response_code: 200 })),
+      ...['x', 'y'].map((d) => instance(REQUEST_BYTES, 100, { destination_service: d })),
+    ];
+    expect(handler.handleMetrics(batch)).toBeUndefined();
+    expect(env.event(CIRCONUS_EVENTS.instancesOverflowed)).toBe(3);
+    await handler.flush(neverAborted());
+    const sent = lastPayload();
+    expect(Object.keys(sent).sort()).toEqual([
+      'requestcount.instance.istio-system{destination_service=h1}',
+      'requestcount.instance.istio-system{destination_service=h2}',
+      'requestcount.instance.istio-system{destination_service=overflow}',
+      'requestsize.instance.istio-system{destination_service=overflow}',
+      'requestsize.instance.istio-system{destination_service=x}',
+    ]);
+    expect(sent['requestcount.instance.istio-system{destination_service=overflow}']).toEqual({ L: 2 });
   });
 
   it('sends nothing for an interval without data', async () => {
@@ -285,14 +323,16 @@ describe('the dimension-tuple cache', () => {
     expect(budget.count).toBe(1);
   });
 
-  it('caches no new tuple once the store is full', () => {
+  it('caches no new tuple once the store is full, recording into the one overflow stream instead', () => {
     const { r, budget } = recorder();
     const store = new SeriesStore(1);
     expect(r.record(instance(REQUEST_COUNT, 1, { destination_service: 'a', response_code: 200 }), store, 1)).toBeUndefined();
     for (let i = 0; i < 50; i++) {
-      expect(r.record(instance(REQUEST_COUNT, 1, { destination_service: `x${i}`, response_code: 200 }), store, 1)).toBe('series_limit');
+      expect(r.record(instance(REQUEST_COUNT, 1, { destination_service: `x${i}`, response_code: 200 }), store, 1)).toBe('overflow');
     }
     expect(budget.count).toBe(1);
     expect(r.cachedTuples()).toBe(1);
+    expect(store.size).toBe(2);
+    expect([...store.values()].map((s) => s.value)).toEqual([1, 50]);
   });
 });

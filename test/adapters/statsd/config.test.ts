@@ -256,6 +256,39 @@ describe('statsd params', () => {
     expect(issues[1]?.message).toContain('column 4 of "nameTemplate": literal text contains "|"');
   });
 
+  it('bound series per interval and lines waiting to be resent, by default and as configured per metric', () => {
+    const defaults = parseOk({ metrics: { 'requestcount.instance.istio-system': { type: 'COUNTER' } } });
+    expect(defaults.maxSeries).toBe(20_000);
+    expect(defaults.maxPendingLines).toBe(100_000);
+    expect(defaults.metrics[0]?.maxSeries).toBe(10_000);
+    const set = parseOk({
+      max_series: 500,
+      maxSeriesPerMetric: 50,
+      max_pending_lines: '0',
+      metrics: {
+        'requestcount.instance.istio-system': { type: 'COUNTER', maxSeries: 7 },
+        'requestduration.instance.istio-system': { type: 'DISTRIBUTION' },
+      },
+    });
+    expect(set.maxSeries).toBe(500);
+    expect(set.maxPendingLines).toBe(0);
+    expect(set.metrics.map((m) => m.maxSeries)).toEqual([7, 50]);
+  });
+
+  it('refuse series and pending limits that are not whole numbers in range, at their path', () => {
+    const { config, issues } = parse({
+      maxSeries: 0,
+      max_pending_lines: -1,
+      metrics: { 'requestcount.instance.istio-system': { type: 'COUNTER', max_series: 1.5 } },
+    });
+    expect(config).toBeUndefined();
+    expect(issues.map((i) => [i.path, i.message])).toEqual([
+      [['maxSeries'], '"maxSeries" must be a whole number from 1 to 10000000, got 0'],
+      [['max_pending_lines'], '"maxPendingLines" must be a whole number from 0 to 10000000, got -1'],
+      [['metrics', 'requestcount.instance.istio-system', 'max_series'], '"maxSeries" must be a whole number from 1 to 10000000, got 1.5'],
+    ]);
+  });
+
   it('report every problem at once rather than stopping at the first', () => {
     const { issues } = parse({
       address: 'nope',

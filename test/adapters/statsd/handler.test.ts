@@ -9,6 +9,7 @@ import {
   type StatsdHandlerOptions,
 } from '../../../src/adapters/statsd/index.js';
 import { collectingReporter, instance, memoryTransports, neverAborted, spec, testEnv, type TestEnv } from './support/fixtures.js';
+import type { DatagramTransport } from '../../../src/adapters/statsd/index.js';
 
 const requests = spec('requestcount.instance.istio-system', ValueType.INT64, {
   destination_service: ValueType.STRING,
@@ -196,29 +197,119 @@ describe('the statsd handler', () => {
     expect(event(env, STATSD_EVENTS.linesDroppedOversized)).toBe(1);
   });
 
-  it('counts send errors, logs them at a bounded rate, and still finishes the flush', async () => {
+  it('keeps what a failed send could not deliver and sends it, merged, once sends work again', async () => {
     const { handler, transports, env } = setup({ flushBytes: 64 });
     await handler.start();
     transports.fail = Object.assign(new Error('send ENETUNREACH'), { code: 'ENETUNREACH' });
     for (let round = 0; round < 5; round++) {
       for (let i = 0; i < 10; i++) handler.handleMetrics([instance(requests, 1, { destination_service: `s${i}`, response_code: 200 })]);
+      handler.handleMetrics([instance(connections, round, { destination_service: 'c' }), instance(duration, (round + 1) * 1e6, { destination_service: 't' })]);
       await handler.flush(neverAborted());
       env.advance(300);
     }
     expect(event(env, STATSD_EVENTS.sendErrors)).toBeGreaterThanOrEqual(5);
-    expect(event(env, STATSD_EVENTS.linesDroppedSendError)).toBe(50);
-    const warnings = env.logger.lines.filter((l) => l.msg === 'statsd send failed');
+    expect(event(env, STATSD_EVENTS.linesDroppedPendingLimit)).toBe(0);
+    // Ten counter series, one gauge and five timer samples wait, however many flushes failed.
+    expect(handler.liveSeries()).toBe(12);
+    const warnings = env.logger.lines.filter((l) => l.msg === 'statsd send failed; lines kept for the next flush');
     // Five failing flushes within 1.5 s: one log line, the rest counted as suppressed.
     expect(warnings).toHaveLength(1);
     expect(warnings[0]?.fields?.error).toBe('send ENETUNREACH');
     env.advance(10_000);
     transports.fail = undefined;
-    handler.handleMetrics([instance(requests, 1, { destination_service: 'back', response_code: 200 })]);
+    handler.handleMetrics([instance(requests, 1, { destination_service: 's0', response_code: 200 }), instance(connections, 9, { destination_service: 'c' })]);
     await handler.flush(neverAborted());
-    expect(transports.lines()).toEqual(['mesh.requests.back.200:1|c']);
+    // Counters add up, the newest gauge wins, every timer sample is there, in order.
+    expect(transports.lines().sort()).toEqual(
+      [
+        'mesh.requests.s0.200:6|c',
+        ...Array.from({ length: 9 }, (_, i) => `mesh.requests.s${i + 1}.200:5|c`),
+        'mesh.conns.c:9|g',
+        ...[1, 2, 3, 4, 5].map((ms) => `mesh.latency.t:${ms}|ms`),
+      ].sort(),
+    );
+    expect(env.logger.lines.some((l) => l.msg === 'statsd sends recovered')).toBe(true);
+    await handler.flush(neverAborted());
+    expect(handler.liveSeries()).toBe(0);
   });
 
-  it('stops sending when the flush is aborted and counts what was left', async () => {
+  it('keeps at most max_pending_lines, dropping the newest timer samples first, and counts the rest', async () => {
+    const { handler, transports, env } = setup({ maxPendingLines: 6 });
+    await handler.start();
+    transports.fail = new Error('send ECONNREFUSED');
+    handler.handleMetrics([
+      instance(requests, 2, { destination_service: 'a', response_code: 200 }),
+      instance(connections, 3, { destination_service: 'a' }),
+      ...[1, 2, 3, 4, 5, 6].map((ms) => instance(duration, ms * 1e6, { destination_service: 'a' })),
+    ]);
+    await handler.flush(neverAborted());
+    expect(event(env, STATSD_EVENTS.linesDroppedPendingLimit)).toBe(2);
+    transports.fail = undefined;
+    await handler.flush(neverAborted());
+    expect(transports.lines()).toEqual(['mesh.requests.a.200:2|c', 'mesh.conns.a:3|g', ...[1, 2, 3, 4].map((ms) => `mesh.latency.a:${ms}|ms`)]);
+  });
+
+  it('drops what it cannot send at once when max_pending_lines is 0, as Mixer did', async () => {
+    const { handler, transports, env } = setup({ maxPendingLines: 0 });
+    await handler.start();
+    transports.fail = new Error('send ECONNREFUSED');
+    handler.handleMetrics([instance(requests, 2, { destination_service: 'a', response_code: 200 })]);
+    await handler.flush(neverAborted());
+    expect(event(env, STATSD_EVENTS.linesDroppedPendingLimit)).toBe(1);
+    expect(handler.liveSeries()).toBe(0);
+  });
+
+  it('reads a refusal reported on a later send as the loss of what went before, and resends exactly that', async () => {
+    // A connected UDP socket sending to a closed port: each sent datagram is lost, and its ICMP
+    // refusal fails the next send (which does not leave either), as Linux does on loopback.
+    const received: string[] = [];
+    let serverUp = false;
+    let refusalPending = false;
+    const factory = (): DatagramTransport => ({
+      send(payload, done) {
+        if (refusalPending) {
+          refusalPending = false;
+          setImmediate(() => done(Object.assign(new Error('send ECONNREFUSED'), { code: 'ECONNREFUSED' })));
+          return;
+        }
+        if (serverUp) received.push(payload);
+        else refusalPending = true;
+        setImmediate(() => done(undefined));
+      },
+      close: async () => undefined,
+    });
+    const env = testEnv();
+    const handler = new StatsdHandler(config({ flushBytes: 40 }), all, env, { transport: factory });
+    await handler.start();
+    const want = new Map<string, number>();
+    const record = (svc: string): void => {
+      handler.handleMetrics([instance(requests, 1, { destination_service: svc, response_code: 200 })]);
+      const k = `mesh.requests.${svc}.200`;
+      want.set(k, (want.get(k) ?? 0) + 1);
+    };
+    serverUp = true;
+    for (let f = 0; f < 12; f++) {
+      // Down for flushes 3–7: one-datagram and many-datagram flushes on both edges.
+      if (f === 3) serverUp = false;
+      if (f === 8) serverUp = true;
+      // Names recur every few flushes (so carried counts merge) and datagram counts vary (odd
+      // counts leave a refusal pending for the next flush to find).
+      const series = f % 2 === 0 ? 1 : 4;
+      for (let i = 0; i < series; i++) record(`f${f % 5}s${i}`);
+      await handler.flush(neverAborted());
+    }
+    await handler.flush(neverAborted());
+    const got = new Map<string, number>();
+    for (const line of received.flatMap((d) => d.split('\n'))) {
+      const m = /^(.*):(\d+)\|c$/.exec(line);
+      if (m === null) throw new Error(`unexpected line ${line}`);
+      got.set(m[1] as string, (got.get(m[1] as string) ?? 0) + Number(m[2]));
+    }
+    expect(got).toEqual(want);
+    expect(event(env, STATSD_EVENTS.sendErrors)).toBeGreaterThan(0);
+  });
+
+  it('resends what was in flight or unsent when the flush is aborted (at least once)', async () => {
     const { handler, transports, env } = setup({ flushBytes: 64 }, { maxDatagramsInFlight: 1 });
     await handler.start();
     for (let i = 0; i < 20; i++) handler.handleMetrics([instance(requests, 1, { destination_service: `s${i}`, response_code: 200 })]);
@@ -226,9 +317,15 @@ describe('the statsd handler', () => {
     const flushing = handler.flush(ac.signal);
     ac.abort();
     await flushing;
-    const sent = transports.lines().length;
-    expect(sent).toBeLessThan(20);
-    expect(event(env, STATSD_EVENTS.linesDroppedAborted) + event(env, STATSD_EVENTS.linesSent)).toBe(20);
+    const firstFlush = transports.datagrams.length;
+    expect(firstFlush).toBeLessThan(20);
+    expect(event(env, STATSD_EVENTS.linesRequeued)).toBe(20);
+    await handler.flush(neverAborted());
+    const lines = transports.lines();
+    expect(new Set(lines).size).toBe(20);
+    // Only the datagram in the socket's hands at the abort may arrive twice.
+    const resentTwice = transports.datagrams.slice(0, firstFlush).join('\n').split('\n').length;
+    expect(lines.length).toBeLessThanOrEqual(20 + resentTwice);
   });
 
   it('resolves the address from start, without holding start up, and refreshes it in the background, not per packet', async () => {
@@ -297,7 +394,7 @@ describe('the statsd handler', () => {
     expect(env.logger.lines.some((l) => l.fields?.error === 'getaddrinfo EAI_AGAIN statsd')).toBe(true);
   });
 
-  it('starts even when the address cannot be resolved, drops lines until it can, and retries on each flush', async () => {
+  it('starts even when the address cannot be resolved, keeps lines until it can, and retries on each flush', async () => {
     let up = false;
     const lookups: number[] = [];
     const lookup: LookupFn = async () => {
@@ -309,7 +406,7 @@ describe('the statsd handler', () => {
     await handler.start();
     handler.handleMetrics([instance(requests, 1, { destination_service: 'x', response_code: 200 })]);
     await handler.flush(neverAborted());
-    expect(event(env, STATSD_EVENTS.linesDroppedUnresolved)).toBe(1);
+    expect(event(env, STATSD_EVENTS.linesRequeued)).toBe(1);
     await new Promise((r) => setImmediate(r));
     up = true;
     handler.handleMetrics([instance(requests, 1, { destination_service: 'y', response_code: 200 })]);
@@ -317,8 +414,19 @@ describe('the statsd handler', () => {
     await new Promise((r) => setImmediate(r));
     handler.handleMetrics([instance(requests, 1, { destination_service: 'z', response_code: 200 })]);
     await handler.flush(neverAborted());
-    expect(transports.lines()).toEqual(['mesh.requests.z.200:1|c']);
+    expect(transports.lines()).toEqual(['mesh.requests.x.200:1|c', 'mesh.requests.y.200:1|c', 'mesh.requests.z.200:1|c']);
     expect(lookups.length).toBe(2);
+  });
+
+  it('drops and counts, at close, what never got through', async () => {
+    const { handler, transports, env } = setup();
+    await handler.start();
+    transports.fail = new Error('send ECONNREFUSED');
+    handler.handleMetrics([instance(requests, 1, { destination_service: 'x', response_code: 200 }), instance(duration, 1e6, { destination_service: 'x' })]);
+    await handler.flush(neverAborted());
+    await handler.close();
+    expect(event(env, STATSD_EVENTS.linesDroppedClosed)).toBe(2);
+    expect(env.logger.lines.some((l) => l.msg === 'statsd handler closed with unsent lines; they are dropped')).toBe(true);
   });
 
   it('closes idempotently, and safely without start', async () => {
@@ -334,6 +442,75 @@ describe('the statsd handler', () => {
   });
 });
 
+describe('the statsd series limits', () => {
+  it("send a metric's new series past its limit to one overflow stat, so its totals still add up", async () => {
+    const { handler, transports, env } = setup({
+      metrics: {
+        ...params.metrics,
+        'requestcount.instance.istio-system': { type: 'COUNTER', name_template: 'requests.{{.destination_service}}.{{.response_code}}', maxSeries: 3 },
+      },
+    });
+    await handler.start();
+    for (let i = 0; i < 10; i++) {
+      expect(handler.handleMetrics([instance(requests, 2, { destination_service: `svc${i}`, response_code: 200 })])).toBeUndefined();
+    }
+    // A series admitted before the limit keeps counting.
+    handler.handleMetrics([instance(requests, 5, { destination_service: 'svc0', response_code: 200 })]);
+    // Other metrics have limits of their own.
+    handler.handleMetrics([instance(connections, 4, { destination_service: 'svc9' })]);
+    expect(event(env, STATSD_EVENTS.instancesOverflowed)).toBe(7);
+    await handler.flush(neverAborted());
+    expect(transports.lines()).toEqual([
+      'mesh.requests.svc0.200:7|c',
+      'mesh.requests.svc1.200:2|c',
+      'mesh.requests.svc2.200:2|c',
+      'mesh.requests.overflow.overflow:14|c',
+      'mesh.conns.svc9:4|g',
+    ]);
+  });
+
+  it('apply the handler-wide limit across metrics, and start afresh each interval', async () => {
+    const { handler, transports } = setup({ maxSeries: 2 });
+    await handler.start();
+    handler.handleMetrics([
+      instance(requests, 1, { destination_service: 'a', response_code: 200 }),
+      instance(duration, 1e6, { destination_service: 'a' }),
+      instance(connections, 1, { destination_service: 'a' }),
+      instance(duration, 2e6, { destination_service: 'b' }),
+    ]);
+    await handler.flush(neverAborted());
+    expect(transports.lines()).toEqual(['mesh.requests.a.200:1|c', 'mesh.conns.overflow:1|g', 'mesh.latency.a:1|ms', 'mesh.latency.overflow:2|ms']);
+    transports.datagrams.length = 0;
+    handler.handleMetrics([instance(duration, 3e6, { destination_service: 'b' })]);
+    await handler.flush(neverAborted());
+    expect(transports.lines()).toEqual(['mesh.latency.b:3|ms']);
+  });
+
+  it('log what overflowed at most once per log interval, with the totals per metric', async () => {
+    const { handler, env } = setup({ maxSeriesPerMetric: 1 });
+    await handler.start();
+    for (let f = 0; f < 4; f++) {
+      handler.handleMetrics([
+        instance(requests, 1, { destination_service: `a${f}`, response_code: 200 }),
+        instance(requests, 1, { destination_service: `b${f}`, response_code: 200 }),
+        instance(duration, 1e6, { destination_service: `a${f}` }),
+        instance(duration, 1e6, { destination_service: `b${f}` }),
+        instance(duration, 1e6, { destination_service: `c${f}` }),
+      ]);
+      await handler.flush(neverAborted());
+      env.advance(1000);
+    }
+    let lines = env.logger.lines.filter((l) => l.msg.startsWith('statsd series limit reached'));
+    expect(lines).toHaveLength(1);
+    expect(lines[0]?.fields).toMatchObject({ total: 3, by: 'requestduration.instance.istio-system=2,requestcount.instance.istio-system=1' });
+    env.advance(10_000);
+    await handler.flush(neverAborted());
+    lines = env.logger.lines.filter((l) => l.msg.startsWith('statsd series limit reached'));
+    expect(lines).toHaveLength(2);
+    expect(lines[1]?.fields).toMatchObject({ total: 9 });
+  });
+});
+
 describe('a statsd handler whose resolver hangs', () => {
   it('does not hold up start, and a flush waiting on the first lookup ends when the core aborts it', async () => {
     const env = testEnv();
@@ -346,11 +523,11 @@ describe('a statsd handler whose resolver hangs', () => {
     const flushing = handler.flush(ac.signal);
     ac.abort();
     await flushing;
-    expect(env.events.get(STATSD_EVENTS.linesDroppedUnresolved)).toBe(1);
-    // Later flushes do not wait on it again.
+    expect(env.events.get(STATSD_EVENTS.linesRequeued)).toBe(1);
+    // Later flushes do not wait on it again; what they hold waits with the rest.
     handler.handleMetrics([instance(requests, 1, { destination_service: 'y', response_code: 200 })]);
     await handler.flush(neverAborted());
-    expect(env.events.get(STATSD_EVENTS.linesDroppedUnresolved)).toBe(2);
+    expect(handler.liveSeries()).toBe(2);
     expect(transports.created).toEqual([]);
   });
 });

@@ -72,6 +72,9 @@ describe('a 100,000-instance flush over loopback UDP', () => {
         address: `127.0.0.1:${receiver.port}`,
         prefix: 'mesh',
         flushBytes,
+        // Every instance its own series, on purpose: the series limits would fold them.
+        maxSeries: 100_000,
+        maxSeriesPerMetric: 100_000,
         metrics: {
           'requestcount.instance.istio-system': {
             type: 'COUNTER',

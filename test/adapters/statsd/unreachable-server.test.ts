@@ -1,8 +1,8 @@
-/** The handler over the real hot-shots transport when the StatsD server is not there. */
+/** The handler over the real (connected UDP) transport when the StatsD server is not there. */
 import { createSocket } from 'node:dgram';
 import { describe, expect, it } from 'vitest';
 import { ValueType, type MetricInstance } from '../../../src/core/adapter.js';
-import { parseStatsdConfig, STATSD_EVENTS, StatsdHandler } from '../../../src/adapters/statsd/index.js';
+import { connectedUdpTransport, parseStatsdConfig, STATSD_EVENTS, StatsdHandler } from '../../../src/adapters/statsd/index.js';
 import { collectingReporter, instance, neverAborted, spec, testEnv } from './support/fixtures.js';
 
 const requests = spec('requestcount.instance.istio-system', ValueType.INT64, { destination_service: ValueType.STRING });
@@ -10,7 +10,12 @@ const requests = spec('requestcount.instance.istio-system', ValueType.INT64, { d
 function handlerAt(address: string) {
   const report = collectingReporter();
   const config = parseStatsdConfig(
-    { address, metrics: { 'requestcount.instance.istio-system': { type: 'COUNTER', nameTemplate: 'req.{{.destination_service}}' } } },
+    {
+      address,
+      maxSeries: 100_000,
+      maxSeriesPerMetric: 100_000,
+      metrics: { 'requestcount.instance.istio-system': { type: 'COUNTER', nameTemplate: 'req.{{.destination_service}}' } },
+    },
     [requests],
     report,
   );
@@ -35,7 +40,7 @@ async function closedPort(): Promise<number> {
 }
 
 describe('a statsd handler whose server is down', () => {
-  it('keeps recording in memory and finishes each flush promptly', async () => {
+  it('keeps recording in memory, finishes each flush promptly, and keeps what the closed port refused', async () => {
     const { handler, env } = handlerAt(`127.0.0.1:${await closedPort()}`);
     await handler.start();
     for (let round = 0; round < 3; round++) {
@@ -49,12 +54,19 @@ describe('a statsd handler whose server is down', () => {
       expect(recorded).toBeLessThan(1000);
       expect(flushed).toBeLessThan(2000);
     }
+    // The connected socket hears the ICMP refusals: nothing is taken for delivered.
+    expect(env.events.get(STATSD_EVENTS.sendErrors)).toBeGreaterThan(0);
+    // Everything waits, but the last flush's final datagram: unconfirmed until a next send.
+    expect(handler.liveSeries()).toBeGreaterThan(59_900);
+    expect(env.events.get(STATSD_EVENTS.linesDroppedPendingLimit)).toBeUndefined();
     await handler.close();
-    // UDP cannot know the server is gone: the datagrams left this host.
-    expect(env.events.get(STATSD_EVENTS.linesSent)).toBe(60_000);
+    // All but the final flush's last datagrams, which no later send could vouch for.
+    const unconfirmed = env.events.get(STATSD_EVENTS.linesUnconfirmedAtClose) ?? 0;
+    expect(unconfirmed).toBeLessThan(100);
+    expect((env.events.get(STATSD_EVENTS.linesDroppedClosed) ?? 0) + unconfirmed).toBe(60_000);
   });
 
-  it('counts datagrams the socket refuses to send and logs them at a bounded rate', async () => {
+  it('counts datagrams the socket refuses to send, keeps their lines, and logs at a bounded rate', async () => {
     // Sending to the broadcast address without SO_BROADCAST fails on the socket (EACCES).
     const { handler, env } = handlerAt('255.255.255.255:8125');
     await handler.start();
@@ -63,12 +75,29 @@ describe('a statsd handler whose server is down', () => {
       await handler.flush(neverAborted());
       env.advance(300);
     }
-    await handler.close();
-    expect(env.events.get(STATSD_EVENTS.linesDroppedSendError)).toBe(400);
     expect(env.events.get(STATSD_EVENTS.sendErrors)).toBeGreaterThanOrEqual(4);
     expect(env.events.get(STATSD_EVENTS.linesSent)).toBeUndefined();
-    const warnings = env.logger.lines.filter((l) => l.msg === 'statsd send failed');
+    expect(handler.liveSeries()).toBe(400);
+    await handler.close();
+    expect(env.events.get(STATSD_EVENTS.linesDroppedClosed)).toBe(400);
+    const warnings = env.logger.lines.filter((l) => l.msg === 'statsd send failed; lines kept for the next flush');
     expect(warnings).toHaveLength(1);
     expect(String(warnings[0]?.fields?.error)).toMatch(/EACCES|EPERM/);
+  });
+
+  it('hears a closed port through its connected socket: the refusal fails the next send, even when it arrives between sends', async () => {
+    const errors: Error[] = [];
+    const t = connectedUdpTransport({ address: '127.0.0.1', family: 4, port: await closedPort() }, (e) => errors.push(e));
+    const send = (payload: string): Promise<Error | undefined> => new Promise((resolve) => t.send(payload, resolve));
+    expect(await send('a:1|c')).toBeUndefined();
+    // Long enough for the ICMP answer to come back and Node's read path to pick the error up.
+    await new Promise((r) => setTimeout(r, 50));
+    expect(((await send('b:1|c')) as NodeJS.ErrnoException | undefined)?.code).toBe('ECONNREFUSED');
+    // In a burst, the send path picks it up itself.
+    const burst = await Promise.all(['c', 'd', 'e', 'f'].map((n) => send(`${n}:1|c`)));
+    expect(burst.map((e) => (e as NodeJS.ErrnoException | undefined)?.code)).toEqual([undefined, 'ECONNREFUSED', undefined, 'ECONNREFUSED']);
+    expect(errors).toEqual([]);
+    await t.close();
+    expect((await send('g:1|c'))?.message).toBe('statsd socket is closed');
   });
 });

@@ -62,12 +62,23 @@ async function freeTcpPort(): Promise<number> {
   return addr.port;
 }
 
-export async function startStatsdServer(opts: { flushIntervalMs?: number } = {}): Promise<StatsdServer> {
+export interface StatsdServerOptions {
+  readonly flushIntervalMs?: number;
+  /** A fixed UDP port, e.g. to start a server again where a stopped one was. Default: a free one. */
+  readonly port?: number;
+  /**
+   * Whether to zero the totals once the startup probe is through (the default). Without it only
+   * the probe's own counter is removed, so lines a client sends while the server starts count.
+   */
+  readonly resetAfterProbe?: boolean;
+}
+
+export async function startStatsdServer(opts: StatsdServerOptions = {}): Promise<StatsdServer> {
   const require = createRequire(import.meta.url);
   const statsdMain = join(dirname(require.resolve('statsd/package.json')), 'stats.js');
   const backend = fileURLToPath(new URL('../fixtures/capture-backend.cjs', import.meta.url));
   const dir = await mkdtemp(join(tmpdir(), 'telemux-statsd-'));
-  const port = await freeUdpPort();
+  const port = opts.port ?? (await freeUdpPort());
   const config = {
     port,
     address: '127.0.0.1',
@@ -161,6 +172,10 @@ export async function startStatsdServer(opts: { flushIntervalMs?: number } = {})
   // One more flush so every probe line is behind us, then start counting from zero.
   const flushesSoFar = totals.flushes;
   await waitFor((t) => t.flushes >= flushesSoFar + 2);
+  if (opts.resetAfterProbe === false) {
+    totals.counters.delete('telemux.probe');
+    return { port, totals, waitFor, stop: stopper(child, exited, dir) };
+  }
   totals.counters.clear();
   totals.timers.clear();
   totals.timerCounts.clear();
@@ -169,14 +184,13 @@ export async function startStatsdServer(opts: { flushIntervalMs?: number } = {})
   totals.badLines = 0;
   totals.packetsReceived = 0;
 
-  return {
-    port,
-    totals,
-    waitFor,
-    async stop() {
-      if (child.exitCode === null) child.kill('SIGTERM');
-      await exited;
-      await rm(dir, { recursive: true, force: true });
-    },
+  return { port, totals, waitFor, stop: stopper(child, exited, dir) };
+}
+
+function stopper(child: ChildProcess, exited: Promise<void>, dir: string): () => Promise<void> {
+  return async () => {
+    if (child.exitCode === null) child.kill('SIGTERM');
+    await exited;
+    await rm(dir, { recursive: true, force: true });
   };
 }

@@ -1,0 +1,679 @@
+/**
+ * Overload protection for the Report path: a LoadShedder that refuses Reports, cheaply and before
+ * any decoding, while the process is past its limits (Mixer's load shedding answered
+ * `UNAVAILABLE: Server is currently overloaded. Please try again.`), and ReportLimits, which
+ * bound how much work one Report may ask for. Envoy does not retry Reports, so a fast refusal
+ * costs one batch; queueing without bound costs the process, and with it every batch.
+ */
+import { status as Status } from '@grpc/grpc-js';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
+import { RateLimitedLog, type Logger } from '../log.js';
+
+/** Mixer's message, word for word: clients and runbooks grep for it. */
+export const OVERLOADED_MESSAGE = 'Server is currently overloaded. Please try again.';
+
+/** Why a Report was shed; also the `reason` label of the shed counter. */
+export type ShedReason = 'event_loop_utilization' | 'event_loop_delay' | 'memory' | 'in_flight';
+
+export const SHED_REASONS: readonly ShedReason[] = ['event_loop_utilization', 'event_loop_delay', 'memory', 'in_flight'];
+
+/** What the Report handler answers a shed Report with. */
+export interface ShedRefusal {
+  readonly code: Status.UNAVAILABLE;
+  readonly details: typeof OVERLOADED_MESSAGE;
+  readonly reason: ShedReason;
+}
+
+const REFUSALS: Readonly<Record<ShedReason, ShedRefusal>> = {
+  event_loop_utilization: { code: Status.UNAVAILABLE, details: OVERLOADED_MESSAGE, reason: 'event_loop_utilization' },
+  event_loop_delay: { code: Status.UNAVAILABLE, details: OVERLOADED_MESSAGE, reason: 'event_loop_delay' },
+  memory: { code: Status.UNAVAILABLE, details: OVERLOADED_MESSAGE, reason: 'memory' },
+  in_flight: { code: Status.UNAVAILABLE, details: OVERLOADED_MESSAGE, reason: 'in_flight' },
+};
+
+/** What the shedder measures; tests inject fakes. */
+export interface LoadSignals {
+  /** Mean event-loop delay in ms since the previous call, which starts a new window. */
+  eventLoopDelayMs(): number;
+  /** Share of the time since the previous call that the event loop was busy, from 0 to 1. */
+  eventLoopUtilization(): number;
+  /** Resident set size in bytes. */
+  rssBytes(): number;
+  start(): void;
+  stop(): void;
+}
+
+/**
+ * The process's own signals: `monitorEventLoopDelay` (sampled by libuv every `resolutionMs`, so
+ * it costs the Report path nothing) and `process.memoryUsage.rss()` (one syscall, no heap walk).
+ */
+export function processLoadSignals(resolutionMs = 10): LoadSignals {
+  const histogram = monitorEventLoopDelay({ resolution: resolutionMs });
+  let count = 0;
+  let sumNs = 0;
+  let elu = performance.eventLoopUtilization();
+  return {
+    eventLoopUtilization() {
+      const now = performance.eventLoopUtilization();
+      const window = performance.eventLoopUtilization(now, elu);
+      elu = now;
+      return window.utilization;
+    },
+    eventLoopDelayMs() {
+      // Windows are differences of the cumulative count and mean: a reset() would make the
+      // histogram drop its next sample, which after a stall is the one that shows it.
+      const c = histogram.count;
+      const sum = c === 0 ? 0 : histogram.mean * c;
+      const n = c - count;
+      const windowSum = sum - sumNs;
+      count = c;
+      sumNs = sum;
+      // Each sample is how long its `resolutionMs` timer took to fire, so the delay is what
+      // exceeds the resolution. No sample at all: the loop was blocked for the whole window.
+      return n > 0 ? Math.max(0, windowSum / n / 1e6 - resolutionMs) : Number.NaN;
+    },
+    rssBytes: () => process.memoryUsage.rss(),
+    start: () => {
+      histogram.enable();
+      elu = performance.eventLoopUtilization();
+    },
+    stop: () => histogram.disable(),
+  };
+}
+
+export interface LoadShedderOptions {
+  /**
+   * Keep the event loop's utilization (the share of time it is busy) near this, from 0 to 1, by
+   * admitting only part of the Reports while it is above. Undefined or 0: not a reason to shed.
+   *
+   * This is the signal that sees overload here: Reports queue in the kernel's socket buffers and
+   * in HTTP/2 flow control, not in the event loop, whose turns stay short (one Report each), so
+   * its delay barely moves while clients wait seconds. A loop busy all the time is the sign.
+   */
+  readonly maxEventLoopUtilization?: number;
+  /**
+   * Shed while the mean event-loop delay over a sample window is above this (ms); resume once it
+   * falls below `resumeRatio` of it. Undefined or 0: not a reason to shed.
+   */
+  readonly maxEventLoopDelayMs?: number;
+  /** The memory cap, in bytes (the container limit, or below it). Undefined: not a reason to shed. */
+  readonly maxRssBytes?: number;
+  /** Shed once RSS reaches this fraction of `maxRssBytes`. Default 0.9. */
+  readonly memoryFraction?: number;
+  /** Reports being processed at once; one more is shed. Undefined: no limit. */
+  readonly maxInFlightReports?: number;
+  /** Bytes of Reports being processed at once; a Report that would pass it is shed. Undefined: no limit. */
+  readonly maxInFlightBytes?: number;
+  /** How often the signals are sampled. Default 100 ms. */
+  readonly sampleIntervalMs?: number;
+  /** Hysteresis: a signal that triggered shedding must fall below this share of its limit. Default 0.8. */
+  readonly resumeRatio?: number;
+  readonly signals?: LoadSignals;
+  readonly logger?: Logger;
+  /** Milliseconds; for the log rate limit. Default Date.now. */
+  readonly now?: () => number;
+  /** Called for every shed Report, e.g. to count `telemux_reports_shed_total{reason}`. */
+  readonly onShed?: (reason: ShedReason) => void;
+}
+
+export const LOAD_SHEDDER_DEFAULTS = {
+  /** Never admit less than this share on utilization alone: some Reports always get through. */
+  minAdmitRatio: 0.05,
+  memoryFraction: 0.9,
+  sampleIntervalMs: 100,
+  resumeRatio: 0.8,
+} as const;
+
+/** What the shedder last measured and decided, for self-metrics and the admin API. */
+export interface LoadState {
+  /** The reason Reports are being shed now, if they are (in-flight limits are per call, not a state). */
+  readonly shedding: ShedReason | undefined;
+  /** Share of Reports admitted while the event loop is too busy (1 when it is not). */
+  readonly admitRatio: number;
+  readonly eventLoopUtilization: number;
+  readonly eventLoopDelayMs: number;
+  readonly rssBytes: number;
+  readonly inFlightReports: number;
+  readonly inFlightBytes: number;
+  /** Reports shed since start, by reason. */
+  readonly shed: Readonly<Record<ShedReason, number>>;
+}
+
+/**
+ * Decides per Report, in a few comparisons, whether to refuse it. The signals are sampled on a
+ * timer (unref'd: it never keeps the process alive), not per Report, so the decision on the hot
+ * path reads a field; only the in-flight limits are checked per call.
+ *
+ * Usage on the Report path:
+ * ```ts
+ * const refusal = shedder.admit(bytes.length);
+ * if (refusal) return cb({ code: refusal.code, details: refusal.details });
+ * try { …decode, dispatch, answer… } finally { shedder.release(bytes.length); }
+ * ```
+ */
+export class LoadShedder {
+  private readonly maxDelayMs: number;
+  private readonly maxUtilization: number;
+  private readonly memoryLimit: number;
+  private readonly resumeRatio: number;
+  private readonly maxInFlight: number;
+  private readonly maxInFlightBytes: number;
+  private readonly sampleIntervalMs: number;
+  private readonly signals: LoadSignals;
+  private readonly log: RateLimitedLog | undefined;
+  private readonly onShed: ((reason: ShedReason) => void) | undefined;
+  private timer: NodeJS.Timeout | undefined;
+
+  private sheddingFor: ShedReason | undefined;
+  private delayHigh = false;
+  private memoryHigh = false;
+  private lastDelayMs = 0;
+  private lastUtilization = 0;
+  /** Share of Reports admitted on utilization, and the credit that spreads admissions evenly. */
+  private admitRatio = 1;
+  private credit = 0;
+  private lastRss = 0;
+  private inFlight = 0;
+  private inFlightBytes = 0;
+  private readonly shedCounts: Record<ShedReason, number> = { event_loop_utilization: 0, event_loop_delay: 0, memory: 0, in_flight: 0 };
+
+  constructor(private readonly options: LoadShedderOptions = {}) {
+    this.maxDelayMs = positiveOr(options.maxEventLoopDelayMs, Number.POSITIVE_INFINITY);
+    this.maxUtilization = positiveOr(options.maxEventLoopUtilization, Number.POSITIVE_INFINITY);
+    if (this.maxUtilization !== Number.POSITIVE_INFINITY && this.maxUtilization > 1) {
+      throw new RangeError(`maxEventLoopUtilization must be in (0, 1], got ${this.maxUtilization}`);
+    }
+    const fraction = options.memoryFraction ?? LOAD_SHEDDER_DEFAULTS.memoryFraction;
+    if (!(fraction > 0 && fraction <= 1)) throw new RangeError(`memoryFraction must be in (0, 1], got ${fraction}`);
+    this.memoryLimit = positiveOr(options.maxRssBytes, Number.POSITIVE_INFINITY) * fraction;
+    this.resumeRatio = options.resumeRatio ?? LOAD_SHEDDER_DEFAULTS.resumeRatio;
+    if (!(this.resumeRatio > 0 && this.resumeRatio <= 1)) throw new RangeError(`resumeRatio must be in (0, 1], got ${this.resumeRatio}`);
+    this.maxInFlight = positiveOr(options.maxInFlightReports, Number.POSITIVE_INFINITY);
+    this.maxInFlightBytes = positiveOr(options.maxInFlightBytes, Number.POSITIVE_INFINITY);
+    this.sampleIntervalMs = positiveOr(options.sampleIntervalMs, LOAD_SHEDDER_DEFAULTS.sampleIntervalMs);
+    this.signals = options.signals ?? processLoadSignals();
+    this.log = options.logger === undefined ? undefined : new RateLimitedLog(options.logger, 10_000, options.now ?? Date.now);
+    this.onShed = options.onShed;
+  }
+
+  /** Whether any limit is configured; without one the shedder never refuses and need not run. */
+  get enabled(): boolean {
+    return (
+      Number.isFinite(this.maxUtilization) ||
+      Number.isFinite(this.maxDelayMs) ||
+      Number.isFinite(this.memoryLimit) ||
+      Number.isFinite(this.maxInFlight) ||
+      Number.isFinite(this.maxInFlightBytes)
+    );
+  }
+
+  /** Starts sampling. Idempotent. */
+  start(): void {
+    if (this.timer !== undefined || !this.enabled) return;
+    this.signals.start();
+    this.timer = setInterval(() => this.sample(), this.sampleIntervalMs);
+    this.timer.unref();
+  }
+
+  /** Stops sampling; Reports are admitted from then on (in-flight limits still apply). Idempotent. */
+  stop(): void {
+    if (this.timer === undefined) return;
+    clearInterval(this.timer);
+    this.timer = undefined;
+    this.signals.stop();
+    this.sheddingFor = undefined;
+    this.delayHigh = false;
+    this.memoryHigh = false;
+    this.admitRatio = 1;
+  }
+
+  /**
+   * Reads the signals and updates the shedding state. Runs on the timer; public so that tests
+   * (and a caller with its own schedule) can drive it.
+   */
+  sample(): void {
+    const delay = this.signals.eventLoopDelayMs();
+    // A window with no sample at all means the loop was blocked throughout: as bad as it gets.
+    this.lastDelayMs = Number.isNaN(delay) ? this.sampleIntervalMs : delay;
+    this.lastRss = this.signals.rssBytes();
+    this.lastUtilization = this.signals.eventLoopUtilization();
+    this.adjustAdmitRatio();
+    this.delayHigh = this.delayHigh ? this.lastDelayMs >= this.maxDelayMs * this.resumeRatio : this.lastDelayMs > this.maxDelayMs;
+    this.memoryHigh = this.memoryHigh ? this.lastRss >= this.memoryLimit * this.resumeRatio : this.lastRss >= this.memoryLimit;
+    // Memory first: it is the one that ends with the process killed.
+    const next: ShedReason | undefined = this.memoryHigh ? 'memory' : this.delayHigh ? 'event_loop_delay' : undefined;
+    if (next === this.sheddingFor) return;
+    const was = this.sheddingFor;
+    this.sheddingFor = next;
+    if (next !== undefined) {
+      this.log?.warn('overloaded: refusing Reports with UNAVAILABLE until load drops', {
+        reason: next,
+        event_loop_delay_ms: round(this.lastDelayMs),
+        max_event_loop_delay_ms: finiteOrUndefined(this.maxDelayMs),
+        rss_bytes: this.lastRss,
+        rss_limit_bytes: finiteOrUndefined(Math.round(this.memoryLimit)),
+      });
+    } else {
+      this.options.logger?.info('load back under the limits; accepting Reports again', {
+        was,
+        event_loop_delay_ms: round(this.lastDelayMs),
+        rss_bytes: this.lastRss,
+        shed_total: this.shedCounts.event_loop_utilization + this.shedCounts.event_loop_delay + this.shedCounts.memory + this.shedCounts.in_flight,
+      });
+    }
+  }
+
+  /**
+   * A controller, not a switch: while the loop is busier than the target the admitted share
+   * shrinks by a fifth per sample, and once it is clearly below, grows back by a twentieth. A
+   * switch would alternate between a saturated loop and an idle one and deliver about half the
+   * capacity; the controller settles where the loop is just under the target, so queues drain,
+   * accepted Reports are answered quickly, and the excess is refused at the cost of a refusal.
+   */
+  private adjustAdmitRatio(): void {
+    const target = this.maxUtilization;
+    if (!Number.isFinite(target)) return;
+    const before = this.admitRatio;
+    if (this.lastUtilization > target) this.admitRatio = Math.max(LOAD_SHEDDER_DEFAULTS.minAdmitRatio, this.admitRatio * 0.8);
+    else if (this.lastUtilization < target - 0.1) this.admitRatio = Math.min(1, this.admitRatio + 0.05);
+    if (before === 1 && this.admitRatio < 1) {
+      this.log?.warn('overloaded: refusing part of the Reports with UNAVAILABLE until load drops', {
+        reason: 'event_loop_utilization',
+        event_loop_utilization: round(this.lastUtilization),
+        max_event_loop_utilization: target,
+      });
+    } else if (before < 1 && this.admitRatio === 1) {
+      this.options.logger?.info('event loop back under its utilization target; accepting every Report', {
+        event_loop_utilization: round(this.lastUtilization),
+        shed_total: this.shedCounts.event_loop_utilization,
+      });
+    }
+  }
+
+  /**
+   * Admits a Report of `bytes`, or says why not. An admitted Report must be `release`d with the
+   * same size once answered.
+   */
+  admit(bytes: number): ShedRefusal | undefined {
+    const state = this.sheddingFor;
+    if (state !== undefined) return this.shed(state);
+    if (this.admitRatio < 1) {
+      // Deterministic thinning: every Report adds the ratio, and one is admitted per whole unit.
+      this.credit += this.admitRatio;
+      if (this.credit < 1) return this.shed('event_loop_utilization');
+      this.credit -= 1;
+    }
+    // A Report larger than the whole byte budget is still admitted when nothing else is in
+    // flight, or it could never get in.
+    const overBytes = this.inFlight > 0 && this.inFlightBytes + bytes > this.maxInFlightBytes;
+    if (overBytes || this.inFlight >= this.maxInFlight) return this.shed('in_flight');
+    this.inFlight++;
+    this.inFlightBytes += bytes;
+    return undefined;
+  }
+
+  release(bytes: number): void {
+    this.inFlight = Math.max(0, this.inFlight - 1);
+    this.inFlightBytes = Math.max(0, this.inFlightBytes - bytes);
+  }
+
+  get state(): LoadState {
+    return {
+      shedding: this.sheddingFor ?? (this.admitRatio < 1 ? 'event_loop_utilization' : undefined),
+      admitRatio: this.admitRatio,
+      eventLoopUtilization: this.lastUtilization,
+      eventLoopDelayMs: this.lastDelayMs,
+      rssBytes: this.lastRss,
+      inFlightReports: this.inFlight,
+      inFlightBytes: this.inFlightBytes,
+      shed: { ...this.shedCounts },
+    };
+  }
+
+  private shed(reason: ShedReason): ShedRefusal {
+    this.shedCounts[reason]++;
+    this.onShed?.(reason);
+    return REFUSALS[reason];
+  }
+}
+
+function positiveOr(v: number | undefined, fallback: number): number {
+  return v === undefined || !(v > 0) ? fallback : v;
+}
+
+function finiteOrUndefined(v: number): number | undefined {
+  return Number.isFinite(v) ? v : undefined;
+}
+
+function round(v: number): number {
+  return Math.round(v * 100) / 100;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Limits on one Report
+
+/** Stable codes of a Report refused for its size or shape. */
+export const REPORT_LIMIT_CODES = {
+  tooLarge: 'REPORT_TOO_LARGE',
+  tooManySets: 'REPORT_TOO_MANY_SETS',
+  tooManyAttributes: 'REPORT_TOO_MANY_ATTRIBUTES',
+  stringTooLong: 'REPORT_STRING_TOO_LONG',
+} as const;
+
+export type ReportLimitCode = (typeof REPORT_LIMIT_CODES)[keyof typeof REPORT_LIMIT_CODES];
+
+export interface ReportLimitsOptions {
+  /** Bytes of one serialized Report. Default 1 MiB, Mixer's gRPC limit. */
+  readonly maxMessageBytes?: number;
+  /** Attribute sets (reported requests) in one Report. Default 1000. */
+  readonly maxSetsPerReport?: number;
+  /** Attributes in one set. Default 512. */
+  readonly maxAttributesPerSet?: number;
+  /** Bytes of one word (string attribute values and names travel as words) or bytes value. Default 64 KiB. */
+  readonly maxStringBytes?: number;
+}
+
+/**
+ * Defaults, generous for real traffic: Envoy batches at most 100 sets (1000 is ten times that); an
+ * Istio 1.4 sidecar sends about 40 attributes per set (512 leaves room for custom ones); the
+ * longest real values are paths and user agents, well under 64 KiB.
+ */
+export const REPORT_LIMIT_DEFAULTS = {
+  maxMessageBytes: 1024 * 1024,
+  maxSetsPerReport: 1000,
+  maxAttributesPerSet: 512,
+  maxStringBytes: 64 * 1024,
+} as const satisfies Required<ReportLimitsOptions>;
+
+/** A Report over a limit, ready to be answered. */
+export interface LimitViolation {
+  readonly code: ReportLimitCode;
+  /**
+   * RESOURCE_EXHAUSTED for the Report's overall size (message bytes, sets), as gRPC answers an
+   * oversized message; INVALID_ARGUMENT for one record's shape (attributes, string length),
+   * as for a record that does not decode. Either way, nothing of the Report is recorded.
+   */
+  readonly grpcCode: Status.RESOURCE_EXHAUSTED | Status.INVALID_ARGUMENT;
+  /** Index of the offending attribute set, if the violation is in one. */
+  readonly record: number | undefined;
+  readonly limit: number;
+  readonly found: number;
+  /** E.g. `attributes[3]: 600 attributes; at most 512 per attribute set`. */
+  readonly message: string;
+  /** `message [code]`: the gRPC status details, in the form decode errors use. */
+  readonly details: string;
+}
+
+// Protobuf wire types and the field numbers of ReportRequest and CompressedAttributes.
+const VARINT = 0;
+const FIXED64 = 1;
+const LEN = 2;
+const FIXED32 = 5;
+const REPORT_ATTRIBUTES = 1;
+const REPORT_DEFAULT_WORDS = 2;
+const ATTR_WORDS = 1;
+const ATTR_FIRST_MAP = 2;
+const ATTR_BYTES = 8;
+const ATTR_LAST_MAP = 9;
+
+/**
+ * Bounds one Report: message size, sets, attributes per set, string length. `check` reads the
+ * raw `ReportRequest` bytes with a protobuf scanner that skips over values instead of decoding
+ * them (no allocation, a few µs for a typical 100-set Report), so it can run before the decoder
+ * and turn an abusive Report away before it costs anything. Bytes it cannot parse pass: the
+ * decoder then reports them as malformed, with its own precise message.
+ */
+export class ReportLimits {
+  readonly maxMessageBytes: number;
+  readonly maxSetsPerReport: number;
+  readonly maxAttributesPerSet: number;
+  readonly maxStringBytes: number;
+
+  constructor(options: ReportLimitsOptions = {}) {
+    this.maxMessageBytes = limit('maxMessageBytes', options.maxMessageBytes, REPORT_LIMIT_DEFAULTS.maxMessageBytes);
+    this.maxSetsPerReport = limit('maxSetsPerReport', options.maxSetsPerReport, REPORT_LIMIT_DEFAULTS.maxSetsPerReport);
+    this.maxAttributesPerSet = limit('maxAttributesPerSet', options.maxAttributesPerSet, REPORT_LIMIT_DEFAULTS.maxAttributesPerSet);
+    this.maxStringBytes = limit('maxStringBytes', options.maxStringBytes, REPORT_LIMIT_DEFAULTS.maxStringBytes);
+  }
+
+  /** The first limit `bytes` (a serialized `istio.mixer.v1.ReportRequest`) passes, if any. */
+  check(bytes: Uint8Array): LimitViolation | undefined {
+    if (bytes.length > this.maxMessageBytes) {
+      return violation(REPORT_LIMIT_CODES.tooLarge, undefined, this.maxMessageBytes, bytes.length, `Report is ${bytes.length} bytes; at most ${this.maxMessageBytes} are accepted`);
+    }
+    const scan = new Scanner(bytes);
+    let sets = 0;
+    let defaultWord = 0;
+    while (scan.more()) {
+      const tag = scan.varint();
+      if (tag < 0) return undefined;
+      const field = Math.floor(tag / 8);
+      const wire = tag & 7;
+      if (field === REPORT_ATTRIBUTES && wire === LEN) {
+        const len = scan.varint();
+        if (len < 0 || !scan.has(len)) return undefined;
+        const found = this.checkSet(bytes, scan.pos, scan.pos + len, sets);
+        if (found !== undefined) return found;
+        scan.pos += len;
+        sets++;
+        if (sets > this.maxSetsPerReport) return this.tooManySets(scan, sets);
+      } else if (field === REPORT_DEFAULT_WORDS && wire === LEN) {
+        const len = scan.varint();
+        if (len < 0 || !scan.has(len)) return undefined;
+        if (len > this.maxStringBytes) return this.longString(undefined, `default_words[${defaultWord}]`, len);
+        scan.pos += len;
+        defaultWord++;
+      } else if (!scan.skip(wire)) {
+        return undefined;
+      }
+    }
+    return undefined;
+  }
+
+  /** For a caller that counts sets itself (e.g. a decoder). */
+  checkSets(sets: number): LimitViolation | undefined {
+    if (sets <= this.maxSetsPerReport) return undefined;
+    return violation(REPORT_LIMIT_CODES.tooManySets, undefined, this.maxSetsPerReport, sets, `Report has ${sets} attribute sets; at most ${this.maxSetsPerReport} are accepted per Report`);
+  }
+
+  /** For a caller that counts one set's attributes itself. */
+  checkAttributes(record: number, attributes: number): LimitViolation | undefined {
+    if (attributes <= this.maxAttributesPerSet) return undefined;
+    return violation(
+      REPORT_LIMIT_CODES.tooManyAttributes,
+      record,
+      this.maxAttributesPerSet,
+      attributes,
+      `attributes[${record}]: ${attributes} attributes; at most ${this.maxAttributesPerSet} are accepted per attribute set`,
+    );
+  }
+
+  /** For a caller that measures strings itself; `what` names the value, e.g. `words[4]`. */
+  checkString(record: number | undefined, what: string, bytes: number): LimitViolation | undefined {
+    return bytes <= this.maxStringBytes ? undefined : this.longString(record, what, bytes);
+  }
+
+  /** Counts a set's attributes (one per map entry) and measures its words and bytes values. */
+  private checkSet(buf: Uint8Array, start: number, end: number, record: number): LimitViolation | undefined {
+    const scan = new Scanner(buf, start, end);
+    let attributes = 0;
+    let word = 0;
+    while (scan.more()) {
+      const tag = scan.varint();
+      if (tag < 0) return undefined;
+      const field = Math.floor(tag / 8);
+      const wire = tag & 7;
+      if (wire !== LEN) {
+        if (!scan.skip(wire)) return undefined;
+        continue;
+      }
+      const len = scan.varint();
+      if (len < 0 || !scan.has(len)) return undefined;
+      if (field === ATTR_WORDS) {
+        if (len > this.maxStringBytes) return this.longString(record, `words[${word}]`, len);
+        word++;
+      } else if (field >= ATTR_FIRST_MAP && field <= ATTR_LAST_MAP) {
+        attributes++;
+        if (attributes > this.maxAttributesPerSet) return this.checkAttributes(record, this.countAttributes(buf, start, end));
+        if (field === ATTR_BYTES) {
+          const value = bytesValueLength(buf, scan.pos, scan.pos + len);
+          if (value > this.maxStringBytes) return this.longString(record, 'a bytes value', value);
+        }
+      }
+      scan.pos += len;
+    }
+    return undefined;
+  }
+
+  /** The whole count, for the message: worth a second pass only on the way to a refusal. */
+  private countAttributes(buf: Uint8Array, start: number, end: number): number {
+    const scan = new Scanner(buf, start, end);
+    let n = 0;
+    while (scan.more()) {
+      const tag = scan.varint();
+      if (tag < 0) break;
+      const field = Math.floor(tag / 8);
+      if (field >= ATTR_FIRST_MAP && field <= ATTR_LAST_MAP && (tag & 7) === LEN) n++;
+      if (!scan.skip(tag & 7)) break;
+    }
+    return n;
+  }
+
+  /** Counts the rest of the sets so the message says how many there were. */
+  private tooManySets(scan: Scanner, seen: number): LimitViolation {
+    let sets = seen;
+    while (scan.more()) {
+      const tag = scan.varint();
+      if (tag < 0) break;
+      if (Math.floor(tag / 8) === REPORT_ATTRIBUTES && (tag & 7) === LEN) sets++;
+      if (!scan.skip(tag & 7)) break;
+    }
+    return this.checkSets(sets) as LimitViolation;
+  }
+
+  private longString(record: number | undefined, what: string, bytes: number): LimitViolation {
+    const where = record === undefined ? what : `attributes[${record}]: ${what}`;
+    return violation(REPORT_LIMIT_CODES.stringTooLong, record, this.maxStringBytes, bytes, `${where} is ${bytes} bytes; at most ${this.maxStringBytes} are accepted`);
+  }
+}
+
+function limit(name: string, v: number | undefined, fallback: number): number {
+  if (v === undefined) return fallback;
+  if (!Number.isInteger(v) || v < 1) throw new RangeError(`${name} must be a positive whole number, got ${v}`);
+  return v;
+}
+
+function violation(code: ReportLimitCode, record: number | undefined, limitValue: number, found: number, message: string): LimitViolation {
+  const grpcCode = code === REPORT_LIMIT_CODES.tooLarge || code === REPORT_LIMIT_CODES.tooManySets ? Status.RESOURCE_EXHAUSTED : Status.INVALID_ARGUMENT;
+  return { code, grpcCode, record, limit: limitValue, found, message, details: `${message} [${code}]` };
+}
+
+/** The value's length in one `map<sint32, bytes>` entry (field 2 of the entry), 0 if none. */
+function bytesValueLength(buf: Uint8Array, start: number, end: number): number {
+  const scan = new Scanner(buf, start, end);
+  while (scan.more()) {
+    const tag = scan.varint();
+    if (tag < 0) return 0;
+    if ((tag & 7) === LEN) {
+      const len = scan.varint();
+      if (len < 0 || !scan.has(len)) return 0;
+      if (Math.floor(tag / 8) === 2) return len;
+      scan.pos += len;
+    } else if (!scan.skip(tag & 7)) {
+      return 0;
+    }
+  }
+  return 0;
+}
+
+/** A bounds-checked protobuf reader that never throws: -1 / false mean "malformed, stop". */
+class Scanner {
+  pos: number;
+
+  constructor(
+    private readonly buf: Uint8Array,
+    start = 0,
+    private readonly end = buf.length,
+  ) {
+    this.pos = start;
+  }
+
+  more(): boolean {
+    return this.pos < this.end;
+  }
+
+  has(n: number): boolean {
+    return this.pos + n <= this.end;
+  }
+
+  /** A varint of up to 2^53, or -1. Lengths and tags never need more. */
+  varint(): number {
+    let result = 0;
+    let scale = 1;
+    for (let i = 0; i < 8; i++) {
+      if (this.pos >= this.end) return -1;
+      const b = this.buf[this.pos++] as number;
+      result += (b & 0x7f) * scale;
+      if (b < 0x80) return result;
+      scale *= 128;
+    }
+    return -1;
+  }
+
+  skip(wire: number): boolean {
+    switch (wire) {
+      case VARINT: {
+        for (let i = 0; i < 10; i++) {
+          if (this.pos >= this.end) return false;
+          if ((this.buf[this.pos++] as number) < 0x80) return true;
+        }
+        return false;
+      }
+      case FIXED64:
+        this.pos += 8;
+        return this.pos <= this.end;
+      case LEN: {
+        const len = this.varint();
+        if (len < 0 || !this.has(len)) return false;
+        this.pos += len;
+        return true;
+      }
+      case FIXED32:
+        this.pos += 4;
+        return this.pos <= this.end;
+      default:
+        return false;
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Flag values
+
+const SIZE = /^(\d+(?:\.\d+)?)\s*(B|KB|MB|GB|KiB|MiB|GiB|Ki|Mi|Gi|K|M|G)?$/;
+const UNIT: Readonly<Record<string, number>> = {
+  B: 1,
+  KB: 1e3,
+  MB: 1e6,
+  GB: 1e9,
+  K: 1e3,
+  M: 1e6,
+  G: 1e9,
+  KiB: 1024,
+  MiB: 1024 ** 2,
+  GiB: 1024 ** 3,
+  Ki: 1024,
+  Mi: 1024 ** 2,
+  Gi: 1024 ** 3,
+};
+
+/**
+ * A byte size as operators write it for flags such as `--max-rss`: `512MiB`, `1Gi` (Kubernetes
+ * style), `1.5GB`, `1048576`. Undefined when it is not one.
+ */
+export function parseByteSize(text: string): number | undefined {
+  const m = SIZE.exec(text.trim());
+  if (m === null) return undefined;
+  const n = Number(m[1]) * (UNIT[m[2] ?? 'B'] ?? 1);
+  return Number.isFinite(n) && n > 0 ? Math.floor(n) : undefined;
+}
