@@ -61,7 +61,20 @@ function openMetricsCount(v: number): string {
   return Number.isSafeInteger(v) ? String(v) : BigInt(Math.trunc(v)).toString();
 }
 
-const QUOTE = 0x22;
+/**
+ * Writes a sample value: small non-negative integers (almost every count) as digits straight
+ * into the buffer, anything else through its formatter. `limit` is where the format stops
+ * printing plain digits (text 0.0.4 switches to exponent form at 1e6).
+ */
+function writeNumber(sink: ByteSink, v: number, format: (v: number) => string, limit: number, suffix: string): void {
+  if (v >= 0 && v < limit && Number.isInteger(v) && !Object.is(v, -0)) {
+    sink.digits(v);
+    if (suffix !== '') sink.ascii(suffix);
+    return;
+  }
+  sink.ascii(format(v));
+}
+
 const NEWLINE = 0x0a;
 const CLOSE_BRACE = 0x7d;
 const SPACE = 0x20;
@@ -85,9 +98,41 @@ class ByteSink {
   }
 
   bytes(b: Uint8Array): void {
-    this.ensure(b.length);
+    const n = b.length;
+    this.ensure(n);
+    if (n <= 16) {
+      // Names, separators and most label values: a loop beats the native copy's call cost.
+      const buf = this.buf;
+      let p = this.pos;
+      for (let i = 0; i < n; i++) buf[p++] = b[i]!;
+      this.pos = p;
+      return;
+    }
     this.buf.set(b, this.pos);
-    this.pos += b.length;
+    this.pos += n;
+  }
+
+  /**
+   * A non-negative integer below 1e15 as decimal digits, written directly: most sample values
+   * (counts) are, and a string per line would cost more than the digits.
+   */
+  digits(v: number): void {
+    this.ensure(16);
+    const buf = this.buf;
+    if (v < 10) {
+      buf[this.pos++] = 0x30 + v;
+      return;
+    }
+    let n = 0;
+    for (let x = v; x >= 1; x = Math.floor(x / 10)) n++;
+    let at = this.pos + n;
+    this.pos = at;
+    let x = v;
+    while (x >= 1) {
+      const q = Math.floor(x / 10);
+      buf[--at] = 0x30 + (x - q * 10);
+      x = q;
+    }
   }
 
   /** For text known to be ASCII (numbers, names): one byte per character. */
@@ -139,10 +184,16 @@ export function* renderFamilyBytes(
     const float = om ? openMetricsFloat : promFloat;
     // Text 0.0.4 writes counts as floats (1e+06); OpenMetrics as integers.
     const count = om ? openMetricsCount : promFloat;
+    // Below these, a non-negative integer prints as its plain digits (OpenMetrics floats add `.0`).
+    const floatLimit = 1e6;
+    const floatSuffix = om ? '.0' : '';
+    // OpenMetrics counts are plain integers at any size; digits() stays exact well below 2^53.
+    const countLimit = om ? 1e15 : 1e6;
     const names = family.labelNames;
     const nLabels = names.length;
-    // `name="` for the first label, `,name="` for the others.
-    const labelOpen = names.map((n, i) => utf8(`${i > 0 ? ',' : ''}${n}="`));
+    // `name0="`, then after each value `",nameN="`, and `"` after the last: 2n+1 pieces per set.
+    const labelOpen = names.map((n, i) => utf8(`${i > 0 ? '",' : ''}${n}="`));
+    const labelClose = utf8('"');
     const histogram = family.kind === 'DISTRIBUTION';
     const bounds = family.upperBounds;
     const nb = bounds.length;
@@ -171,18 +222,18 @@ export function* renderFamilyBytes(
           sink.bytes(scalarOpen);
           if (nLabels > 0) {
             sink.byte(0x7b /* { */);
-            writeLabels(sink, family, ids, slot, nLabels, labelOpen);
+            writeLabels(sink, family, ids, slot, nLabels, labelOpen, labelClose);
             sink.byte(CLOSE_BRACE);
           }
           sink.byte(SPACE);
-          sink.ascii(float(data[base]!));
+          writeNumber(sink, data[base]!, float, floatLimit, floatSuffix);
           sink.byte(NEWLINE);
           continue;
         }
         // The first bucket line: `name_bucket{labels,le="…"} n`, remembering where the labels are.
         sink.bytes(bucketOpen);
         const labelsStart = sink.pos;
-        if (nLabels > 0) writeLabels(sink, family, ids, slot, nLabels, labelOpen);
+        if (nLabels > 0) writeLabels(sink, family, ids, slot, nLabels, labelOpen, labelClose);
         const labelsEnd = sink.pos;
         const leFor = nLabels > 0 ? leWith : leWithout;
         let cumulative = 0;
@@ -193,7 +244,7 @@ export function* renderFamilyBytes(
           }
           sink.bytes(leFor[b]!);
           cumulative = b < nb ? cumulative + data[base + b]! : data[base + nb + 1]!;
-          sink.ascii(count(cumulative));
+          writeNumber(sink, cumulative, count, countLimit, '');
           sink.byte(NEWLINE);
         }
         sink.bytes(sumOpen);
@@ -203,7 +254,7 @@ export function* renderFamilyBytes(
           sink.byte(CLOSE_BRACE);
         }
         sink.byte(SPACE);
-        sink.ascii(float(data[base + nb]!));
+        writeNumber(sink, data[base + nb]!, float, floatLimit, floatSuffix);
         sink.byte(NEWLINE);
         sink.bytes(countOpen);
         if (nLabels > 0) {
@@ -212,7 +263,7 @@ export function* renderFamilyBytes(
           sink.byte(CLOSE_BRACE);
         }
         sink.byte(SPACE);
-        sink.ascii(count(data[base + nb + 1]!));
+        writeNumber(sink, data[base + nb + 1]!, count, countLimit, '');
         sink.byte(NEWLINE);
       }
       yield sink.take();
@@ -222,14 +273,14 @@ export function* renderFamilyBytes(
   }
 }
 
-function writeLabels(sink: ByteSink, family: FamilyView, ids: Int32Array, slot: number, n: number, labelOpen: readonly Buffer[]): void {
+function writeLabels(sink: ByteSink, family: FamilyView, ids: Int32Array, slot: number, n: number, labelOpen: readonly Buffer[], labelClose: Buffer): void {
   const labels = family.labels;
   const base = slot * n;
   for (let j = 0; j < n; j++) {
     sink.bytes(labelOpen[j]!);
     sink.bytes(labels.encodedValue(ids[base + j]!));
-    sink.byte(QUOTE);
   }
+  sink.bytes(labelClose);
 }
 
 /** The header as bytes-compatible text; HELP may hold any UTF-8, so it goes through `utf8`. */

@@ -26,6 +26,8 @@ interface Compiled {
   readonly tryEv: TryEvaluator;
   /** Set when the value is known at compile time. */
   readonly constant?: { readonly value: AttributeValue };
+  /** Set for a bare attribute: its bag slot, so `|` can read it without a call. */
+  readonly slot?: number;
 }
 
 /** Patterns computed at evaluation time are compiled at most once per this many distinct values. */
@@ -67,6 +69,7 @@ function attribute(expr: TypedAttribute): Compiled {
       return v;
     },
     tryEv: (bag) => bag.values[slot],
+    slot,
   };
 }
 
@@ -195,6 +198,16 @@ function conversion(input: Evaluator, convert: (s: string) => AttributeValue): C
 /** `a | b`: `b` only when `a` is absent; a present empty string is present. */
 function or(left: Compiled, right: Compiled): Compiled {
   if (left.constant !== undefined) return left;
+  if (left.slot !== undefined && right.constant !== undefined) {
+    // `attribute | "default"`, the shape of most dimensions: one closure instead of three calls.
+    const slot = left.slot;
+    const fallback = right.constant.value;
+    const f = (bag: AttributeBag): AttributeValue => {
+      const v = bag.values[slot];
+      return v !== undefined ? v : fallback;
+    };
+    return { ev: f, tryEv: f };
+  }
   const l = left.tryEv;
   const r = right.ev;
   const rTry = right.tryEv;
@@ -249,7 +262,13 @@ function conditional(cond: Compiled, whenTrue: Compiled, whenFalse: Compiled): C
     const chosen = cond.constant.value === true ? whenTrue : whenFalse;
     return chosen.constant !== undefined ? chosen : present(chosen.ev);
   }
-  const [c, x, y] = [cond.ev, whenTrue.ev, whenFalse.ev];
+  const c = cond.ev;
+  if (whenTrue.constant !== undefined && whenFalse.constant !== undefined) {
+    // Both branches literals (Istio's reporter and security-policy dimensions): no branch calls.
+    const [a, b] = [whenTrue.constant.value, whenFalse.constant.value];
+    return present((bag) => (c(bag) ? a : b));
+  }
+  const [x, y] = [whenTrue.ev, whenFalse.ev];
   return present((bag) => (c(bag) ? x(bag) : y(bag)));
 }
 
