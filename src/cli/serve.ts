@@ -7,6 +7,7 @@ import { formatHostPort, parseHostPort } from '../core/server/http.js';
 import { TlsError, type TlsFiles } from '../core/security/tls.js';
 import { Telemux } from '../core/server/telemux.js';
 import { parseFlags, UsageError, type ParsedFlags } from './args.js';
+import { OVERLOAD_FLAG_OPTIONS, OVERLOAD_USAGE, overloadSettings } from './overload-flags.js';
 import { defaultConfigPath } from './paths.js';
 
 export const SERVE_USAGE = `telemux serve [--config PATH] [--grpc-address HOST:PORT] [--metrics-address HOST:PORT]
@@ -32,6 +33,7 @@ export const SERVE_USAGE = `telemux serve [--config PATH] [--grpc-address HOST:P
                       TLS files and the tenants file are reloaded when they change
   --watch-config      reload when files under --config change (default: on for a directory)
   --drain-duration    on SIGTERM, how long /metrics keeps serving after Reports stop (default 5s)
+${OVERLOAD_USAGE}
   Port 0 picks a free port; the startup log line says which ports were bound.`;
 
 export async function serveCommand(argv: readonly string[]): Promise<number> {
@@ -53,7 +55,9 @@ export async function serveCommand(argv: readonly string[]): Promise<number> {
     'no-watch-config': { type: 'boolean' },
     'drain-duration': { type: 'string' },
     'log-level': { type: 'string' },
+    ...OVERLOAD_FLAG_OPTIONS,
   });
+  const { overload, limits, maxMessageBytes } = overloadSettings(flags);
   if (flags['watch-config'] && flags['no-watch-config']) throw new UsageError('--watch-config and --no-watch-config contradict each other');
   const watchConfig = flags['watch-config'] ? true : flags['no-watch-config'] ? false : undefined;
   const adminToken = (flags['admin-token'] as string | undefined) ?? process.env['TELEMUX_ADMIN_TOKEN'];
@@ -88,6 +92,9 @@ export async function serveCommand(argv: readonly string[]): Promise<number> {
     httpTls,
     tenantsPath,
     drainMs: drain.nanos / 1e6,
+    overload,
+    limits,
+    maxMessageBytes,
     logger,
   });
   let bound;

@@ -56,6 +56,7 @@ describe('the telemux command', () => {
     const req = buildReport(Array.from({ length: 10 }, () => set));
     let acked = 0;
     let refused = 0;
+    let shed = 0;
     let other = 0;
     let stop = false;
     // Four concurrent senders keep Reports in flight while the signal arrives.
@@ -63,7 +64,8 @@ describe('the telemux command', () => {
       while (!stop) {
         const r = await report(client, req);
         if (r.code === 0) acked++;
-        else if (r.code === 14) refused++;
+        else if (r.code === 14 && r.details.includes('shutting down')) refused++;
+        else if (r.code === 14 && r.details.includes('overloaded')) shed++;
         else other++;
       }
     };
@@ -83,6 +85,8 @@ describe('the telemux command', () => {
 
     expect(refused).toBeGreaterThan(0);
     expect(other).toBe(0);
+    // Load shedding may refuse some Reports under this saturating load; those were never acknowledged.
+    expect(shed).toBeGreaterThanOrEqual(0);
     expect(acked).toBeGreaterThan(0);
     expect(sampleOf(parsePrometheusText(text), 'istio_requests_total', { destination_service: 'drain.default.svc.cluster.local' })?.value).toBe(String(acked * 10));
     expect(code).toBe(0);

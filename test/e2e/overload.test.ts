@@ -125,7 +125,8 @@ async function requestsCounted(metricsAddress: string): Promise<number> {
 }
 
 describe('a Telemux pushed to twice the Report rate it can sustain', () => {
-  // enabled once report-service is wired
+  // Skipped: wired, but on this 2-core machine refusals still wait 2–5 s behind the HTTP/2 backlog
+  // (see the issue 7 note); the shedder's controller needs work before this can pass reliably.
   it.skip('refuses the excess quickly with UNAVAILABLE, stays under its memory cap, counts what it accepts, and recovers within 10 s', async () => {
     const served: ServingCli = await serveCli(['--no-watch-config', '--drain-duration', '0s', ...OVERLOAD_FLAGS]);
     const pid = served.child.pid as number;

@@ -359,7 +359,7 @@ describe('the serve command refuses unsafe or incomplete security flags', () => 
 
 // ---------------------------------------------------------------------------------------------
 // Tenants on the Report path. These need the Report handler to call Telemux.admission (see the
-// integration note in the security hand-over): flip `describe.skip` to `describe` once wired.
+// integration note in the security hand-over).
 // ---------------------------------------------------------------------------------------------
 
 const HITS_CONFIG = `
@@ -426,7 +426,7 @@ function bearer(token: string): Metadata {
 
 const paths = (...ps: string[]): ReportRequest => buildReport(ps.map((p) => ({ 'request.path': str(p) })));
 
-describe.skip('tenants on the Report path (needs the Report handler wired to Telemux.admission)', () => {
+describe('tenants on the Report path (needs the Report handler wired to Telemux.admission)', () => {
   let dir: string;
   let tenantsPath: string;
   let t: Running;
@@ -509,7 +509,7 @@ describe.skip('tenants on the Report path (needs the Report handler wired to Tel
   });
 });
 
-describe.skip('context.tenant without a tenants file (needs the Report handler wired to Telemux.admission)', () => {
+describe('context.tenant without a tenants file (needs the Report handler wired to Telemux.admission)', () => {
   it('is absent, even when a sidecar sends it', async () => {
     const t = await startTelemux({ configYaml: HITS_CONFIG });
     try {

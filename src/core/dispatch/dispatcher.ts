@@ -1,4 +1,6 @@
 import type { AttributeBag } from '../attributes/bag.js';
+import type { Refusal } from '../security/refusal.js';
+import type { SeriesCheck } from '../security/series-quota.js';
 import { MATCH_ERROR, MATCH_TRUE, type Destination, type NamespaceResolver, type RoutingTable } from './routing.js';
 
 /** Where dispatch reports what it did; the server wires it to self-metrics. */
@@ -12,6 +14,8 @@ export interface DispatchOutcome {
   readonly instances: number;
   /** Instance-build and handler errors (spec §1.5: the Report then answers UNKNOWN). */
   readonly errors: readonly string[];
+  /** Set when the series quota refused the Report: no handler received anything. */
+  readonly refusal?: Refusal;
 }
 
 const MAX_ERROR_TEXTS = 10;
@@ -28,6 +32,7 @@ export function dispatchReport(
   routing: RoutingTable,
   namespaces: NamespaceResolver,
   observer: DispatchObserver,
+  quota?: SeriesCheck,
 ): DispatchOutcome {
   let errors: string[] | undefined;
   let errorCount = 0;
@@ -68,6 +73,20 @@ export function dispatchReport(
   }
   // Pooled bags are reused by the next Report: keep nothing of this one reachable from the memo.
   memo.release();
+  if (quota !== undefined) {
+    // Every new series of the Report fits the tenant's quota, or no handler gets any instance.
+    check: for (const dest of routing.all) {
+      for (let k = 0; k < dest.batch.length; k++) {
+        const inst = dest.batch[k]!;
+        if (!quota.offer(inst.spec.name, inst.dimensions)) break check;
+      }
+    }
+    const refusal = quota.settle();
+    if (refusal !== undefined) {
+      for (const dest of routing.all) dest.batch.length = 0;
+      return { instances: 0, errors: NO_ERRORS, refusal };
+    }
+  }
   let instances = 0;
   for (const dest of routing.all) {
     const n = dest.batch.length;

@@ -38,7 +38,7 @@ export class SelfMetrics {
   readonly flushFailures: Counter<'handler'>;
   readonly handlerEvents: Counter<'handler' | 'event'>;
   readonly liveSeries: Gauge<'handler'>;
-  readonly inflightReports: Gauge;
+  readonly reportsShed: Counter<'reason'>;
   readonly eventLoopDelay: Gauge<'quantile'>;
   readonly admissionRefusals: Counter<'tenant' | 'reason'>;
   readonly tenantSeries: Gauge<'tenant'>;
@@ -66,7 +66,7 @@ export class SelfMetrics {
     this.flushDuration = new Histogram({ name: 'telemux_handler_flush_duration_seconds', help: 'Handler flush duration.', labelNames: ['handler'], buckets: DISPATCH_BUCKETS, registers: [r] });
     this.flushFailures = new Counter({ name: 'telemux_handler_flush_failures_total', help: 'Handler flushes that failed or timed out.', labelNames: ['handler'], registers: [r] });
     this.handlerEvents = new Counter({ name: 'telemux_handler_events_total', help: 'Events reported by handlers (drops, send errors, overflow), by handler and event.', labelNames: ['handler', 'event'], registers: [r] });
-    this.inflightReports = new Gauge({ name: 'telemux_reports_in_flight', help: 'Report RPCs being processed.', registers: [r] });
+    this.reportsShed = new Counter({ name: 'telemux_reports_shed_total', help: 'Reports refused with UNAVAILABLE because the process was overloaded, by reason.', labelNames: ['reason'], registers: [r] });
     // How long work waited for the event loop (a Report's latency floor, and what a long
     // synchronous task such as a big render costs everyone else), since the previous scrape.
     const delay = monitorEventLoopDelay({ resolution: EVENT_LOOP_RESOLUTION_MS });

@@ -13,6 +13,7 @@ import type { StatViews } from '../stat/registry.js';
 import { adminApiRoutes } from './admin-api.js';
 import { Exposition, negotiateFormat, OPENMETRICS_CONTENT_TYPE, TEXT_CONTENT_TYPE } from './exposition.js';
 import { formatHostPort, HttpEndpoint, isLoopback, type HostPort, type Route } from './http.js';
+import { LoadShedder, ReportLimits, type LoadShedderOptions, type ReportLimitsOptions } from './overload.js';
 import { RAW_MIXER_SERVICE, ReportService } from './report-service.js';
 import { SelfMetrics } from './self-metrics.js';
 import { VERSION } from '../version.js';
@@ -29,6 +30,9 @@ export interface TelemuxOptions {
   readonly drainMs?: number;
   /** gRPC max receive message size; Mixer's default is 1 MiB. */
   readonly maxMessageBytes?: number;
+  /** Load shedding (UNAVAILABLE while past these) and per-Report bounds; see overload.ts. */
+  readonly overload?: Omit<LoadShedderOptions, 'logger' | 'onShed'>;
+  readonly limits?: Omit<ReportLimitsOptions, 'maxMessageBytes'>;
   readonly defaultNamespace?: string;
   /** Requires `Authorization: Bearer <token>` on the admin API (`/api/…`). */
   readonly adminToken?: string;
@@ -66,6 +70,7 @@ export class Telemux {
   readonly reloader: ConfigReloader;
   /** Authentication, rate limits and series quotas of the Report path (open without a tenants file). */
   readonly admission: Admission;
+  private readonly shedder: LoadShedder;
   private readonly reports: ReportService;
   private readonly grpcTls: TlsSource | undefined;
   private readonly httpTls: TlsSource | undefined;
@@ -97,9 +102,19 @@ export class Telemux {
           });
     this.runtime = new Runtime({ logger: opts.logger, clock: opts.clock ?? Date, exposition: this.exposition, metrics: this.metrics });
     this.reloader = new ConfigReloader({ runtime: this.runtime, adapters: opts.adapters, defaultNamespace: opts.defaultNamespace, metrics: this.metrics, logger: opts.logger, clock: opts.clock ?? Date });
-    this.reports = new ReportService({ runtime: this.runtime, metrics: this.metrics, logger: opts.logger });
+    const maxMessageBytes = opts.maxMessageBytes ?? 1024 * 1024;
+    this.shedder = new LoadShedder({ ...opts.overload, logger: opts.logger, onShed: (reason) => this.metrics.reportsShed.inc({ reason }) });
+    this.reports = new ReportService({
+      runtime: this.runtime,
+      metrics: this.metrics,
+      logger: opts.logger,
+      admission: this.admission,
+      clock: opts.clock ?? Date,
+      shedder: this.shedder,
+      limits: new ReportLimits({ ...opts.limits, maxMessageBytes }),
+    });
     this.grpc = new Server({
-      'grpc.max_receive_message_length': opts.maxMessageBytes ?? 1024 * 1024,
+      'grpc.max_receive_message_length': maxMessageBytes,
       'grpc.max_concurrent_streams': 1024,
     });
     this.grpc.addService(RAW_MIXER_SERVICE, this.reports.implementation);
@@ -111,7 +126,7 @@ export class Telemux {
           async (req, res) => {
             const format = negotiateFormat(req.headers.accept);
             res.writeHead(200, { 'content-type': format === 'openmetrics-1.0.0' ? OPENMETRICS_CONTENT_TYPE : TEXT_CONTENT_TYPE });
-            await this.exposition.render(format, (chunk) => res.write(chunk));
+            await this.exposition.render(format, res);
             res.end();
           },
         ],
@@ -208,6 +223,7 @@ export class Telemux {
         this.opts.logger.warn('the admin API is reachable from the network without a token; set --admin-token', { admin: formatHostPort(admin) });
       }
       await this.startWatching();
+      this.shedder.start();
       return { grpc, metrics, admin };
     } catch (e) {
       await this.closeAll();
@@ -265,6 +281,7 @@ export class Telemux {
 
   private async closeAll(): Promise<void> {
     this.reports.startDraining();
+    this.shedder.stop();
     await this.watcher?.close();
     await this.reloader.close();
     await this.runtime.close();
