@@ -199,7 +199,7 @@ async function startTelemux(configDir: string, pin: boolean): Promise<Started> {
   const main = join(packageRoot(), 'dist', 'src', 'main.js');
   const [cmd, args] = pinned(
     1,
-    [process.execPath, main, 'serve', '--config', configDir, '--grpc-address', '127.0.0.1:0', '--metrics-address', '127.0.0.1:0', '--admin-address', '127.0.0.1:0', '--drain-duration', '0s'],
+    [process.execPath, main, 'serve', '--config', configDir, '--grpc-address', '127.0.0.1:0', '--metrics-address', '127.0.0.1:0', '--admin-address', '127.0.0.1:0', '--drain-duration', '0s', '--shed-event-loop-utilization', '0', '--shed-event-loop-delay', '0'],
     pin,
   );
   const child = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] });
