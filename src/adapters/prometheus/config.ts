@@ -36,6 +36,8 @@ export interface PromMetricConfig {
   readonly labels: readonly string[];
   /** DISTRIBUTION only: finite upper bounds, strictly increasing (`+Inf` is implicit). */
   readonly upperBounds: readonly number[];
+  /** Cardinality guard: past this many live series, new label sets go to the overflow series. */
+  readonly maxSeries: number;
 }
 
 export interface PromExpiryPolicy {
@@ -46,6 +48,8 @@ export interface PromExpiryPolicy {
 
 export interface PromConfig {
   readonly metrics: readonly PromMetricConfig[];
+  /** Cardinality guard over all the handler's metrics together. */
+  readonly maxSeries: number;
   /** Absent: series live as long as the handler. */
   readonly expiry: PromExpiryPolicy | undefined;
 }
@@ -65,9 +69,31 @@ export const PROM_CONFIG_CODES = {
   duplicateInstance: 'PROM_DUPLICATE_INSTANCE',
   valueType: 'PROM_VALUE_TYPE',
   expiry: 'PROM_EXPIRY',
+  maxSeries: 'PROM_MAX_SERIES',
 } as const satisfies Record<string, ErrorCode>;
 
 const CODES = PROM_CONFIG_CODES;
+
+/**
+ * Cardinality guard defaults, sized for a small Prometheus: 10,000 series of an 11-bucket
+ * histogram are ~140,000 samples; a handler with the four Istio HTTP metrics at their caps stays
+ * under ~600,000 samples. Past a cap, new label sets share one overflow series per metric whose
+ * label values are all OVERFLOW_LABEL_VALUE, so totals still add up.
+ */
+export const DEFAULT_MAX_SERIES_PER_METRIC = 10_000;
+export const DEFAULT_MAX_SERIES_PER_HANDLER = 100_000;
+export const OVERFLOW_LABEL_VALUE = '__overflow__';
+
+function seriesCap(ctx: Context, field: Field | undefined, fallback: number): number {
+  if (field === undefined) return fallback;
+  const n = ctx.int32(field);
+  if (n === undefined) return fallback;
+  if (n < 1) {
+    ctx.issue(field.path, `max_series must be at least 1, found ${n}`, CODES.maxSeries);
+    return fallback;
+  }
+  return n;
+}
 
 /** client_golang allocates every bucket up front; Mixer would let a typo allocate 2^31 of them. */
 export const MAX_BUCKETS = 10_000;
@@ -89,7 +115,7 @@ export function parseConfig(
   report: ConfigReporter,
 ): PromConfig | undefined {
   const ctx = new Context(report);
-  const top = ctx.object(params ?? {}, [], ['metrics', 'metrics_expiration_policy']);
+  const top = ctx.object(params ?? {}, [], ['metrics', 'metrics_expiration_policy', 'max_series']);
   if (top === undefined) return undefined;
 
   const byName = new Map(instances.map((i) => [i.name, i]));
@@ -121,7 +147,8 @@ export function parseConfig(
   const policy = top.get('metrics_expiration_policy');
   if (policy !== undefined && policy.value !== null) expiry = parseExpiry(ctx, policy.value, policy.path);
 
-  return ctx.failed ? undefined : { metrics: parsed.map((p) => p.metric), expiry };
+  const maxSeries = seriesCap(ctx, top.get('max_series'), DEFAULT_MAX_SERIES_PER_HANDLER);
+  return ctx.failed ? undefined : { metrics: parsed.map((p) => p.metric), expiry, maxSeries };
 }
 
 function* seenNames(metrics: unknown): Iterable<string> {
@@ -155,6 +182,7 @@ function parseMetric(
     'kind',
     'buckets',
     'label_names',
+    'max_series',
   ]);
   if (obj === undefined) return undefined;
   const before = ctx.issueCount;
@@ -251,6 +279,7 @@ function parseMetric(
   const buckets = bucketsField === undefined ? undefined : parseBuckets(ctx, bucketsField.value, bucketsField.path, kind === 'DISTRIBUTION');
   let upperBounds: readonly number[] = [];
   if (kind === 'DISTRIBUTION' && ctx.issueCount === before) upperBounds = resolveBuckets(buckets);
+  const maxSeries = seriesCap(ctx, obj.get('max_series'), DEFAULT_MAX_SERIES_PER_METRIC);
 
   if (kind === undefined || ctx.issueCount !== before) return undefined;
   const metric: PromMetricConfig = {
@@ -265,6 +294,7 @@ function parseMetric(
     help: helpText(description, name, instanceName),
     labels,
     upperBounds,
+    maxSeries,
   };
   return { metric, path, namePath };
 }

@@ -11,7 +11,8 @@ import {
   type MetricInstance,
 } from '../../core/adapter.js';
 import { stringifierFor, type ValueFormatter } from '../../core/format/index.js';
-import type { PromConfig } from './config.js';
+import { OVERFLOW_LABEL_VALUE, type PromConfig } from './config.js';
+import { RateLimitedLog } from '../../core/log.js';
 import { renderFamilyBytes, renderFamilyChunks } from './exposition.js';
 import { valueConverterFor, type ValueConverter } from './prom-value.js';
 import { idKey, LabelValues, MetricFamily } from './series-store.js';
@@ -48,11 +49,15 @@ interface Binding {
   readonly plan: KeyPlan;
 }
 
+/** The overflow is logged at most once per this interval (with the suppressed count). */
+const OVERFLOW_LOG_INTERVAL_MS = 60_000;
+
 /** At most this many distinct messages are spelled out in a HandleResult. */
 const MAX_MESSAGES = 5;
 
 /** Stats events, counted per handler by the core. */
 const EVENTS = {
+  seriesOverflow: 'series_overflow',
   unknownInstance: 'unknown_instance',
   badValue: 'bad_value',
   negativeCounter: 'negative_counter',
@@ -77,6 +82,9 @@ export class PrometheusHandler implements Handler {
   /** Label values of every family, stored once. */
   private readonly labels = new LabelValues();
   private readonly plans = new Map<string, KeyPlan>();
+  private readonly seriesCaps = new Map<MetricFamily, number>();
+  private readonly maxSeries: number;
+  private readonly overflowLog: RateLimitedLog;
   private registered = false;
 
   constructor(
@@ -94,11 +102,14 @@ export class PrometheusHandler implements Handler {
         family = new MetricFamily(m.fullName, m.help, m.kind, [...m.labels].sort(), m.upperBounds, this.labels);
         families.set(m.fullName, family);
       }
+      if (!this.seriesCaps.has(family)) this.seriesCaps.set(family, m.maxSeries);
       const spec = specs.get(m.instanceName);
       if (spec !== undefined) bindings.set(m.instanceName, bindingFor(spec, family, this.plans));
     }
     this.families = [...families.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     this.bindings = bindings;
+    this.maxSeries = config.maxSeries;
+    this.overflowLog = new RateLimitedLog(env.logger, OVERFLOW_LOG_INTERVAL_MS, () => env.clock.now());
     this.ttlMs = config.expiry === undefined ? undefined : config.expiry.ttlNs / 1e6;
     this.flushIntervalMs = config.expiry === undefined ? undefined : Math.max(1, config.expiry.checkIntervalNs / 1e6);
     const exposed = this.families.map((f) => exposedFamily(f));
@@ -173,7 +184,7 @@ export class PrometheusHandler implements Handler {
         plan.lastKey = key;
       }
       let slot = family.slotOf(key);
-      if (slot < 0) slot = family.createSlot(key, plan.ids);
+      if (slot < 0) slot = this.newSeries(family, key, plan.ids);
       switch (family.kind) {
         case 'GAUGE':
           family.setValue(slot, v);
@@ -195,6 +206,29 @@ export class PrometheusHandler implements Handler {
       failed: errors.failed,
       message: errors.failed === 1 ? listed : `${errors.failed} instances failed: ${listed}${more > 0 ? ` (and ${more} more)` : ''}`,
     };
+  }
+
+  /**
+   * The cardinality guard: a new label set gets its own series while the metric and the handler are
+   * under their caps; past them it is recorded into the metric's one overflow series, whose label
+   * values are all OVERFLOW_LABEL_VALUE, so sums and counts stay exact while memory stays bounded.
+   */
+  private newSeries(family: MetricFamily, key: string, ids: ArrayLike<number>): number {
+    const cap = this.seriesCaps.get(family) ?? Number.POSITIVE_INFINITY;
+    if (family.size < cap && this.liveSeries() < this.maxSeries) return family.createSlot(key, ids);
+    const marker = this.labels.idOf(OVERFLOW_LABEL_VALUE);
+    const overflowIds = new Array<number>(ids.length).fill(marker);
+    const overflowKey = idKey(overflowIds, overflowIds.length);
+    let slot = family.slotOf(overflowKey);
+    if (slot < 0) slot = family.createSlot(overflowKey, overflowIds);
+    this.env.stats.count(EVENTS.seriesOverflow);
+    this.overflowLog.warn('series cap reached: new label sets go to the overflow series', {
+      metric: family.name,
+      metricCap: cap,
+      handlerCap: this.maxSeries,
+      live: this.liveSeries(),
+    });
+    return slot;
   }
 
   /** Evicts series idle for at least the TTL (Mixer's ttlCache removes entries whose deadline <= now). */

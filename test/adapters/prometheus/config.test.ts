@@ -82,8 +82,8 @@ describe('prometheus config', () => {
   });
 
   it('treats empty or null params as no metrics and no expiry', () => {
-    expect(mustParse(null, INSTANCES)).toEqual({ metrics: [], expiry: undefined });
-    expect(mustParse({}, INSTANCES)).toEqual({ metrics: [], expiry: undefined });
+    expect(mustParse(null, INSTANCES)).toEqual({ metrics: [], expiry: undefined, maxSeries: 100_000 });
+    expect(mustParse({}, INSTANCES)).toEqual({ metrics: [], expiry: undefined, maxSeries: 100_000 });
   });
 
   it('names a metric without a name after its instance and uses the name as HELP', () => {
@@ -313,5 +313,20 @@ describe('prometheus config', () => {
   it('ignores bucket arithmetic on metrics that are not distributions, as Mixer did', () => {
     const cfg = mustParse({ metrics: [counter({ buckets: { linear_buckets: { num_finite_buckets: 3, width: 0 } } })] }, INSTANCES);
     expect(cfg.metrics[0]?.upperBounds).toEqual([]);
+  });
+});
+
+describe('prometheus cardinality caps', () => {
+  it('default to 10,000 series per metric and 100,000 per handler, and can be set per metric and per handler', () => {
+    const defaults = mustParse({ metrics: [counter()] }, INSTANCES);
+    expect(defaults.maxSeries).toBe(100_000);
+    expect(defaults.metrics[0]?.maxSeries).toBe(10_000);
+    const set = mustParse({ max_series: 500, metrics: [counter({ maxSeries: 50 })] }, INSTANCES);
+    expect(set.maxSeries).toBe(500);
+    expect(set.metrics[0]?.maxSeries).toBe(50);
+  });
+
+  it('reject a cap below 1 at its path', () => {
+    oneIssue({ metrics: [counter({ max_series: 0 })] }, ['metrics', 0, 'max_series'], 'PROM_MAX_SERIES');
   });
 });
