@@ -25,8 +25,3 @@ export function valueTypeFromName(name: string): ValueType | undefined {
 export function valueTypeName(t: ValueType): string {
   return ValueType[t] ?? `ValueType(${String(t)})`;
 }
-
-/** Types whose runtime value is a JS string (they all travel in the `strings` wire map). */
-export function isStringFamily(t: ValueType): boolean {
-  return t === ValueType.STRING || t === ValueType.DNS_NAME || t === ValueType.EMAIL_ADDRESS || t === ValueType.URI;
-}

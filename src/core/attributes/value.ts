@@ -1,5 +1,3 @@
-import { ValueType } from './value-type.js';
-
 /**
  * A point in time with nanosecond precision. Kept as two numbers because epoch nanoseconds
  * (~1.7e18) do not fit a double exactly.
@@ -37,32 +35,3 @@ export type AttributeValue = string | number | boolean | Timestamp | Uint8Array 
 export type StringMap = ReadonlyMap<string, string>;
 
 export const EMPTY_STRING_MAP: StringMap = new Map<string, string>();
-
-/** Nanoseconds per unit, used by duration conversions. */
-export const NANOS_PER_SECOND = 1e9;
-
-/** Is `v` a plausible runtime value of type `t`? Used at trust boundaries, not on the hot path. */
-export function valueMatchesType(v: AttributeValue, t: ValueType): boolean {
-  switch (t) {
-    case ValueType.STRING:
-    case ValueType.DNS_NAME:
-    case ValueType.EMAIL_ADDRESS:
-    case ValueType.URI:
-      return typeof v === 'string';
-    case ValueType.INT64:
-      return typeof v === 'number' && Number.isInteger(v);
-    case ValueType.DOUBLE:
-    case ValueType.DURATION:
-      return typeof v === 'number';
-    case ValueType.BOOL:
-      return typeof v === 'boolean';
-    case ValueType.TIMESTAMP:
-      return v instanceof Timestamp;
-    case ValueType.IP_ADDRESS:
-      return v instanceof Uint8Array && (v.length === 4 || v.length === 16);
-    case ValueType.STRING_MAP:
-      return v instanceof Map;
-    default:
-      return false;
-  }
-}

@@ -1,6 +1,5 @@
 import { status, type Metadata } from '@grpc/grpc-js';
 import { refusal, type Refusal, type RefusalReason } from './refusal.js';
-import { countReportSets } from './report-sets.js';
 import { DEFAULT_SERIES_IDLE_TTL_MS, SeriesQuota, type SeriesCheck } from './series-quota.js';
 import type { TenantDirectory } from './tenants.js';
 import { TokenBucket } from './token-bucket.js';
@@ -85,11 +84,11 @@ export class Admission {
 
   /**
    * Admits or refuses a Report at `now` (ms): UNAUTHENTICATED without a valid token,
-   * RESOURCE_EXHAUSTED over the tenant's rate limit. `sets` is its number of attribute sets, or
-   * its undecoded bytes, which are then counted only when the tenant has a rate limit. A refused
+   * RESOURCE_EXHAUSTED over the tenant's rate limit. `sets` is its number of attribute sets
+   * (counted from the raw bytes by ReportLimits.scan, before decoding). A refused
    * Report takes nothing from the tenant's bucket.
    */
-  admit(metadata: Metadata, sets: number | Uint8Array, now: number): AdmissionResult {
+  admit(metadata: Metadata, sets: number, now: number): AdmissionResult {
     const directory = this.directory;
     if (directory === undefined) return OPEN;
     const token = bearerToken(metadata);
@@ -99,7 +98,7 @@ export class Admission {
       return UNAUTHENTICATED;
     }
     const bucket = this.buckets.get(tenant.name);
-    if (bucket !== undefined && !bucket.take(typeof sets === 'number' ? sets : countReportSets(sets), now)) {
+    if (bucket !== undefined && !bucket.take(sets, now)) {
       this.opts.observer?.refused(tenant.name, 'rate_limited');
       return refusal(status.RESOURCE_EXHAUSTED, 'rate_limited', `tenant "${tenant.name}" exceeded its rate limit of ${bucket.limit.setsPerSecond} sets/s`);
     }

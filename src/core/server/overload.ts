@@ -7,6 +7,7 @@
  */
 import { status as Status } from '@grpc/grpc-js';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
+import { MalformedError, WIRE_LEN, WireReader } from '../attributes/wire-reader.js';
 import { RateLimitedLog, type Logger } from '../log.js';
 
 /** Mixer's message, word for word: clients and runbooks grep for it. */
@@ -15,7 +16,6 @@ export const OVERLOADED_MESSAGE = 'Server is currently overloaded. Please try ag
 /** Why a Report was shed; also the `reason` label of the shed counter. */
 export type ShedReason = 'event_loop_utilization' | 'event_loop_delay' | 'memory' | 'in_flight';
 
-export const SHED_REASONS: readonly ShedReason[] = ['event_loop_utilization', 'event_loop_delay', 'memory', 'in_flight'];
 
 /** What the Report handler answers a shed Report with. */
 export interface ShedRefusal {
@@ -385,6 +385,12 @@ export const REPORT_LIMIT_DEFAULTS = {
   maxStringBytes: 64 * 1024,
 } as const satisfies Required<ReportLimitsOptions>;
 
+/** What one scan of a Report found. */
+export interface ReportShape {
+  readonly sets: number;
+  readonly violation: LimitViolation | undefined;
+}
+
 /** A Report over a limit, ready to be answered. */
 export interface LimitViolation {
   readonly code: ReportLimitCode;
@@ -404,11 +410,7 @@ export interface LimitViolation {
   readonly details: string;
 }
 
-// Protobuf wire types and the field numbers of ReportRequest and CompressedAttributes.
-const VARINT = 0;
-const FIXED64 = 1;
-const LEN = 2;
-const FIXED32 = 5;
+// Field numbers of ReportRequest and CompressedAttributes.
 const REPORT_ATTRIBUTES = 1;
 const REPORT_DEFAULT_WORDS = 2;
 const ATTR_WORDS = 1;
@@ -428,6 +430,9 @@ export class ReportLimits {
   readonly maxSetsPerReport: number;
   readonly maxAttributesPerSet: number;
   readonly maxStringBytes: number;
+  // Reused across Reports: the Report path is synchronous, one scan at a time.
+  private readonly top = new WireReader(new Uint8Array(0));
+  private readonly inner = new WireReader(new Uint8Array(0));
 
   constructor(options: ReportLimitsOptions = {}) {
     this.maxMessageBytes = limit('maxMessageBytes', options.maxMessageBytes, REPORT_LIMIT_DEFAULTS.maxMessageBytes);
@@ -438,36 +443,47 @@ export class ReportLimits {
 
   /** The first limit `bytes` (a serialized `istio.mixer.v1.ReportRequest`) passes, if any. */
   check(bytes: Uint8Array): LimitViolation | undefined {
+    return this.scan(bytes).violation;
+  }
+
+  /**
+   * Scans a Report once: the first limit it passes, and how many attribute sets it carries (which
+   * the rate limit needs before decoding). Bytes it cannot parse pass, with the sets counted so far.
+   */
+  scan(bytes: Uint8Array): ReportShape {
     if (bytes.length > this.maxMessageBytes) {
-      return violation(REPORT_LIMIT_CODES.tooLarge, undefined, this.maxMessageBytes, bytes.length, `Report is ${bytes.length} bytes; at most ${this.maxMessageBytes} are accepted`);
+      return { sets: 0, violation: violation(REPORT_LIMIT_CODES.tooLarge, undefined, this.maxMessageBytes, bytes.length, `Report is ${bytes.length} bytes; at most ${this.maxMessageBytes} are accepted`) };
     }
-    const scan = new Scanner(bytes);
+    const r = this.top;
+    r.reset(bytes);
     let sets = 0;
     let defaultWord = 0;
-    while (scan.more()) {
-      const tag = scan.varint();
-      if (tag < 0) return undefined;
-      const field = Math.floor(tag / 8);
-      const wire = tag & 7;
-      if (field === REPORT_ATTRIBUTES && wire === LEN) {
-        const len = scan.varint();
-        if (len < 0 || !scan.has(len)) return undefined;
-        const found = this.checkSet(bytes, scan.pos, scan.pos + len, sets);
-        if (found !== undefined) return found;
-        scan.pos += len;
-        sets++;
-        if (sets > this.maxSetsPerReport) return this.tooManySets(scan, sets);
-      } else if (field === REPORT_DEFAULT_WORDS && wire === LEN) {
-        const len = scan.varint();
-        if (len < 0 || !scan.has(len)) return undefined;
-        if (len > this.maxStringBytes) return this.longString(undefined, `default_words[${defaultWord}]`, len);
-        scan.pos += len;
-        defaultWord++;
-      } else if (!scan.skip(wire)) {
-        return undefined;
+    try {
+      while (r.pos < r.end) {
+        const tag = r.uint32();
+        const field = tag >>> 3;
+        const wire = tag & 7;
+        if (field === REPORT_ATTRIBUTES && wire === WIRE_LEN) {
+          const end = r.delimited();
+          const found = this.checkSet(bytes, r.pos, end, sets);
+          if (found !== undefined) return { sets, violation: found };
+          r.pos = end;
+          sets++;
+          if (sets > this.maxSetsPerReport) return { sets, violation: this.tooManySets(sets) };
+        } else if (field === REPORT_DEFAULT_WORDS && wire === WIRE_LEN) {
+          const end = r.delimited();
+          const len = end - r.pos;
+          if (len > this.maxStringBytes) return { sets, violation: this.longString(undefined, `default_words[${defaultWord}]`, len) };
+          r.pos = end;
+          defaultWord++;
+        } else {
+          r.skip(wire);
+        }
       }
+    } catch (e) {
+      if (!(e instanceof MalformedError)) throw e;
     }
-    return undefined;
+    return { sets, violation: undefined };
   }
 
   /** For a caller that counts sets itself (e.g. a decoder). */
@@ -495,58 +511,80 @@ export class ReportLimits {
 
   /** Counts a set's attributes (one per map entry) and measures its words and bytes values. */
   private checkSet(buf: Uint8Array, start: number, end: number, record: number): LimitViolation | undefined {
-    const scan = new Scanner(buf, start, end);
+    const r = this.inner;
+    r.reset(buf, start, end);
     let attributes = 0;
     let word = 0;
-    while (scan.more()) {
-      const tag = scan.varint();
-      if (tag < 0) return undefined;
-      const field = Math.floor(tag / 8);
+    while (r.pos < r.end) {
+      const tag = r.uint32();
+      const field = tag >>> 3;
       const wire = tag & 7;
-      if (wire !== LEN) {
-        if (!scan.skip(wire)) return undefined;
+      if (wire !== WIRE_LEN) {
+        r.skip(wire);
         continue;
       }
-      const len = scan.varint();
-      if (len < 0 || !scan.has(len)) return undefined;
+      const valueEnd = r.delimited();
       if (field === ATTR_WORDS) {
-        if (len > this.maxStringBytes) return this.longString(record, `words[${word}]`, len);
+        if (valueEnd - r.pos > this.maxStringBytes) return this.longString(record, `words[${word}]`, valueEnd - r.pos);
         word++;
       } else if (field >= ATTR_FIRST_MAP && field <= ATTR_LAST_MAP) {
         attributes++;
-        if (attributes > this.maxAttributesPerSet) return this.checkAttributes(record, this.countAttributes(buf, start, end));
+        if (attributes > this.maxAttributesPerSet) return this.checkAttributes(record, attributes + this.countRemainingAttributes(end, valueEnd));
         if (field === ATTR_BYTES) {
-          const value = bytesValueLength(buf, scan.pos, scan.pos + len);
+          const value = this.bytesValueLength(valueEnd);
           if (value > this.maxStringBytes) return this.longString(record, 'a bytes value', value);
+          r.reset(buf, valueEnd, end);
+          continue;
         }
       }
-      scan.pos += len;
+      r.pos = valueEnd;
     }
     return undefined;
   }
 
-  /** The whole count, for the message: worth a second pass only on the way to a refusal. */
-  private countAttributes(buf: Uint8Array, start: number, end: number): number {
-    const scan = new Scanner(buf, start, end);
+  /** Map entries of the set after the one ending at `from`, for the message's exact count. */
+  private countRemainingAttributes(end: number, from: number): number {
+    const r = this.inner;
+    r.reset(r.buf, from, end);
     let n = 0;
-    while (scan.more()) {
-      const tag = scan.varint();
-      if (tag < 0) break;
-      const field = Math.floor(tag / 8);
-      if (field >= ATTR_FIRST_MAP && field <= ATTR_LAST_MAP && (tag & 7) === LEN) n++;
-      if (!scan.skip(tag & 7)) break;
+    while (r.pos < r.end) {
+      const tag = r.uint32();
+      const field = tag >>> 3;
+      if (field >= ATTR_FIRST_MAP && field <= ATTR_LAST_MAP && (tag & 7) === WIRE_LEN) n++;
+      r.skip(tag & 7);
     }
     return n;
   }
 
-  /** Counts the rest of the sets so the message says how many there were. */
-  private tooManySets(scan: Scanner, seen: number): LimitViolation {
+  /** Length of the value (field 2) of the `bytes` map entry the inner reader is at, ending at `end`. */
+  private bytesValueLength(end: number): number {
+    const r = this.inner;
+    r.end = end;
+    while (r.pos < end) {
+      const tag = r.uint32();
+      if ((tag & 7) === WIRE_LEN) {
+        const valueEnd = r.delimited();
+        if (tag >>> 3 === 2) return valueEnd - r.pos;
+        r.pos = valueEnd;
+      } else {
+        r.skip(tag & 7);
+      }
+    }
+    return 0;
+  }
+
+  /** The violation for a Report over the set limit, with the total count of its sets. */
+  private tooManySets(seen: number): LimitViolation {
+    const r = this.top;
     let sets = seen;
-    while (scan.more()) {
-      const tag = scan.varint();
-      if (tag < 0) break;
-      if (Math.floor(tag / 8) === REPORT_ATTRIBUTES && (tag & 7) === LEN) sets++;
-      if (!scan.skip(tag & 7)) break;
+    try {
+      while (r.pos < r.end) {
+        const tag = r.uint32();
+        if (tag >>> 3 === REPORT_ATTRIBUTES && (tag & 7) === WIRE_LEN) sets++;
+        r.skip(tag & 7);
+      }
+    } catch (e) {
+      if (!(e instanceof MalformedError)) throw e;
     }
     return this.checkSets(sets) as LimitViolation;
   }
@@ -566,85 +604,6 @@ function limit(name: string, v: number | undefined, fallback: number): number {
 function violation(code: ReportLimitCode, record: number | undefined, limitValue: number, found: number, message: string): LimitViolation {
   const grpcCode = code === REPORT_LIMIT_CODES.tooLarge || code === REPORT_LIMIT_CODES.tooManySets ? Status.RESOURCE_EXHAUSTED : Status.INVALID_ARGUMENT;
   return { code, grpcCode, record, limit: limitValue, found, message, details: `${message} [${code}]` };
-}
-
-/** The value's length in one `map<sint32, bytes>` entry (field 2 of the entry), 0 if none. */
-function bytesValueLength(buf: Uint8Array, start: number, end: number): number {
-  const scan = new Scanner(buf, start, end);
-  while (scan.more()) {
-    const tag = scan.varint();
-    if (tag < 0) return 0;
-    if ((tag & 7) === LEN) {
-      const len = scan.varint();
-      if (len < 0 || !scan.has(len)) return 0;
-      if (Math.floor(tag / 8) === 2) return len;
-      scan.pos += len;
-    } else if (!scan.skip(tag & 7)) {
-      return 0;
-    }
-  }
-  return 0;
-}
-
-/** A bounds-checked protobuf reader that never throws: -1 / false mean "malformed, stop". */
-class Scanner {
-  pos: number;
-
-  constructor(
-    private readonly buf: Uint8Array,
-    start = 0,
-    private readonly end = buf.length,
-  ) {
-    this.pos = start;
-  }
-
-  more(): boolean {
-    return this.pos < this.end;
-  }
-
-  has(n: number): boolean {
-    return this.pos + n <= this.end;
-  }
-
-  /** A varint of up to 2^53, or -1. Lengths and tags never need more. */
-  varint(): number {
-    let result = 0;
-    let scale = 1;
-    for (let i = 0; i < 8; i++) {
-      if (this.pos >= this.end) return -1;
-      const b = this.buf[this.pos++] as number;
-      result += (b & 0x7f) * scale;
-      if (b < 0x80) return result;
-      scale *= 128;
-    }
-    return -1;
-  }
-
-  skip(wire: number): boolean {
-    switch (wire) {
-      case VARINT: {
-        for (let i = 0; i < 10; i++) {
-          if (this.pos >= this.end) return false;
-          if ((this.buf[this.pos++] as number) < 0x80) return true;
-        }
-        return false;
-      }
-      case FIXED64:
-        this.pos += 8;
-        return this.pos <= this.end;
-      case LEN: {
-        const len = this.varint();
-        if (len < 0 || !this.has(len)) return false;
-        this.pos += len;
-        return true;
-      }
-      case FIXED32:
-        this.pos += 4;
-        return this.pos <= this.end;
-      default:
-        return false;
-    }
-  }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ import { CheckResponse } from '../../gen/istio/mixer/v1/mixer.js';
 import type { SelfMetrics } from './self-metrics.js';
 import type { Clock } from '../adapter.js';
 import { Admission } from '../security/admission.js';
-import type { LoadShedder, ReportLimits } from './overload.js';
+import { ReportLimits, type LoadShedder } from './overload.js';
 
 const identity = (b: Buffer): Buffer => b;
 const EMPTY = Buffer.alloc(0);
@@ -61,7 +61,7 @@ export interface ReportServiceOptions {
   readonly clock?: Clock;
   /** Refuses Reports with UNAVAILABLE while the process is past its limits. */
   readonly shedder?: LoadShedder;
-  /** Bounds on one Report's sets, attributes per set and string length. */
+  /** Bounds on one Report's sets, attributes per set and string length; default: ReportLimits' defaults. */
   readonly limits?: ReportLimits;
 }
 
@@ -71,11 +71,13 @@ export class ReportService {
   private readonly observer: DispatchObserver;
   private readonly admission: Admission;
   private readonly clock: Clock;
+  private readonly limits: ReportLimits;
 
   constructor(private readonly opts: ReportServiceOptions) {
     this.errorLog = new RateLimitedLog(opts.logger, 10_000);
     this.admission = opts.admission ?? new Admission();
     this.clock = opts.clock ?? Date;
+    this.limits = opts.limits ?? new ReportLimits();
     const m = opts.metrics;
     this.observer = {
       buildError: (instance) => m.instanceBuildErrors.inc({ instance }),
@@ -108,22 +110,16 @@ export class ReportService {
   private report(bytes: Buffer, metadata: Metadata, cb: sendUnaryData<Buffer>): void {
     const m = this.opts.metrics;
     if (this.draining) {
-      m.reports.inc({ code: 'UNAVAILABLE' });
-      cb({ code: Status.UNAVAILABLE, details: 'Telemux is shutting down; Report not accepted' });
-      return;
+      return refuse(m, cb, Status.UNAVAILABLE, 'Telemux is shutting down; Report not accepted');
     }
     const active = this.opts.runtime.active;
     if (!active) {
-      m.reports.inc({ code: 'UNAVAILABLE' });
-      cb({ code: Status.UNAVAILABLE, details: 'no configuration is active yet' });
-      return;
+      return refuse(m, cb, Status.UNAVAILABLE, 'no configuration is active yet');
     }
     // Overload first: a refusal must be the cheapest answer there is.
     const shed = this.opts.shedder?.admit(bytes.length);
     if (shed) {
-      m.reports.inc({ code: 'UNAVAILABLE' });
-      cb({ code: shed.code, details: shed.details });
-      return;
+      return refuse(m, cb, shed.code, shed.details);
     }
     try {
       this.admitted(bytes, metadata, active, cb);
@@ -134,21 +130,18 @@ export class ReportService {
 
   private admitted(bytes: Buffer, metadata: Metadata, active: ActiveConfig, cb: sendUnaryData<Buffer>): void {
     const m = this.opts.metrics;
-    const violation = this.opts.limits?.check(bytes);
+    // One scan of the raw bytes gives both the limit check and the set count the rate limit needs.
+    const { sets, violation } = this.limits.scan(bytes);
     if (violation) {
-      m.reports.inc({ code: Status[violation.grpcCode] });
       m.decodeErrors.inc({ code: violation.code });
       this.errorLog.warn('Report rejected', { code: violation.code, error: violation.message });
-      cb({ code: violation.grpcCode, details: violation.details });
-      return;
+      return refuse(m, cb, violation.grpcCode, violation.details);
     }
     // Before decoding, so that a refused Report costs next to nothing.
     const now = this.clock.now();
-    const admitted = this.admission.admit(metadata, bytes, now);
+    const admitted = this.admission.admit(metadata, sets, now);
     if (!admitted.ok) {
-      m.reports.inc({ code: Status[admitted.code] });
-      cb({ code: admitted.code, details: admitted.message });
-      return;
+      return refuse(m, cb, admitted.code, admitted.message);
     }
     let bags;
     try {
@@ -156,28 +149,28 @@ export class ReportService {
     } catch (e) {
       if (!(e instanceof DecodeError)) throw e;
       const code = e.code === 'DECODE_DICTIONARY_VERSION' ? Status.INTERNAL : Status.INVALID_ARGUMENT;
-      m.reports.inc({ code: Status[code] });
       m.decodeErrors.inc({ code: e.code });
       this.errorLog.warn('Report rejected', { code: e.code, error: e.message });
-      cb({ code, details: `${e.message} [${e.code}]` });
-      return;
+      return refuse(m, cb, code, `${e.message} [${e.code}]`);
     }
     // Always written, also without tenants: a sidecar must not be able to claim a tenant.
     for (let i = 0; i < bags.length; i++) bags[i]!.values[active.tenantSlot] = admitted.tenant;
     const outcome = dispatchReport(bags, active.routing, active.namespaces, this.observer, this.admission.seriesCheck(admitted.tenant, now));
     if (outcome.refusal) {
-      m.reports.inc({ code: Status[outcome.refusal.code] });
-      cb({ code: outcome.refusal.code, details: outcome.refusal.message });
-      return;
+      return refuse(m, cb, outcome.refusal.code, outcome.refusal.message);
     }
     m.attributeSets.inc(bags.length);
     if (outcome.errors.length > 0) {
-      m.reports.inc({ code: 'UNKNOWN' });
       this.errorLog.warn('Report dispatched with errors', { error: outcome.errors[0] });
-      cb({ code: Status.UNKNOWN, details: outcome.errors.join('\n') });
-      return;
+      return refuse(m, cb, Status.UNKNOWN, outcome.errors.join('\n'));
     }
     m.reports.inc({ code: 'OK' });
     cb(null, EMPTY);
   }
+}
+
+/** Answers a Report with a non-OK status, counting it under the status's name. */
+function refuse(m: SelfMetrics, cb: sendUnaryData<Buffer>, code: Status, details: string): void {
+  m.reports.inc({ code: Status[code] });
+  cb({ code, details });
 }
