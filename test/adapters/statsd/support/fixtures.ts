@@ -1,115 +1,12 @@
 /** Hand-built instances, environments and transports for the StatsD adapter's tests. */
-import {
-  ValueType,
-  type AttributeValue,
-  type ConfigReporter,
-  type DimensionSpec,
-  type ExpositionRegistry,
-  type HandlerEnv,
-  type InstanceSpec,
-  type Logger,
-  type MetricInstance,
-} from '../../../../src/core/adapter.js';
-import type { LogFields } from '../../../../src/core/log.js';
 import type { DatagramTransport, TransportFactory, TransportTarget } from '../../../../src/adapters/statsd/index.js';
+import { testEnv as baseTestEnv, type TestEnv } from '../../../support/adapter-fixtures.js';
 
-export function spec(
-  name: string,
-  valueType: ValueType,
-  dimensions: Readonly<Record<string, ValueType>> = {},
-): InstanceSpec {
-  const dims: DimensionSpec[] = Object.entries(dimensions).map(([n, t]) => ({ name: n, type: t }));
-  return { name, template: 'metric', valueType, dimensions: dims, monitoredResourceDimensions: [] };
-}
+export { collectingReporter, instance, neverAborted, recordingLogger, spec, type Issue, type LogLine, type TestEnv } from '../../../support/adapter-fixtures.js';
 
-/** An instance of `s` with dimension values given by name (in any order). */
-export function instance(
-  s: InstanceSpec,
-  value: AttributeValue | null,
-  dimensions: Readonly<Record<string, AttributeValue>> = {},
-): MetricInstance {
-  return {
-    spec: s,
-    value,
-    dimensions: s.dimensions.map((d) => {
-      const v = dimensions[d.name];
-      if (v === undefined) throw new Error(`test instance of ${s.name} lacks dimension ${d.name}`);
-      return v;
-    }),
-    monitoredResourceType: 'UNSPECIFIED',
-    monitoredResourceDimensions: [],
-  };
-}
-
-export interface Issue {
-  readonly path: readonly (string | number)[];
-  readonly message: string;
-  readonly code: string | undefined;
-}
-
-export function collectingReporter(): ConfigReporter & { readonly issues: Issue[]; readonly warnings: Issue[] } {
-  const issues: Issue[] = [];
-  const warnings: Issue[] = [];
-  return {
-    issues,
-    warnings,
-    issue(path, message, code) {
-      issues.push({ path: [...path], message, code });
-    },
-    warn(path, message, code) {
-      warnings.push({ path: [...path], message, code });
-    },
-  };
-}
-
-export interface LogLine {
-  readonly level: 'debug' | 'info' | 'warn' | 'error';
-  readonly msg: string;
-  readonly fields: LogFields | undefined;
-}
-
-export function recordingLogger(lines: LogLine[] = []): Logger & { readonly lines: LogLine[] } {
-  const log = (level: LogLine['level']) => (msg: string, fields?: LogFields) => {
-    lines.push({ level, msg, fields });
-  };
-  const logger: Logger & { readonly lines: LogLine[] } = {
-    lines,
-    debug: log('debug'),
-    info: log('info'),
-    warn: log('warn'),
-    error: log('error'),
-    child: () => logger,
-  };
-  return logger;
-}
-
-export interface TestEnv extends HandlerEnv {
-  readonly logger: Logger & { readonly lines: LogLine[] };
-  readonly events: Map<string, number>;
-  /** Moves the fake clock. */
-  advance(ms: number): void;
-}
-
-const noExposition: ExpositionRegistry = { register: () => undefined, unregister: () => undefined };
-
+/** A StatsD handler environment on a fake clock. */
 export function testEnv(startMs = 1_700_000_000_000): TestEnv {
-  let now = startMs;
-  const events = new Map<string, number>();
-  return {
-    name: 'statsd.handler.istio-system',
-    logger: recordingLogger(),
-    clock: { now: () => now },
-    exposition: noExposition,
-    stats: {
-      count(event, n = 1) {
-        events.set(event, (events.get(event) ?? 0) + n);
-      },
-    },
-    events,
-    advance(ms) {
-      now += ms;
-    },
-  };
+  return baseTestEnv('statsd.handler.istio-system', startMs);
 }
 
 /** A transport that keeps every datagram; `fail` makes sends report an error. */
@@ -150,8 +47,4 @@ export function memoryTransports(): MemoryTransports {
     lines: () => t.datagrams.flatMap((d) => d.split('\n')),
   };
   return t;
-}
-
-export function neverAborted(): AbortSignal {
-  return new AbortController().signal;
 }
