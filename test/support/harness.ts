@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { createAdapterInventory } from '../../src/adapters/index.js';
 import { silentLogger, type Logger } from '../../src/core/log.js';
 import { formatHostPort } from '../../src/core/server/http.js';
-import { Telemux, type BoundAddresses } from '../../src/core/server/telemux.js';
+import { Telemux, type BoundAddresses, type TelemuxOptions } from '../../src/core/server/telemux.js';
 import type { TlsFiles } from '../../src/core/security/tls.js';
 import type { Clock } from '../../src/core/adapter.js';
 import { MixerClient, type ReportRequest } from '../../src/gen/istio/mixer/v1/mixer.js';
@@ -44,6 +44,8 @@ export interface StartOptions {
   readonly httpTls?: TlsFiles;
   readonly tenantsPath?: string;
   readonly securityPollIntervalMs?: number;
+  /** Per-Report bounds (sets, attributes per set, string bytes); default the server's. */
+  readonly limits?: TelemuxOptions['limits'];
   /** For the harness's client; default insecure. `scrape` and `admin` use plain fetch, so not with httpTls. */
   readonly grpcCredentials?: ChannelCredentials;
 }
@@ -71,6 +73,7 @@ export async function startTelemux(opts: StartOptions = {}): Promise<Running> {
     httpTls: opts.httpTls,
     tenantsPath: opts.tenantsPath,
     securityPollIntervalMs: opts.securityPollIntervalMs,
+    limits: opts.limits,
     grpcAddress: LOOPBACK,
     metricsAddress: LOOPBACK,
     adminAddress: LOOPBACK,

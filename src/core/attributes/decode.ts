@@ -18,6 +18,33 @@ export class DecodeError extends TelemuxError {
   }
 }
 
+/**
+ * Bounds on one attribute set, enforced while the set is read, so that checking them costs no
+ * pass of its own. The Report's envelope (size, number of sets) is bounded before decoding.
+ */
+export interface RecordLimits {
+  /** Map entries (attributes) in one set. */
+  readonly maxAttributesPerSet: number;
+  /** Bytes of one of the set's own words, or of a bytes value. */
+  readonly maxStringBytes: number;
+}
+
+const UNLIMITED: RecordLimits = { maxAttributesPerSet: Number.POSITIVE_INFINITY, maxStringBytes: Number.POSITIVE_INFINITY };
+
+/** An attribute set past a RecordLimits bound; the caller words the answer. */
+export class RecordLimitError extends DecodeError {
+  constructor(
+    readonly limit: 'attributes' | 'string',
+    /** What is too long, e.g. `words[1]` or `a bytes value`; empty for the attribute count. */
+    readonly what: string,
+    readonly found: number,
+    record: number,
+  ) {
+    super('DECODE_RECORD_LIMIT', limit === 'attributes' ? `${found} attributes` : `${what} is ${found} bytes`, record);
+    this.name = 'RecordLimitError';
+  }
+}
+
 export type Semantics = 'delta' | 'independent';
 
 export interface DecodedReport {
@@ -157,7 +184,11 @@ export class ReportDecoder {
     this.referenced = referenced ?? new Uint8Array(n).fill(1);
   }
 
-  decode(buf: Uint8Array): DecodedReport {
+  /** The limits of the decode in progress. */
+  private limits: RecordLimits = UNLIMITED;
+
+  decode(buf: Uint8Array, limits: RecordLimits = UNLIMITED): DecodedReport {
+    this.limits = limits;
     try {
       return this.decodeUnchecked(buf);
     } catch (e) {
@@ -246,14 +277,14 @@ export class ReportDecoder {
     const r = this.reader;
     this.words = this.defaultWords;
     let hasWords = false;
-    let decoded = false;
+    let entries = 0;
     r.reset(buf, start, end);
     while (r.pos < end) {
       const tag = buf[r.pos]! < 0x80 ? buf[r.pos++]! : r.uint32();
       const field = tag >>> 3;
       const wt = tag & 7;
       if (field === F_WORDS && wt === WIRE_LEN) {
-        if (decoded) {
+        if (entries > 0) {
           this.restartWithWords(buf, start, end, bag, prev);
           return;
         }
@@ -263,7 +294,7 @@ export class ReportDecoder {
           hasWords = true;
         }
         const e = r.delimited();
-        this.elementWords.add(r.pos, e);
+        this.addElementWord(r.pos, e);
         r.pos = e;
       } else if (field >= F_STRINGS && field <= F_STRING_MAPS && wt === WIRE_LEN) {
         // Entries are short: a one-byte length is the rule.
@@ -279,12 +310,19 @@ export class ReportDecoder {
         this.decodeEntry(field, r.pos, entryEnd, bag);
         r.pos = entryEnd;
         r.end = end;
-        decoded = true;
+        entries++;
       } else {
         if (field === 0) throw new MalformedError('field number 0');
         r.skip(wt);
       }
     }
+    if (entries > this.limits.maxAttributesPerSet) throw new RecordLimitError('attributes', '', entries, this.recordIndex);
+  }
+
+  /** One of the element's own words; its length is bounded like any string. */
+  private addElementWord(start: number, end: number): void {
+    if (end - start > this.limits.maxStringBytes) throw new RecordLimitError('string', `words[${this.elementWords.count}]`, end - start, this.recordIndex);
+    this.elementWords.add(start, end);
   }
 
   /** The rare layout with words after map entries: collect all words first, then decode again. */
@@ -296,7 +334,7 @@ export class ReportDecoder {
       const tag = r.uint32();
       if (tag >>> 3 === F_WORDS && (tag & 7) === WIRE_LEN) {
         const e = r.delimited();
-        this.elementWords.add(r.pos, e);
+        this.addElementWord(r.pos, e);
         r.pos = e;
       } else {
         if (tag >>> 3 === 0) throw new MalformedError('field number 0');
@@ -306,6 +344,7 @@ export class ReportDecoder {
     this.words = this.elementWords;
     resetBag(bag, prev);
     r.reset(buf, start, end);
+    let entries = 0;
     while (r.pos < end) {
       const tag = r.uint32();
       const field = tag >>> 3;
@@ -315,10 +354,12 @@ export class ReportDecoder {
         this.decodeEntry(field, r.pos, entryEnd, bag);
         r.pos = entryEnd;
         r.end = end;
+        entries++;
       } else {
         r.skip(wt);
       }
     }
+    if (entries > this.limits.maxAttributesPerSet) throw new RecordLimitError('attributes', '', entries, this.recordIndex);
   }
 
   /** One map entry {1: sint32 key, 2: value}; either field may be missing (proto3 defaults). */
@@ -498,6 +539,10 @@ export class ReportDecoder {
   /** Validates the entry's value and, if its attribute is in the vocabulary, records it. */
   private store(map: number, key: number, valueStart: number, valueEnd: number, bag: AttributeBag): void {
     const r = this.reader;
+    if (map === F_BYTES && valueStart >= 0) {
+      const len = valueEnd - valueStart - lengthPrefixSize(r.buf, valueStart);
+      if (len > this.limits.maxStringBytes) throw new RecordLimitError('string', 'a bytes value', len, this.recordIndex);
+    }
     const slot = this.keySlot(key);
     if (slot < 0) {
       // Not in the vocabulary: never read, but string word indices must still be valid.

@@ -7,6 +7,7 @@
  */
 import { status as Status } from '@grpc/grpc-js';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
+import type { RecordLimitError, RecordLimits } from '../attributes/decode.js';
 import { MalformedError, WIRE_LEN, WireReader } from '../attributes/wire-reader.js';
 import { RateLimitedLog, type Logger } from '../log.js';
 
@@ -413,26 +414,23 @@ export interface LimitViolation {
 // Field numbers of ReportRequest and CompressedAttributes.
 const REPORT_ATTRIBUTES = 1;
 const REPORT_DEFAULT_WORDS = 2;
-const ATTR_WORDS = 1;
-const ATTR_FIRST_MAP = 2;
-const ATTR_BYTES = 8;
-const ATTR_LAST_MAP = 9;
 
 /**
- * Bounds one Report: message size, sets, attributes per set, string length. `check` reads the
- * raw `ReportRequest` bytes with a protobuf scanner that skips over values instead of decoding
- * them (no allocation, a few µs for a typical 100-set Report), so it can run before the decoder
- * and turn an abusive Report away before it costs anything. Bytes it cannot parse pass: the
- * decoder then reports them as malformed, with its own precise message.
+ * Bounds one Report: message size, sets, attributes per set, string length. `scan` checks the
+ * envelope (message size, number of sets, default_words) on the raw `ReportRequest` bytes, reading
+ * one tag per set, so an oversized Report is turned away before it costs anything and the rate
+ * limit learns the set count before decoding. The per-set bounds are enforced by the decoder as it
+ * reads each set (the limits are its `RecordLimits`), which saves a second pass over every byte;
+ * `violationOf` words what it finds. Bytes `scan` cannot parse pass: the decoder then reports them
+ * as malformed, with its own precise message.
  */
-export class ReportLimits {
+export class ReportLimits implements RecordLimits {
   readonly maxMessageBytes: number;
   readonly maxSetsPerReport: number;
   readonly maxAttributesPerSet: number;
   readonly maxStringBytes: number;
   // Reused across Reports: the Report path is synchronous, one scan at a time.
   private readonly top = new WireReader(new Uint8Array(0));
-  private readonly inner = new WireReader(new Uint8Array(0));
 
   constructor(options: ReportLimitsOptions = {}) {
     this.maxMessageBytes = limit('maxMessageBytes', options.maxMessageBytes, REPORT_LIMIT_DEFAULTS.maxMessageBytes);
@@ -441,14 +439,14 @@ export class ReportLimits {
     this.maxStringBytes = limit('maxStringBytes', options.maxStringBytes, REPORT_LIMIT_DEFAULTS.maxStringBytes);
   }
 
-  /** The first limit `bytes` (a serialized `istio.mixer.v1.ReportRequest`) passes, if any. */
+  /** The first envelope limit `bytes` (a serialized `istio.mixer.v1.ReportRequest`) passes, if any. */
   check(bytes: Uint8Array): LimitViolation | undefined {
     return this.scan(bytes).violation;
   }
 
   /**
-   * Scans a Report once: the first limit it passes, and how many attribute sets it carries (which
-   * the rate limit needs before decoding). Bytes it cannot parse pass, with the sets counted so far.
+   * Scans a Report's envelope once: the first limit it passes, and how many attribute sets it
+   * carries. Bytes it cannot parse pass, with the sets counted so far.
    */
   scan(bytes: Uint8Array): ReportShape {
     if (bytes.length > this.maxMessageBytes) {
@@ -464,12 +462,8 @@ export class ReportLimits {
         const field = tag >>> 3;
         const wire = tag & 7;
         if (field === REPORT_ATTRIBUTES && wire === WIRE_LEN) {
-          const end = r.delimited();
-          const found = this.checkSet(bytes, r.pos, end, sets);
-          if (found !== undefined) return { sets, violation: found };
-          r.pos = end;
+          r.pos = r.delimited();
           sets++;
-          if (sets > this.maxSetsPerReport) return { sets, violation: this.tooManySets(sets) };
         } else if (field === REPORT_DEFAULT_WORDS && wire === WIRE_LEN) {
           const end = r.delimited();
           const len = end - r.pos;
@@ -483,18 +477,22 @@ export class ReportLimits {
     } catch (e) {
       if (!(e instanceof MalformedError)) throw e;
     }
-    return { sets, violation: undefined };
+    return { sets, violation: this.checkSets(sets) };
   }
 
-  /** For a caller that counts sets itself (e.g. a decoder). */
+  /** The answer to a set the decoder found past one of these limits. */
+  violationOf(e: RecordLimitError): LimitViolation {
+    const record = e.record ?? 0;
+    return e.limit === 'attributes' ? this.tooManyAttributes(record, e.found) : this.longString(record, e.what, e.found);
+  }
+
+  /** For a caller that counts sets itself. */
   checkSets(sets: number): LimitViolation | undefined {
     if (sets <= this.maxSetsPerReport) return undefined;
     return violation(REPORT_LIMIT_CODES.tooManySets, undefined, this.maxSetsPerReport, sets, `Report has ${sets} attribute sets; at most ${this.maxSetsPerReport} are accepted per Report`);
   }
 
-  /** For a caller that counts one set's attributes itself. */
-  checkAttributes(record: number, attributes: number): LimitViolation | undefined {
-    if (attributes <= this.maxAttributesPerSet) return undefined;
+  private tooManyAttributes(record: number, attributes: number): LimitViolation {
     return violation(
       REPORT_LIMIT_CODES.tooManyAttributes,
       record,
@@ -502,91 +500,6 @@ export class ReportLimits {
       attributes,
       `attributes[${record}]: ${attributes} attributes; at most ${this.maxAttributesPerSet} are accepted per attribute set`,
     );
-  }
-
-  /** For a caller that measures strings itself; `what` names the value, e.g. `words[4]`. */
-  checkString(record: number | undefined, what: string, bytes: number): LimitViolation | undefined {
-    return bytes <= this.maxStringBytes ? undefined : this.longString(record, what, bytes);
-  }
-
-  /** Counts a set's attributes (one per map entry) and measures its words and bytes values. */
-  private checkSet(buf: Uint8Array, start: number, end: number, record: number): LimitViolation | undefined {
-    const r = this.inner;
-    r.reset(buf, start, end);
-    let attributes = 0;
-    let word = 0;
-    while (r.pos < r.end) {
-      const tag = r.uint32();
-      const field = tag >>> 3;
-      const wire = tag & 7;
-      if (wire !== WIRE_LEN) {
-        r.skip(wire);
-        continue;
-      }
-      const valueEnd = r.delimited();
-      if (field === ATTR_WORDS) {
-        if (valueEnd - r.pos > this.maxStringBytes) return this.longString(record, `words[${word}]`, valueEnd - r.pos);
-        word++;
-      } else if (field >= ATTR_FIRST_MAP && field <= ATTR_LAST_MAP) {
-        attributes++;
-        if (attributes > this.maxAttributesPerSet) return this.checkAttributes(record, attributes + this.countRemainingAttributes(end, valueEnd));
-        if (field === ATTR_BYTES) {
-          const value = this.bytesValueLength(valueEnd);
-          if (value > this.maxStringBytes) return this.longString(record, 'a bytes value', value);
-          r.reset(buf, valueEnd, end);
-          continue;
-        }
-      }
-      r.pos = valueEnd;
-    }
-    return undefined;
-  }
-
-  /** Map entries of the set after the one ending at `from`, for the message's exact count. */
-  private countRemainingAttributes(end: number, from: number): number {
-    const r = this.inner;
-    r.reset(r.buf, from, end);
-    let n = 0;
-    while (r.pos < r.end) {
-      const tag = r.uint32();
-      const field = tag >>> 3;
-      if (field >= ATTR_FIRST_MAP && field <= ATTR_LAST_MAP && (tag & 7) === WIRE_LEN) n++;
-      r.skip(tag & 7);
-    }
-    return n;
-  }
-
-  /** Length of the value (field 2) of the `bytes` map entry the inner reader is at, ending at `end`. */
-  private bytesValueLength(end: number): number {
-    const r = this.inner;
-    r.end = end;
-    while (r.pos < end) {
-      const tag = r.uint32();
-      if ((tag & 7) === WIRE_LEN) {
-        const valueEnd = r.delimited();
-        if (tag >>> 3 === 2) return valueEnd - r.pos;
-        r.pos = valueEnd;
-      } else {
-        r.skip(tag & 7);
-      }
-    }
-    return 0;
-  }
-
-  /** The violation for a Report over the set limit, with the total count of its sets. */
-  private tooManySets(seen: number): LimitViolation {
-    const r = this.top;
-    let sets = seen;
-    try {
-      while (r.pos < r.end) {
-        const tag = r.uint32();
-        if (tag >>> 3 === REPORT_ATTRIBUTES && (tag & 7) === WIRE_LEN) sets++;
-        r.skip(tag & 7);
-      }
-    } catch (e) {
-      if (!(e instanceof MalformedError)) throw e;
-    }
-    return this.checkSets(sets) as LimitViolation;
   }
 
   private longString(record: number | undefined, what: string, bytes: number): LimitViolation {

@@ -1,5 +1,5 @@
 import { status as Status, type Metadata, type ServiceDefinition, type sendUnaryData, type ServerUnaryCall } from '@grpc/grpc-js';
-import { DecodeError } from '../attributes/decode.js';
+import { DecodeError, RecordLimitError } from '../attributes/decode.js';
 import { dispatchReport, type DispatchObserver } from '../dispatch/dispatcher.js';
 import type { Logger } from '../log.js';
 import { RateLimitedLog } from '../log.js';
@@ -130,7 +130,8 @@ export class ReportService {
 
   private admitted(bytes: Buffer, metadata: Metadata, active: ActiveConfig, cb: sendUnaryData<Buffer>): void {
     const m = this.opts.metrics;
-    // One scan of the raw bytes gives both the limit check and the set count the rate limit needs.
+    // One scan of the envelope gives both its limit check and the set count the rate limit needs;
+    // the decoder bounds each set as it reads it.
     const { sets, violation } = this.limits.scan(bytes);
     if (violation) {
       m.decodeErrors.inc({ code: violation.code });
@@ -145,8 +146,14 @@ export class ReportService {
     }
     let bags;
     try {
-      bags = active.decoder.decode(bytes).bags;
+      bags = active.decoder.decode(bytes, this.limits).bags;
     } catch (e) {
+      if (e instanceof RecordLimitError) {
+        const v = this.limits.violationOf(e);
+        m.decodeErrors.inc({ code: v.code });
+        this.errorLog.warn('Report rejected', { code: v.code, error: v.message });
+        return refuse(m, cb, v.grpcCode, v.details);
+      }
       if (!(e instanceof DecodeError)) throw e;
       const code = e.code === 'DECODE_DICTIONARY_VERSION' ? Status.INTERNAL : Status.INVALID_ARGUMENT;
       m.decodeErrors.inc({ code: e.code });

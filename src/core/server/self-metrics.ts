@@ -14,6 +14,12 @@ const EVENT_LOOP_QUANTILES: readonly [string, number][] = [
   ['1', 100],
 ];
 
+/** The part of the load shedder's state exported as `telemux_load`. */
+export interface LoadReading {
+  readonly admitRatio: number;
+  readonly eventLoopUtilization: number;
+}
+
 const DISPATCH_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
 /**
@@ -44,10 +50,12 @@ export class SelfMetrics {
   readonly tenantSeries: Gauge<'tenant'>;
   readonly securityReloads: Counter<'source' | 'result'>;
   readonly tlsNotAfter: Gauge<'endpoint'>;
+  readonly load: Gauge<'signal'>;
 
   constructor(
     liveSeries: () => Iterable<[string, number]>,
     tenantSeries: () => Iterable<{ readonly tenant: string; readonly series: number }> = () => [],
+    load: () => LoadReading | undefined = () => undefined,
   ) {
     const r = this.registry;
     collectDefaultMetrics({ register: r, prefix: 'telemux_' });
@@ -115,6 +123,18 @@ export class SelfMetrics {
       help: 'Reloads of changed TLS files (source grpc-tls, http-tls) and of the tenants file (tenants), by result (applied, rejected: the previous ones stay in force).',
       labelNames: ['source', 'result'],
       registers: [r],
+    });
+    this.load = new Gauge({
+      name: 'telemux_load',
+      help: 'What the load shedder last measured and decided: admitted_ratio (share of Reports admitted; below 1 while the event loop is busier than its target), event_loop_utilization (0 to 1).',
+      labelNames: ['signal'],
+      registers: [r],
+      collect() {
+        const reading = load();
+        if (reading === undefined) return;
+        this.set({ signal: 'admitted_ratio' }, reading.admitRatio);
+        this.set({ signal: 'event_loop_utilization' }, reading.eventLoopUtilization);
+      },
     });
     this.tlsNotAfter = new Gauge({
       name: 'telemux_tls_certificate_expiry_timestamp_seconds',

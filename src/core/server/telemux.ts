@@ -85,6 +85,7 @@ export class Telemux {
     this.metrics = new SelfMetrics(
       () => this.runtime.liveSeries(),
       () => this.admission.seriesUsage(),
+      () => (this.shedder.enabled ? this.shedder.state : undefined),
     );
     this.admission = new Admission({ observer: { refused: (tenant, reason) => this.metrics.admissionRefusals.inc({ tenant: tenant ?? '', reason }) } });
     this.grpcTls = opts.grpcTls && this.tlsSource(opts.grpcTls, 'grpc');
