@@ -119,7 +119,10 @@ export interface Handler {
   readonly flushIntervalMs?: number;
   /** Binds sockets or registers exposition sources. */
   start(): Promise<void>;
-  /** Synchronous and in memory only: it runs on the Report path. */
+  /**
+   * Synchronous and in memory only: it runs on the Report path. The core reuses the `batch` array
+   * once the call returns: keep instances (they are immutable), never the array.
+   */
   handleMetrics(batch: readonly MetricInstance[]): HandleResult | undefined;
   flush(signal: AbortSignal): Promise<void>;
   /** Releases resources. Idempotent; safe when start was never called. */

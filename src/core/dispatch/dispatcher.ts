@@ -61,7 +61,7 @@ export function dispatchReport(
           // once per handler, as when each built its own.
           const inst = memo.instance(ids[b]!, bag);
           if (inst !== undefined) {
-            dest.batch.push(inst);
+            dest.add(inst);
           } else {
             const name = group.builders[b]!.spec.name;
             observer.buildError(name);
@@ -76,26 +76,27 @@ export function dispatchReport(
   if (quota !== undefined) {
     // Every new series of the Report fits the tenant's quota, or no handler gets any instance.
     check: for (const dest of routing.all) {
-      for (let k = 0; k < dest.batch.length; k++) {
-        const inst = dest.batch[k]!;
+      for (let k = 0; k < dest.size; k++) {
+        const inst = dest.peek(k);
         if (!quota.offer(inst.spec.name, inst.dimensions)) break check;
       }
     }
     const refusal = quota.settle();
     if (refusal !== undefined) {
-      for (const dest of routing.all) dest.batch.length = 0;
+      for (const dest of routing.all) dest.discard();
       return { instances: 0, errors: NO_ERRORS, refusal };
     }
   }
   let instances = 0;
   for (const dest of routing.all) {
-    const n = dest.batch.length;
+    const n = dest.size;
     if (n === 0) continue;
+    const batch = dest.take();
     instances += n;
     const t0 = performance.now();
     let failed = false;
     try {
-      const result = dest.handler.handleMetrics(dest.batch);
+      const result = dest.handler.handleMetrics(batch);
       if (result) {
         failed = true;
         fail(`handler '${dest.name}': ${result.failed} instance(s) not recorded: ${result.message}`);
@@ -104,7 +105,6 @@ export function dispatchReport(
       failed = true;
       fail(`handler '${dest.name}' failed: ${(e as Error).message}`);
     }
-    dest.batch.length = 0;
     observer.handlerDispatched(dest, n, (performance.now() - t0) / 1000, failed);
   }
   if (errorCount > MAX_ERROR_TEXTS && errors) errors.push(`… and ${errorCount - MAX_ERROR_TEXTS} more`);
