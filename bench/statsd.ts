@@ -144,6 +144,10 @@ function configFor(port: number, flushBytes: number): StatsdConfig {
       address: `127.0.0.1:${port}`,
       prefix: 'istio',
       flushBytes,
+      // Above the instance count: the all-distinct scenario measures every instance as its own
+      // series, which the default limits would fold into overflow stats.
+      maxSeries: 1_000_000,
+      maxSeriesPerMetric: 1_000_000,
       metrics: {
         [requests.name]: { type: 'COUNTER', nameTemplate: 'requests.{{.destination_service}}.{{.source_workload}}.{{.response_code}}' },
         [duration.name]: { type: 'DISTRIBUTION', nameTemplate: 'latency.{{.destination_service}}' },

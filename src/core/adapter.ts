@@ -13,6 +13,7 @@ export { Timestamp, type AttributeValue, type StringMap } from './attributes/val
 export type { Logger } from './log.js';
 export type { ErrorCode } from './errors.js';
 export { parseGoDuration, type DurationResult } from './expr/duration.js';
+export { DEFAULT_SLICE_MS, nextTurn, SliceAbortedError, TimeSlicer } from './schedule/time-slicer.js';
 
 /** The templates the core can build instances of. Only `metric` exists today. */
 export type TemplateName = 'metric';

@@ -1,45 +1,71 @@
 /**
  * What accumulates between two flushes, keyed by final stat name. StatsD keeps counters,
- * gauges and timers in separate namespaces, so one name may appear in more than one map.
+ * gauges and timers in separate namespaces, so one name may appear in more than one table.
+ *
+ * A series is a slot: its number lives in a typed array (a timer's samples in a growable store
+ * shared by all timers), so recording into a known series allocates nothing and hashes nothing.
+ * The handler finds slots through its name cache; the by-name methods serve carry-over and tests.
  */
-import { encodeCounterLine, encodeGaugeLine, encodeTimingLine, formatSampleRateSuffix } from './line.js';
+import { SeriesTable, TimerTable, type SeriesTableView, type TimerTableView } from './series-table.js';
 
+/** What a drained aggregator hands to a flush: read only, in first-seen order per namespace. */
 export interface AggregateSnapshot {
   /** Sum of the increments seen since the last flush. */
-  readonly counters: ReadonlyMap<string, number>;
+  readonly counters: SeriesTableView;
   /** Last value seen since the last flush. */
-  readonly gauges: ReadonlyMap<string, number>;
-  /** Every kept sample, in arrival order. */
-  readonly timers: ReadonlyMap<string, readonly number[]>;
+  readonly gauges: SeriesTableView;
+  /** Every kept sample, in arrival order per series. */
+  readonly timers: TimerTableView;
 }
 
 /** The three StatsD namespaces a name can live in. */
 export type StatKind = 'count' | 'gauge' | 'timing';
 
-export class StatsdAggregator {
-  private counters = new Map<string, number>();
-  private gauges = new Map<string, number>();
-  private timers = new Map<string, number[]>();
-  private timerSamples = 0;
+export class StatsdAggregator implements AggregateSnapshot {
+  counters = new SeriesTable();
+  gauges = new SeriesTable();
+  timers = new TimerTable();
+  /** Bumped by every drain: slots remembered from an older generation no longer apply. */
+  generation = 0;
+
+  private tableOf(kind: StatKind): SeriesTable | TimerTable {
+    return kind === 'count' ? this.counters : kind === 'gauge' ? this.gauges : this.timers;
+  }
 
   /** Whether `name` already holds a series of `kind`: recording into it adds no series. */
   has(kind: StatKind, name: string): boolean {
-    return (kind === 'count' ? this.counters : kind === 'gauge' ? this.gauges : this.timers).has(name);
+    return this.tableOf(kind).slotOf(name) >= 0;
+  }
+
+  /** The slot of `kind`'s series `name`, or -1. */
+  slotOf(kind: StatKind, name: string): number {
+    return this.tableOf(kind).slotOf(name);
+  }
+
+  /** A new, empty series (the name must not be held yet); returns its slot. */
+  create(kind: StatKind, name: string): number {
+    return this.tableOf(kind).create(name);
   }
 
   addCount(name: string, value: number): void {
-    this.counters.set(name, (this.counters.get(name) ?? 0) + value);
+    const c = this.counters;
+    let slot = c.slotOf(name);
+    if (slot < 0) slot = c.create(name);
+    c.values[slot] += value;
   }
 
   setGauge(name: string, value: number): void {
-    this.gauges.set(name, value);
+    const g = this.gauges;
+    let slot = g.slotOf(name);
+    if (slot < 0) slot = g.create(name);
+    g.values[slot] = value;
   }
 
   addTiming(name: string, value: number): void {
-    const samples = this.timers.get(name);
-    if (samples === undefined) this.timers.set(name, [value]);
-    else samples.push(value);
-    this.timerSamples++;
+    const t = this.timers;
+    let slot = t.slotOf(name);
+    if (slot < 0) slot = t.create(name);
+    t.add(slot, value);
   }
 
   /** Distinct (type, name) series held. */
@@ -49,7 +75,7 @@ export class StatsdAggregator {
 
   /** Lines the next flush will produce (before packing). */
   get pendingLines(): number {
-    return this.counters.size + this.gauges.size + this.timerSamples;
+    return this.counters.size + this.gauges.size + this.timers.samples;
   }
 
   /** Forgets a gauge, e.g. one superseded by a newer value already on its way. */
@@ -59,7 +85,7 @@ export class StatsdAggregator {
 
   /** Nothing held. */
   get empty(): boolean {
-    return this.counters.size === 0 && this.gauges.size === 0 && this.timers.size === 0;
+    return this.series === 0;
   }
 
   /**
@@ -68,13 +94,43 @@ export class StatsdAggregator {
    * insertion order stays oldest first.
    */
   absorbNewer(newer: AggregateSnapshot): void {
-    for (const [name, sum] of newer.counters) this.addCount(name, sum);
-    for (const [name, last] of newer.gauges) this.setGauge(name, last);
-    for (const [name, samples] of newer.timers) {
-      const mine = this.timers.get(name);
-      if (mine === undefined) this.timers.set(name, [...samples]);
-      else for (const v of samples) mine.push(v);
-      this.timerSamples += samples.length;
+    runToEnd(this.absorbNewerInSteps(newer));
+  }
+
+  /** {@link absorbNewer}, pausing every few hundred series so a caller can yield between steps. */
+  *absorbNewerInSteps(newer: AggregateSnapshot): Generator<void, void, void> {
+    let step = 0;
+    const nc = newer.counters;
+    for (let s = 0; s < nc.length; s++) {
+      const name = nc.nameAt(s);
+      if (name !== undefined) this.addCount(name, nc.values[s] as number);
+      if (++step >= STEP_UNITS) {
+        step = 0;
+        yield;
+      }
+    }
+    const ng = newer.gauges;
+    for (let s = 0; s < ng.length; s++) {
+      const name = ng.nameAt(s);
+      if (name !== undefined) this.setGauge(name, ng.values[s] as number);
+      if (++step >= STEP_UNITS) {
+        step = 0;
+        yield;
+      }
+    }
+    const nt = newer.timers;
+    const t = this.timers;
+    for (let s = 0; s < nt.length; s++) {
+      const name = nt.nameAt(s);
+      if (name === undefined) continue;
+      let slot = t.slotOf(name);
+      if (slot < 0) slot = t.create(name);
+      t.append(slot, nt, s);
+      step += 1 + nt.countAt(s);
+      if (step >= STEP_UNITS) {
+        step = 0;
+        yield;
+      }
     }
   }
 
@@ -88,69 +144,61 @@ export class StatsdAggregator {
     const before = this.pendingLines;
     if (before <= maxLines) return 0;
     let room = Math.max(0, maxLines);
-    const keepSeries = (m: Map<string, unknown>): void => {
-      for (const name of m.keys()) {
-        if (room > 0) room--;
-        else m.delete(name);
-      }
-    };
-    keepSeries(this.counters);
-    keepSeries(this.gauges);
-    let samples = 0;
-    for (const [name, list] of this.timers) {
-      if (room >= list.length) {
-        room -= list.length;
-        samples += list.length;
-      } else if (room > 0) {
-        list.length = room;
-        samples += room;
-        room = 0;
-      } else {
-        this.timers.delete(name);
-      }
-    }
-    this.timerSamples = samples;
+    room = this.counters.keepFirst(room);
+    room = this.gauges.keepFirst(room);
+    this.timers.keepFirstSamples(room);
     return before - this.pendingLines;
   }
 
-  drain(): AggregateSnapshot {
-    const snapshot: AggregateSnapshot = { counters: this.counters, gauges: this.gauges, timers: this.timers };
-    this.counters = new Map();
-    this.gauges = new Map();
-    this.timers = new Map();
-    this.timerSamples = 0;
+  /** Hands over everything held and starts empty. */
+  drain(): StatsdAggregator {
+    const snapshot = new StatsdAggregator();
+    snapshot.counters = this.counters.compacted();
+    snapshot.gauges = this.gauges.compacted();
+    snapshot.timers = this.timers.compacted();
+    this.counters = new SeriesTable();
+    this.gauges = new SeriesTable();
+    this.timers = new TimerTable();
+    this.generation++;
     return snapshot;
   }
 }
 
-/**
- * One wire unit per counter and gauge series and per timer sample: counters first, then gauges,
- * then timers, each in first-seen order. A unit is one line, except a negative gauge (two).
- */
-export function encodeSnapshot(snapshot: AggregateSnapshot, samplingRate: number): string[] {
-  // The unit order here is what selectUnits walks: keep the two in step.
-  const out: string[] = [];
-  for (const [name, sum] of snapshot.counters) out.push(encodeCounterLine(name, sum));
-  for (const [name, last] of snapshot.gauges) out.push(encodeGaugeLine(name, last));
-  const suffix = formatSampleRateSuffix(samplingRate);
-  for (const [name, samples] of snapshot.timers) {
-    for (const v of samples) out.push(encodeTimingLine(name, v, suffix));
-  }
-  return out;
+/** Units of work between two pauses of the stepwise walks. */
+export const STEP_UNITS = 256;
+
+export function runToEnd(steps: Generator<void, void, void>): void {
+  while (steps.next().done !== true);
 }
 
 /**
- * The units of `snapshot` (in {@link encodeSnapshot}'s order) for which `keep(unitIndex)` holds,
+ * The units of `snapshot` (in encodeSnapshot's order) for which `keep(unitIndex)` holds,
  * as a new aggregator: what a failed send hands back for the next flush.
  */
 export function selectUnits(snapshot: AggregateSnapshot, keep: (unit: number) => boolean): StatsdAggregator {
   const out = new StatsdAggregator();
   let u = 0;
-  for (const [name, sum] of snapshot.counters) if (keep(u++)) out.addCount(name, sum);
-  for (const [name, last] of snapshot.gauges) if (keep(u++)) out.setGauge(name, last);
-  for (const [name, samples] of snapshot.timers) {
-    for (const v of samples) if (keep(u++)) out.addTiming(name, v);
+  const c = snapshot.counters;
+  for (let s = 0; s < c.length; s++) {
+    const name = c.nameAt(s);
+    if (name !== undefined && keep(u++)) out.addCount(name, c.values[s] as number);
+  }
+  const g = snapshot.gauges;
+  for (let s = 0; s < g.length; s++) {
+    const name = g.nameAt(s);
+    if (name !== undefined && keep(u++)) out.setGauge(name, g.values[s] as number);
+  }
+  const t = snapshot.timers;
+  for (let s = 0; s < t.length; s++) {
+    const name = t.nameAt(s);
+    if (name === undefined) continue;
+    let slot = -1;
+    for (let c = t.headAt(s); c >= 0; c = t.nextCell(c)) {
+      if (!keep(u++)) continue;
+      // Names are unique within a snapshot's table, so the series is new to `out`.
+      if (slot < 0) slot = out.timers.create(name);
+      out.timers.add(slot, t.valueAt(c));
+    }
   }
   return out;
 }
-

@@ -5,14 +5,16 @@
  * short outage loses nothing; see README.md for how UDP tells.
  */
 import type { AttributeValue, Handler, HandleResult, HandlerEnv, InstanceSpec, MetricInstance } from '../../core/adapter.js';
-import { ValueType } from '../../core/adapter.js';
+import { DEFAULT_SLICE_MS, TimeSlicer, ValueType } from '../../core/adapter.js';
 import { RateLimitedLog, TallyLog } from '../../core/log.js';
-import { encodeSnapshot, selectUnits, StatsdAggregator, type AggregateSnapshot, type StatKind } from './aggregator.js';
+import { selectUnits, StatsdAggregator, type AggregateSnapshot, type StatKind } from './aggregator.js';
 import { StatsdMetricType, type StatsdConfig, type StatsdMetricConfig } from './config.js';
-import { compileStatName, overflowStatName, type StatNameRenderer } from './name-template.js';
-import { packLines, type PackedDatagrams } from './packer.js';
+import { encodeUnitsInSteps } from './encoder.js';
+import { compileStatName, overflowStatName, referencedDimensions, type StatNameRenderer } from './name-template.js';
+import { DatagramPacker, type PackedDatagrams } from './packer.js';
 import { AddressResolver, systemLookup, type LookupFn } from './resolver.js';
 import { SEND_RESULT, sendWindowed, type SendOutcome } from './send-window.js';
+import { StatNameCaches, type StatNameCache } from './stat-name-cache.js';
 import type { DatagramTransport, TransportFactory, TransportTarget } from './transport.js';
 import { connectedUdpTransport } from './udp-transport.js';
 
@@ -54,6 +56,11 @@ export interface StatsdHandlerOptions {
   readonly maxDatagramsInFlight?: number;
   /** At most one log line per concern per this interval. Default 10 s. */
   readonly logIntervalMs?: number;
+  /**
+   * Work a flush does between two turns of the event loop (encoding, packing, sending). Default
+   * DEFAULT_SLICE_MS; 0 yields at every step, which tests use to make the slicing certain.
+   */
+  readonly flushSliceMs?: number;
 }
 
 export const DEFAULT_DNS_REFRESH_MS = 30_000;
@@ -65,6 +72,8 @@ interface Plan {
   /** The value is divided by this: 1e6 turns a DURATION's nanoseconds into timer milliseconds. */
   readonly divisor: number;
   readonly render: StatNameRenderer;
+  /** Names already rendered, by the values the template references. */
+  readonly names: StatNameCache;
   readonly instance: string;
   /** Where new series go once a limit is reached. */
   readonly overflowName: string;
@@ -73,13 +82,16 @@ interface Plan {
   live: number;
   /** Instances it sent to the overflow stat in the current interval. */
   overflowed: number;
+  /** The overflow stat's slot, valid in aggregator generation `overflowGeneration`. */
+  overflowSlot: number;
+  overflowGeneration: number;
 }
 
 function kindOf(type: StatsdMetricType): StatKind {
   return type === StatsdMetricType.COUNTER ? 'count' : type === StatsdMetricType.GAUGE ? 'gauge' : 'timing';
 }
 
-function planFor(m: StatsdMetricConfig, spec: InstanceSpec, prefix: string): Plan {
+function planFor(m: StatsdMetricConfig, spec: InstanceSpec, prefix: string, caches: StatNameCaches): Plan {
   const kind = kindOf(m.type);
   return {
     kind,
@@ -87,12 +99,31 @@ function planFor(m: StatsdMetricConfig, spec: InstanceSpec, prefix: string): Pla
     // one number. A distribution is a timer here whatever its type; only durations change unit.
     divisor: kind === 'timing' && spec.valueType === ValueType.DURATION ? 1e6 : 1,
     render: compileStatName(m.parts, spec.dimensions, prefix, spec.name),
+    names: caches.create(referencedDimensions(m.parts, spec.dimensions)),
     instance: spec.name,
     overflowName: overflowStatName(m.parts, prefix, spec.name),
     maxSeries: m.maxSeries,
     live: 0,
     overflowed: 0,
+    overflowSlot: -1,
+    overflowGeneration: -1,
   };
+}
+
+/** What {@link StatsdHandler.resolve} returns instead of a slot. */
+const EMPTY_NAME = -1;
+const OVER_LIMIT = -2;
+
+/**
+ * Names cached per handler before the cache starts afresh: a few times the series one interval
+ * may hold, so a mesh's label sets all stay cached while churning values cannot grow it forever.
+ */
+function nameCacheBound(maxSeries: number): number {
+  return Math.max(4096, 2 * maxSeries);
+}
+
+function linesOf(s: AggregateSnapshot): number {
+  return s.counters.size + s.gauges.size + s.timers.samples;
 }
 
 /** How one datagram of a flush is settled (see StatsdHandler.settle); 0 means delivered. */
@@ -103,6 +134,15 @@ function describeValue(v: AttributeValue | null): string {
   if (v === null) return 'no value';
   if (typeof v === 'number') return String(v);
   return typeof v;
+}
+
+/** Drops from `older` the gauges `newer` holds: resending an older value could overwrite the newer one. */
+function forgetGaugesOf(newer: AggregateSnapshot, older: StatsdAggregator): void {
+  const g = newer.gauges;
+  for (let s = 0; s < g.length; s++) {
+    const name = g.nameAt(s);
+    if (name !== undefined) older.deleteGauge(name);
+  }
 }
 
 function untilSettledOrAborted(p: Promise<void>, signal: AbortSignal): Promise<void> {
@@ -123,6 +163,7 @@ export class StatsdHandler implements Handler {
 
   private readonly plans = new Map<string, Plan>();
   private readonly aggregator = new StatsdAggregator();
+  private readonly names: StatNameCaches;
   /** Lines a failed flush handed back, older than anything in `aggregator`. */
   private pending: StatsdAggregator | undefined;
   /**
@@ -137,6 +178,7 @@ export class StatsdHandler implements Handler {
   private readonly random: () => number;
   private readonly createTransport: TransportFactory;
   private readonly maxInFlight: number;
+  private readonly sliceMs: number;
   private transport: { readonly target: TransportTarget; readonly t: DatagramTransport } | undefined;
   /** Transports replaced after the address changed, still draining. */
   private readonly retiring = new Set<Promise<void>>();
@@ -159,6 +201,7 @@ export class StatsdHandler implements Handler {
     this.random = options.random ?? Math.random;
     this.createTransport = options.transport ?? connectedUdpTransport;
     this.maxInFlight = Math.max(1, options.maxDatagramsInFlight ?? DEFAULT_MAX_DATAGRAMS_IN_FLIGHT);
+    this.sliceMs = Math.max(0, options.flushSliceMs ?? DEFAULT_SLICE_MS);
     const now = (): number => env.clock.now();
     const logEvery = options.logIntervalMs ?? DEFAULT_LOG_INTERVAL_MS;
     this.sendLog = new RateLimitedLog(env.logger, logEvery, now);
@@ -167,10 +210,11 @@ export class StatsdHandler implements Handler {
     this.reportLog = new RateLimitedLog(env.logger, logEvery, now);
     this.overflowLog = new TallyLog(env.logger, logEvery, now);
 
+    this.names = new StatNameCaches(nameCacheBound(config.maxSeries));
     const specs = new Map(instances.map((i) => [i.name, i] as const));
     for (const m of config.metrics) {
       const spec = specs.get(m.instance);
-      if (spec !== undefined) this.plans.set(m.instance, planFor(m, spec, config.prefix));
+      if (spec !== undefined) this.plans.set(m.instance, planFor(m, spec, config.prefix, this.names));
     }
 
     this.resolver = new AddressResolver(
@@ -200,15 +244,17 @@ export class StatsdHandler implements Handler {
 
   handleMetrics(batch: readonly MetricInstance[]): HandleResult | undefined {
     const agg = this.aggregator;
+    const generation = agg.generation;
+    const ids = this.names.ids;
     const rate = this.config.samplingRate;
     let unconfigured = 0;
     let invalid = 0;
     let emptyName = 0;
     let sampledOut = 0;
     let overflowed = 0;
-    const maxSeries = this.config.maxSeries;
     let message: string | undefined;
-    for (const inst of batch) {
+    for (let i = 0; i < batch.length; i++) {
+      const inst = batch[i] as MetricInstance;
       const plan = this.plans.get(inst.spec.name);
       if (plan === undefined) {
         unconfigured++;
@@ -222,30 +268,29 @@ export class StatsdHandler implements Handler {
         message ??= `instance ${inst.spec.name} has a value statsd cannot send (${describeValue(v)})`;
         continue;
       }
-      // Sampled before the name is rendered: a dropped sample should cost as little as possible.
+      // Sampled before the name is looked up: a dropped sample should cost as little as possible.
       if (plan.kind === 'timing' && rate < 1 && this.random() >= rate) {
         sampledOut++;
         continue;
       }
-      let name = plan.render(inst.dimensions);
-      if (name === '') {
+      // The fast path: a name cached and already looked up in this interval.
+      const names = plan.names;
+      const entry = names.find(inst.dimensions, ids);
+      let slot =
+        entry >= 0 && names.generations[entry] === generation ? (names.slots[entry] as number) : this.resolve(plan, inst.dimensions, entry);
+      if (slot === EMPTY_NAME) {
         emptyName++;
         message ??= `instance ${inst.spec.name} rendered an empty stat name`;
         continue;
       }
-      if (!agg.has(plan.kind, name)) {
-        // The overflow stat itself is always admitted: at most one extra series per metric.
-        if (plan.live >= plan.maxSeries || agg.series >= maxSeries) {
-          name = plan.overflowName;
-          plan.overflowed++;
-          overflowed++;
-        } else {
-          plan.live++;
-        }
+      if (slot === OVER_LIMIT) {
+        slot = this.overflowSlot(plan);
+        plan.overflowed++;
+        overflowed++;
       }
-      if (plan.kind === 'count') agg.addCount(name, v);
-      else if (plan.kind === 'gauge') agg.setGauge(name, v);
-      else agg.addTiming(name, plan.divisor === 1 ? v : v / plan.divisor);
+      if (plan.kind === 'count') agg.counters.values[slot] += v;
+      else if (plan.kind === 'gauge') agg.gauges.values[slot] = v;
+      else agg.timers.add(slot, plan.divisor === 1 ? v : v / plan.divisor);
     }
     const stats = this.env.stats;
     if (sampledOut > 0) stats.count(STATSD_EVENTS.instancesSampledOut, sampledOut);
@@ -260,21 +305,76 @@ export class StatsdHandler implements Handler {
     return { failed, message: message ?? 'instances dropped' };
   }
 
+  /**
+   * The slow path of handleMetrics: the slot of the series these values name, admitting a new
+   * series within the limits, and caching the name. EMPTY_NAME or OVER_LIMIT instead of a slot.
+   */
+  private resolve(plan: Plan, dimensions: readonly AttributeValue[], cached: number): number {
+    const agg = this.aggregator;
+    const names = plan.names;
+    const name = cached >= 0 ? (names.names[cached] as string) : plan.render(dimensions);
+    if (name === '') {
+      if (cached < 0) this.names.insert(names, dimensions, name);
+      return EMPTY_NAME;
+    }
+    let slot = agg.slotOf(plan.kind, name);
+    let created = false;
+    if (slot < 0) {
+      // Not cached when over a limit, so a runaway template cannot churn the cache; limits only
+      // tighten within an interval, and a new one renders the name again.
+      if (plan.live >= plan.maxSeries || agg.series >= this.config.maxSeries) return OVER_LIMIT;
+      slot = agg.create(plan.kind, name);
+      plan.live++;
+      created = true;
+    }
+    // Cached from the second sighting on: values seen once (a request id in a template) would
+    // fill the cache for nothing, at a cost several times that of rendering.
+    const entry = cached >= 0 ? cached : created ? -1 : this.names.insert(names, dimensions, name);
+    if (entry >= 0) {
+      names.generations[entry] = agg.generation;
+      names.slots[entry] = slot;
+    }
+    return slot;
+  }
+
+  /** The metric's overflow stat, which is always admitted: at most one extra series per metric. */
+  private overflowSlot(plan: Plan): number {
+    const agg = this.aggregator;
+    if (plan.overflowGeneration !== agg.generation) {
+      const slot = agg.slotOf(plan.kind, plan.overflowName);
+      plan.overflowSlot = slot >= 0 ? slot : agg.create(plan.kind, plan.overflowName);
+      plan.overflowGeneration = agg.generation;
+    }
+    return plan.overflowSlot;
+  }
+
   async flush(signal: AbortSignal): Promise<void> {
     this.resolver.refreshIfStale();
+    // Taken synchronously: whatever is recorded from here on, even while this flush yields
+    // between slices, belongs to the next flush.
     const fresh = this.aggregator.drain();
     this.endInterval();
-    let batch: AggregateSnapshot = fresh;
+    const slicer = new TimeSlicer(this.sliceMs);
+    let batch = fresh;
     const carried = this.pending;
     if (carried !== undefined) {
       this.pending = undefined;
-      carried.absorbNewer(fresh);
+      // Not cut short by an abort: this flush alone holds both halves, and carries them merged.
+      const merge = carried.absorbNewerInSteps(fresh);
+      if (!slicer.runWithinSlice(merge)) await slicer.finish(merge);
       batch = carried.drain();
     }
-    const units = encodeSnapshot(batch, this.config.samplingRate);
-    if (units.length === 0) return;
+    const total = linesOf(batch);
+    if (total === 0) return;
+    const packer = new DatagramPacker(this.config.flushBytes, batch.series + batch.timers.samples);
+    const encode = encodeUnitsInSteps(batch, this.config.samplingRate, packer);
+    if (!slicer.runWithinSlice(encode) && !(await slicer.finish(encode, () => signal.aborted || this.closing !== undefined))) {
+      if (this.closing !== undefined) this.dropClosed(total, 'statsd handler closed during a flush; unsent lines dropped');
+      else this.requeueUnsent(batch);
+      return;
+    }
     const stats = this.env.stats;
-    const packed = packLines(units, this.config.flushBytes);
+    const packed = packer.finish();
     if (packed.oversized > 0) {
       stats.count(STATSD_EVENTS.linesDroppedOversized, packed.oversizedLines);
       this.dropLog.warn('statsd lines longer than flushBytes were dropped; shorten the name template or raise flushBytes', {
@@ -300,7 +400,7 @@ export class StatsdHandler implements Handler {
       this.dropLog.warn('statsd address not resolved yet; lines kept for the next flush', { host: this.config.address.host, lines: kept });
       return;
     }
-    const outcome = await sendWindowed(this.transportFor(target), packed.datagrams, packed.lineCounts, signal, this.maxInFlight);
+    const outcome = await sendWindowed(this.transportFor(target), packed.datagrams, packed.lineCounts, signal, this.maxInFlight, this.sliceMs);
     if (outcome.linesSent > 0) {
       stats.count(STATSD_EVENTS.linesSent, outcome.linesSent);
       stats.count(STATSD_EVENTS.datagramsSent, outcome.datagramsSent);
@@ -322,7 +422,7 @@ export class StatsdHandler implements Handler {
    * Delivery is therefore at least once: when a server comes or goes in the middle of a flush,
    * a few datagrams it did receive may be sent again.
    */
-  private settle(batch: AggregateSnapshot, packed: PackedDatagrams, outcome: SendOutcome, target: TransportTarget): void {
+  private settle(batch: StatsdAggregator, packed: PackedDatagrams, outcome: SendOutcome, target: TransportTarget): void {
     const results = outcome.results;
     const n = results.length;
     const previous = this.unconfirmed;
@@ -364,7 +464,7 @@ export class StatsdHandler implements Handler {
       // The first send failed (a refusal was waiting) or was never answered: the previous
       // flush's last datagrams may not have arrived. A gauge this flush carries is newer than
       // theirs, and resending the older value could overwrite it on the server.
-      for (const name of batch.gauges.keys()) previous.deleteGauge(name);
+      forgetGaugesOf(batch, previous);
       carried += this.carry(previous);
     }
     // Oversized units were never packed (datagram -1): they are counted as dropped already.
@@ -389,6 +489,27 @@ export class StatsdHandler implements Handler {
       this.failing = false;
       this.env.logger.info('statsd sends recovered', { address: `${target.address}:${target.port}` });
     }
+  }
+
+  /**
+   * A flush aborted before it finished encoding sent nothing: everything it held is carried
+   * over, as if every send had been aborted (see settle).
+   */
+  private requeueUnsent(batch: StatsdAggregator): void {
+    const previous = this.unconfirmed;
+    this.unconfirmed = undefined;
+    if (previous !== undefined) {
+      forgetGaugesOf(batch, previous);
+      this.carry(previous);
+    }
+    const lines = batch.pendingLines;
+    this.carry(batch);
+    this.failing = true;
+    this.sendLog.warn('statsd send failed; lines kept for the next flush', {
+      lines,
+      pending: this.pending?.pendingLines ?? 0,
+      error: 'flush aborted (time box)',
+    });
   }
 
   /**

@@ -37,11 +37,12 @@ export {
   StatsdHandler,
   type StatsdHandlerOptions,
 } from './handler.js';
-export { encodeSnapshot, selectUnits, StatsdAggregator, type AggregateSnapshot, type StatKind } from './aggregator.js';
+export { selectUnits, StatsdAggregator, type AggregateSnapshot, type StatKind } from './aggregator.js';
+export { encodeSnapshot, encodeUnitsInSteps, type UnitSink } from './encoder.js';
 export { encodeCounterLine, encodeGaugeLine, encodeTimingLine, formatSampleRateSuffix, formatStatValue } from './line.js';
 export { checkNameTemplate, compileStatName, OVERFLOW_VALUE, overflowStatName, parseNameTemplate } from './name-template.js';
 export type { NameTemplatePart, NameTemplateProblem, ParsedNameTemplate, StatNameRenderer } from './name-template.js';
-export { MAX_UDP_PAYLOAD, packLines, type PackedDatagrams } from './packer.js';
+export { DatagramPacker, MAX_UDP_PAYLOAD, packLines, type PackedDatagrams } from './packer.js';
 export { AddressResolver, systemLookup, type LookupFn, type ResolvedAddress } from './resolver.js';
 export { sanitizeStatName } from './sanitize.js';
 export { SEND_RESULT, sendWindowed, type SendOutcome } from './send-window.js';

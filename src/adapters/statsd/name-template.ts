@@ -160,18 +160,40 @@ export function compileStatName(
     return { at, format: goValueFormatterFor((dimensions[at] as DimensionSpec).type) };
   });
   return (values) => {
-    let out = '';
+    // Joined once into a flat string: the name is kept (a map key, a cached name) as long as its
+    // series lives, where concatenation would keep a tree of its pieces.
+    const pieces: string[] = head === '' ? [] : [head];
+    let empty = true;
     for (const seg of segments) {
-      if (typeof seg === 'string') {
-        out += seg;
-        continue;
+      let piece: string;
+      if (typeof seg === 'string') piece = seg;
+      else {
+        const v = values[seg.at];
+        // A missing value cannot happen for a well-formed instance; treat it like Go's empty map lookup.
+        piece = v === undefined ? '' : sanitizeStatName(seg.format(v));
       }
-      const v = values[seg.at];
-      // A missing value cannot happen for a well-formed instance; treat it like Go's empty map lookup.
-      if (v !== undefined) out += sanitizeStatName(seg.format(v));
+      if (piece === '') continue;
+      pieces.push(piece);
+      empty = false;
     }
-    return out === '' ? '' : head + out;
+    return empty ? '' : pieces.join('');
   };
+}
+
+/**
+ * The positions (in `InstanceSpec.dimensions` order) of the dimensions a template references,
+ * each once: the values a rendered name depends on. Empty for a template without references.
+ */
+export function referencedDimensions(parts: readonly NameTemplatePart[], dimensions: readonly DimensionSpec[]): number[] {
+  // Resolved as compileStatName resolves them.
+  const index = new Map(dimensions.map((d, i) => [d.name, i] as const));
+  const out: number[] = [];
+  for (const part of parts) {
+    if (part.kind !== 'dimension') continue;
+    const at = index.get(part.name);
+    if (at !== undefined && !out.includes(at)) out.push(at);
+  }
+  return out;
 }
 
 /** What stands in for every dimension value in a metric's overflow stat. */

@@ -3,6 +3,7 @@
  * trailing newline, never splitting a line: a server reads each datagram on its own, so half a
  * line would be a bad line in one packet and garbage in the next.
  */
+import type { UnitSink } from './encoder.js';
 
 /** The largest payload a UDP/IPv4 datagram can carry (65535 − 8 UDP − 20 IP). */
 export const MAX_UDP_PAYLOAD = 65_507;
@@ -31,50 +32,108 @@ function linesIn(unit: string): number {
 }
 
 /**
+ * Packs units one at a time, so a flush can encode and pack in slices. Units are packed greedily
+ * in the order added.
+ */
+export class DatagramPacker implements UnitSink {
+  private readonly datagrams: string[] = [];
+  private readonly lineCounts: number[] = [];
+  /** The pieces of the datagram being filled, separators included. */
+  private readonly current: string[] = [];
+  private currentBytes = 0;
+  private currentLines = 0;
+  private lines = 0;
+  private oversized = 0;
+  private oversizedLines = 0;
+  private unitDatagram: Int32Array;
+  private units = 0;
+
+  constructor(
+    private readonly maxBytes: number,
+    expectedUnits = 64,
+  ) {
+    if (!Number.isInteger(maxBytes) || maxBytes < 1) throw new RangeError(`maxBytes must be a positive integer, got ${maxBytes}`);
+    this.unitDatagram = new Int32Array(Math.max(16, expectedUnits));
+  }
+
+  /**
+   * `unit` is a line, or lines joined by `\n` that must stay together and in order (see
+   * encodeGaugeLine); `bytes` is its length in UTF-8 and `lines` its line count.
+   */
+  add(unit: string, bytes: number, lines: number): void {
+    if (this.admit(bytes, lines)) this.current.push(unit);
+  }
+
+  unit(text: string, bytes: number, lines: number): void {
+    this.add(text, bytes, lines);
+  }
+
+  /** The line `<name>:<value><rest>`, without making a string of it. */
+  line(name: string, value: string, rest: string, bytes: number): void {
+    if (this.admit(bytes, 1)) this.current.push(name, ':', value, rest);
+  }
+
+  /** Accounts for a unit and opens a datagram if needed; false for an oversized unit. */
+  private admit(bytes: number, lines: number): boolean {
+    const u = this.units++;
+    if (u === this.unitDatagram.length) {
+      const grown = new Int32Array(u * 2);
+      grown.set(this.unitDatagram);
+      this.unitDatagram = grown;
+    }
+    if (bytes > this.maxBytes) {
+      this.oversized++;
+      this.oversizedLines += lines;
+      this.unitDatagram[u] = -1;
+      return false;
+    }
+    if (this.currentLines === 0) {
+      this.currentBytes = bytes;
+    } else if (this.currentBytes + 1 + bytes <= this.maxBytes) {
+      this.currentBytes += 1 + bytes;
+      this.current.push('\n');
+    } else {
+      this.close();
+      this.currentBytes = bytes;
+    }
+    this.currentLines += lines;
+    this.lines += lines;
+    this.unitDatagram[u] = this.datagrams.length;
+    return true;
+  }
+
+  /**
+   * Joined once rather than concatenated line by line: a join makes one flat string, where `+=`
+   * would make a string per line and keep a tree of them alive until the send, garbage that
+   * makes the collections during a flush slow.
+   */
+  private close(): void {
+    this.datagrams.push(this.current.join(''));
+    this.lineCounts.push(this.currentLines);
+    this.current.length = 0;
+    this.currentLines = 0;
+  }
+
+  /** Closes the last datagram. Call once, after the last unit. */
+  finish(): PackedDatagrams {
+    if (this.currentLines > 0) this.close();
+    return {
+      datagrams: this.datagrams,
+      lineCounts: this.lineCounts,
+      lines: this.lines,
+      oversized: this.oversized,
+      oversizedLines: this.oversizedLines,
+      unitDatagram: this.unitDatagram.subarray(0, this.units),
+    };
+  }
+}
+
+/**
  * `units` are lines, or groups of lines joined by `\n` that must stay together and in order
  * (see encodeGaugeLine). Units are packed greedily in the order given.
  */
 export function packLines(units: readonly string[], maxBytes: number): PackedDatagrams {
-  if (!Number.isInteger(maxBytes) || maxBytes < 1) throw new RangeError(`maxBytes must be a positive integer, got ${maxBytes}`);
-  const datagrams: string[] = [];
-  const lineCounts: number[] = [];
-  let current = '';
-  let currentBytes = 0;
-  let currentLines = 0;
-  let lines = 0;
-  let oversized = 0;
-  let oversizedLines = 0;
-  const unitDatagram = new Int32Array(units.length);
-  for (let u = 0; u < units.length; u++) {
-    const unit = units[u] as string;
-    const bytes = Buffer.byteLength(unit);
-    const n = linesIn(unit);
-    if (bytes > maxBytes) {
-      oversized++;
-      oversizedLines += n;
-      unitDatagram[u] = -1;
-      continue;
-    }
-    if (currentLines === 0) {
-      current = unit;
-      currentBytes = bytes;
-    } else if (currentBytes + 1 + bytes <= maxBytes) {
-      current += `\n${unit}`;
-      currentBytes += 1 + bytes;
-    } else {
-      datagrams.push(current);
-      lineCounts.push(currentLines);
-      current = unit;
-      currentBytes = bytes;
-      currentLines = 0;
-    }
-    currentLines += n;
-    lines += n;
-    unitDatagram[u] = datagrams.length;
-  }
-  if (currentLines > 0) {
-    datagrams.push(current);
-    lineCounts.push(currentLines);
-  }
-  return { datagrams, lineCounts, lines, oversized, oversizedLines, unitDatagram };
+  const packer = new DatagramPacker(maxBytes, units.length);
+  for (const unit of units) packer.add(unit, Buffer.byteLength(unit), linesIn(unit));
+  return packer.finish();
 }

@@ -4,6 +4,8 @@
  * receiver's buffer and is lost without a trace; a window keeps the burst small and lets an abort
  * stop the flush between datagrams.
  */
+import { performance } from 'node:perf_hooks';
+import { DEFAULT_SLICE_MS } from '../../core/adapter.js';
 import type { DatagramTransport } from './transport.js';
 
 /** What became of one datagram (values of `SendOutcome.results`). */
@@ -31,12 +33,18 @@ export interface SendOutcome {
   readonly results: Uint8Array;
 }
 
+/**
+ * A socket that takes a datagram synchronously completes the send on the next tick, so each
+ * completion starts the next send before the event loop gets a turn: thousands of sends (about
+ * 10 µs each) would run as one block. After `sliceMs` of sending, the window waits for a turn.
+ */
 export function sendWindowed(
   transport: DatagramTransport,
   datagrams: readonly string[],
   lineCounts: readonly number[],
   signal: AbortSignal,
   maxInFlight: number,
+  sliceMs: number = DEFAULT_SLICE_MS,
 ): Promise<SendOutcome> {
   return new Promise((resolve) => {
     let next = 0;
@@ -50,6 +58,8 @@ export function sendWindowed(
     let pumping = false;
     let again = false;
     let settled = false;
+    let yielding = false;
+    let sliceEnd = performance.now() + sliceMs;
     const results = new Uint8Array(datagrams.length);
 
     const settle = (): void => {
@@ -69,8 +79,14 @@ export function sendWindowed(
     };
     signal.addEventListener('abort', onAbort, { once: true });
 
+    const resume = (): void => {
+      yielding = false;
+      sliceEnd = performance.now() + sliceMs;
+      pump();
+    };
     // A transport may call back synchronously; the flags turn that recursion into a loop.
     const pump = (): void => {
+      if (settled || yielding) return;
       if (pumping) {
         again = true;
         return;
@@ -109,8 +125,13 @@ export function sendWindowed(
             // A transport that throws instead of calling back must not wedge the flush.
             done(err instanceof Error ? err : new Error(String(err)));
           }
+          if (next < datagrams.length && performance.now() >= sliceEnd) {
+            yielding = true;
+            setImmediate(resume);
+            break;
+          }
         }
-      } while (again);
+      } while (again && !yielding);
       pumping = false;
       finishIfDone();
     };

@@ -1,5 +1,5 @@
-import { performance } from 'node:perf_hooks';
 import type { ExpositionFormat, ExpositionRegistry, ExpositionSource } from '../adapter.js';
+import { nextTurn, TimeSlicer } from '../schedule/time-slicer.js';
 
 export const TEXT_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 export const OPENMETRICS_CONTENT_TYPE = 'application/openmetrics-text; version=1.0.0; charset=utf-8';
@@ -43,7 +43,7 @@ export class Exposition implements ExpositionRegistry {
     const write: ChunkWriter = stream === undefined ? (out as ChunkWriter) : (chunk) => stream.write(chunk);
     const ordered = [...this.sources.values()].sort((a, b) => b.seq - a.seq);
     const seen = new Set<string>();
-    let sliceStart = performance.now();
+    const slicer = new TimeSlicer(sliceMs);
     for (const { source } of ordered) {
       for (const family of source.families()) {
         if (seen.has(family.name)) continue;
@@ -61,10 +61,10 @@ export class Exposition implements ExpositionRegistry {
               stream.once('drain', done);
               stream.once('close', done);
             });
-            sliceStart = performance.now();
-          } else if (performance.now() - sliceStart >= sliceMs) {
-            await new Promise<void>((resolve) => setImmediate(resolve));
-            sliceStart = performance.now();
+            slicer.restart();
+          } else if (slicer.due()) {
+            await nextTurn();
+            slicer.restart();
           }
         }
       }
