@@ -14,6 +14,7 @@ export type { Logger } from './log.js';
 export type { ErrorCode } from './errors.js';
 export { parseGoDuration, type DurationResult } from './expr/duration.js';
 export { DEFAULT_SLICE_MS, nextTurn, SliceAbortedError, TimeSlicer } from './schedule/time-slicer.js';
+export { SlicedMergeSort, sortInSlices } from './schedule/sliced-sort.js';
 
 /** The templates the core can build instances of. Only `metric` exists today. */
 export type TemplateName = 'metric';

@@ -8,8 +8,10 @@ import type { Handler, HandleResult, HandlerEnv, InstanceSpec, MetricInstance } 
 import { RateLimitedLog, TallyLog } from '../../core/log.js';
 import { redactUrl, type CirconusConfig } from './config.js';
 import { CIRCONUS_CODES, CirconusError } from './errors.js';
-import { encodeEntry, encodePayloadInChunks } from './payload.js';
-import { InstanceRecorder, type DropReason, type TupleBudget } from './recorder.js';
+import { encodeEntry } from './payload.js';
+import { encodeBodyInSlices, type PayloadBody } from './payload-body.js';
+import { InstanceRecorder, type DropReason, type TagKeyers, type TupleBudget } from './recorder.js';
+import { DEFAULT_SLICE_MS, SliceAbortedError, TimeSlicer } from '../../core/adapter.js';
 import { SeriesStore } from './store.js';
 import { HttpTrapSubmitter, type SubmitOutcome } from './submitter.js';
 
@@ -47,15 +49,11 @@ export interface CirconusHandlerOptions {
   readonly logIntervalMs?: number;
   /** Reads `ca_file`; default fs.readFile. */
   readonly readFile?: (path: string) => Promise<Buffer | string>;
+  /** CPU time a flush spends between turns of the event loop. Default 4 ms; 0 yields at every check. */
+  readonly flushSliceMs?: number;
 }
 
 const DEFAULT_LOG_INTERVAL_MS = 10_000;
-/** About 5 ms of encoding (histograms of ~60 bins) between turns of the event loop. */
-const ENCODE_CHUNK = 500;
-
-function yieldToEventLoop(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
-}
 
 function describeDrop(reason: DropReason, inst: MetricInstance): string {
   switch (reason) {
@@ -77,6 +75,7 @@ export class CirconusHandler implements Handler {
   readonly flushIntervalMs: number;
 
   private readonly recorders = new Map<string, InstanceRecorder>();
+  private readonly keyers: TagKeyers = new Map();
   private readonly budget: TupleBudget;
   private store = new SeriesStore(0);
   /** Series of payloads that failed, waiting to go out with the next one. */
@@ -123,9 +122,11 @@ export class CirconusHandler implements Handler {
         this.tagLog.warn('stream-tag values shortened to fit the broker\'s 256-byte tag limit', { values: n });
       },
     };
+    // Recorders tagging the same dimensions share a keyer: the instances of one attribute set
+    // share their dimensions array, so the set's tuple is resolved once for all of them.
     for (const m of config.metrics) {
       const spec = specs.get(m.name);
-      if (spec !== undefined) this.recorders.set(m.name, new InstanceRecorder(spec, m, this.budget, events));
+      if (spec !== undefined) this.recorders.set(m.name, new InstanceRecorder(spec, m, this.budget, events, this.keyers));
     }
     if (config.caFile === undefined) this.submitter = this.newSubmitter(undefined);
   }
@@ -152,6 +153,7 @@ export class CirconusHandler implements Handler {
     let overflowed = 0;
     let tooLong = 0;
     let message: string | undefined;
+    for (const k of this.keyers.values()) k.newBatch();
     for (let i = 0; i < batch.length; i++) {
       const inst = batch[i] as MetricInstance;
       const recorder = this.recorders.get(inst.spec.name);
@@ -214,16 +216,18 @@ export class CirconusHandler implements Handler {
   }
 
   private async flushOnce(signal: AbortSignal): Promise<void> {
-    // Swap first, synchronously: Reports arriving while the PUT is in flight go to the new store.
+    // Swap first, synchronously: Reports arriving from here on (while this flush merges, encodes
+    // in slices or PUTs) go to the new store.
     const snapshot = this.store;
     this.store = new SeriesStore(snapshot.epoch + 1);
-    for (const r of this.recorders.values()) r.sweep(snapshot.epoch);
     this.reportOverflow();
 
+    const slicer = new TimeSlicer(this.options.flushSliceMs ?? DEFAULT_SLICE_MS);
+    for (const r of this.recorders.values()) await r.sweepInSlices(snapshot.epoch, slicer);
     let batch = this.pending;
     this.pending = undefined;
     if (batch === undefined) batch = snapshot;
-    else batch.absorbNewer(snapshot);
+    else await batch.absorbNewerInSlices(snapshot, slicer);
     if (batch.size === 0) return;
 
     if (this.closing !== undefined) {
@@ -236,11 +240,17 @@ export class CirconusHandler implements Handler {
       return;
     }
 
-    let body: Buffer;
+    let body: PayloadBody;
     try {
       // `batch` is detached from the Report path, so it cannot change while encoding yields.
-      body = Buffer.from(await encodePayloadInChunks(batch.values(), ENCODE_CHUNK, yieldToEventLoop), 'utf8');
+      body = await encodeBodyInSlices(batch.values(), slicer, signal);
     } catch (e) {
+      if (e instanceof SliceAbortedError) {
+        // What a PUT aborted before its first attempt gives: the payload is kept. Its size is
+        // unknown, so only max_pending_series applies until the next encoding.
+        this.settle({ kind: 'aborted', attempts: 0, message: `aborted: ${e.message}` }, batch, undefined, submitter.redactedUrl);
+        return;
+      }
       // The store only holds encodable values; reaching this is a bug, so say so loudly.
       this.env.logger.error('circonus payload could not be encoded; series dropped', { error: (e as Error).message });
       this.drop(batch.size);
@@ -259,10 +269,10 @@ export class CirconusHandler implements Handler {
       signal.removeEventListener('abort', onAbort);
       this.inflight = undefined;
     }
-    this.settle(outcome, batch, body.length, submitter.redactedUrl);
+    this.settle(outcome, batch, body.bytes, submitter.redactedUrl);
   }
 
-  private settle(outcome: SubmitOutcome, batch: SeriesStore, bodyBytes: number, url: string): void {
+  private settle(outcome: SubmitOutcome, batch: SeriesStore, bodyBytes: number | undefined, url: string): void {
     const stats = this.env.stats;
     if (outcome.attempts > 1) stats.count(CIRCONUS_EVENTS.submitRetries, outcome.attempts - 1);
     switch (outcome.kind) {
@@ -316,7 +326,8 @@ export class CirconusHandler implements Handler {
     const c = this.config;
     let dropped = 0;
     if (bodyBytes !== undefined && bodyBytes > c.maxPendingBytes) {
-      dropped = batch.trim(c.maxPendingSeries, c.maxPendingBytes, (s) => Buffer.byteLength(encodeEntry(s), 'utf8'));
+      // Sizes come from the encoding that just failed; the batch has not changed since.
+      dropped = batch.trim(c.maxPendingSeries, c.maxPendingBytes, (s) => (s.encodedBytes >= 0 ? s.encodedBytes : Buffer.byteLength(encodeEntry(s), 'utf8')));
     } else if (batch.size > c.maxPendingSeries) {
       dropped = batch.trim(c.maxPendingSeries, Number.POSITIVE_INFINITY, () => 0);
     }

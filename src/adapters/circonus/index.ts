@@ -29,7 +29,16 @@ export {
 export { CIRCONUS_CODES, CirconusError, type CirconusCode } from './errors.js';
 export { CIRCONUS_EVENTS, CirconusHandler, type CirconusHandlerOptions } from './handler.js';
 export { encodeEntry, encodePayload, encodePayloadInChunks, encodeValue, goJsonString, type CirconusSample, type CirconusType } from './payload.js';
-export { InstanceRecorder, OVERFLOW_TAG_VALUE, type DropReason, type RecordOutcome, type RecorderEvents, type TupleBudget } from './recorder.js';
+export { encodeBodyInSlices, type PayloadBody } from './payload-body.js';
+export {
+  InstanceRecorder,
+  OVERFLOW_TAG_VALUE,
+  type DropReason,
+  type RecordOutcome,
+  type RecorderEvents,
+  type TagKeyers,
+  type TupleBudget,
+} from './recorder.js';
 export { Series, SeriesStore, type SeriesMode } from './store.js';
 export {
   isGoSpace,
@@ -43,6 +52,7 @@ export {
   type StreamTaggedName,
   type TagCategory,
 } from './stream-tags.js';
+export { TagKeyer } from './tag-keys.js';
 export {
   DEFAULT_BACKOFF_BASE_MS,
   DEFAULT_BACKOFF_MAX_MS,
@@ -51,4 +61,5 @@ export {
   type BrokerReceipt,
   type SubmitOutcome,
   type SubmitterOptions,
+  type TextBody,
 } from './submitter.js';

@@ -116,9 +116,9 @@ export function encodePayload(samples: Iterable<CirconusSample>): string {
 }
 
 /**
- * {@link encodePayload}, awaiting `pause()` after every `chunk` entries. Encoding 10,000
- * histograms takes about 100 ms of CPU; handing the event loop back in between keeps Reports
- * flowing while a flush encodes. The samples must not change until the promise settles.
+ * {@link encodePayload}, awaiting `pause()` after every `chunk` entries. The samples must not
+ * change until the promise settles. The handler's flush uses `encodeBodyInSlices`
+ * (payload-body.ts) instead, which slices by time and never builds the body as one string.
  */
 export async function encodePayloadInChunks(
   samples: Iterable<CirconusSample>,

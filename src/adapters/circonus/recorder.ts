@@ -1,14 +1,17 @@
 /**
  * The Report-path side of the handler: per instance, everything resolved at build time (value
- * handling, tag categories, formatters), and a cache from dimension tuple to stream-tagged name so
- * a record for a series already seen does a few Map lookups and no allocation.
+ * handling, tag categories, formatters), and a cache from dimension tuple (keyed by interned value
+ * ids, see tag-keys.ts) to stream-tagged name, so a record for a series already seen does one
+ * short-key Map lookup and no allocation.
  */
 import { ValueType, type AttributeValue, type DimensionSpec, type InstanceSpec, type MetricInstance } from '../../core/adapter.js';
-import { stringifierFor, type ValueFormatter } from '../../core/format/index.js';
+import { stringifierFor } from '../../core/format/index.js';
 import { CIRCONUS_DEFAULTS, CirconusMetricType, type CirconusMetricConfig } from './config.js';
 import type { CirconusType } from './payload.js';
 import type { Series, SeriesMode, SeriesStore } from './store.js';
 import { MAX_METRIC_NAME_BYTES, streamTaggedName, tagCategory, type TagCategory } from './stream-tags.js';
+import type { TimeSlicer } from '../../core/adapter.js';
+import { TagKeyer } from './tag-keys.js';
 
 /** Why an instance was not recorded. */
 export type DropReason = 'invalid_value' | 'name_too_long';
@@ -69,8 +72,11 @@ class Leaf {
   ) {}
 }
 
-type TrieKey = string | number | boolean;
-type Trie = Map<TrieKey, Trie | Leaf>;
+/**
+ * Keyers by what they key (tagged positions and their types), shared by a handler's recorders so
+ * instances of one attribute set resolve their tuple once.
+ */
+export type TagKeyers = Map<string, TagKeyer>;
 
 /** Shared by all instances of a handler: how many tuples may be cached at once. */
 export interface TupleBudget {
@@ -88,13 +94,11 @@ const INT64_BOUND = 9_223_372_036_854_775_808;
 
 export class InstanceRecorder {
   private readonly plan: Plan;
-  /** Positions in `MetricInstance.dimensions` that become tags. */
-  private readonly positions: readonly number[];
-  private readonly formatters: readonly ValueFormatter[];
   private readonly categories: readonly TagCategory[];
-  /** Depth = number of tag dimensions; with none, the single tuple is `root`'s only leaf. */
-  private readonly root: Trie = new Map();
-  private readonly values: string[];
+  private readonly keyer: TagKeyer;
+  /** Cached tuples by their keyer tuple id. */
+  private readonly leaves: (Leaf | undefined)[] = [];
+  private cached = 0;
   /** Every tag value replaced by OVERFLOW_TAG_VALUE; `null` if even that is too long a name. */
   private readonly overflowName: string | null;
   private readonly maxSeries: number;
@@ -109,18 +113,28 @@ export class InstanceRecorder {
     metric: CirconusMetricConfig,
     private readonly budget: TupleBudget,
     private readonly events: RecorderEvents,
+    /** Shared with the handler's other recorders; a recorder of its own otherwise (tests). */
+    keyers: TagKeyers = new Map(),
   ) {
     this.plan = planFor(metric.type, spec.valueType);
     const tagged = metric.tagDimensions.flatMap((name) => {
       const at = spec.dimensions.findIndex((d) => d.name === name);
       return at < 0 ? [] : [{ at, dim: spec.dimensions[at] as DimensionSpec }];
     });
-    this.positions = tagged.map((t) => t.at);
-    this.formatters = tagged.map((t) => stringifierFor(t.dim.type));
+    const positions = tagged.map((t) => t.at);
+    const signature = `${positions.join(',')}/${tagged.map((t) => String(t.dim.type)).join(',')}`;
+    let keyer = keyers.get(signature);
+    if (keyer === undefined) {
+      keyer = new TagKeyer(
+        positions,
+        tagged.map((t) => stringifierFor(t.dim.type)),
+      );
+      keyers.set(signature, keyer);
+    }
+    this.keyer = keyer;
     this.categories = tagged.map((t) => tagCategory(t.dim.name));
-    this.values = new Array<string>(this.positions.length).fill('');
     this.maxSeries = metric.maxSeries ?? CIRCONUS_DEFAULTS.maxSeriesPerMetric;
-    const folded = streamTaggedName(spec.name, this.categories, this.values.map(() => OVERFLOW_TAG_VALUE)).name;
+    const folded = streamTaggedName(spec.name, this.categories, positions.map(() => OVERFLOW_TAG_VALUE)).name;
     this.overflowName = Buffer.byteLength(folded, 'utf8') > MAX_METRIC_NAME_BYTES ? null : folded;
   }
 
@@ -140,20 +154,7 @@ export class InstanceRecorder {
       s = this.overflowIn(store);
       overflow = true;
     } else {
-      if (leaf.epoch !== store.epoch) {
-        leaf.epoch = store.epoch;
-        leaf.overflow = false;
-        if (leaf.name === null) leaf.series = undefined;
-        else {
-          let found = store.get(leaf.name);
-          if (found === undefined && this.roomForSeries(store, maxSeries)) {
-            found = store.getOrCreate(leaf.name, this.plan.mode, this.plan.type, Number.POSITIVE_INFINITY);
-            this.live++;
-          }
-          leaf.overflow = found === undefined;
-          leaf.series = found ?? this.overflowIn(store);
-        }
-      }
+      if (leaf.epoch !== store.epoch) this.refresh(leaf, store, maxSeries);
       if (leaf.name === null) return 'name_too_long';
       s = leaf.series;
       overflow = leaf.overflow;
@@ -186,6 +187,23 @@ export class InstanceRecorder {
     return overflow ? 'overflow' : undefined;
   }
 
+  /** Points a leaf last used with an older store at its series in `store` (or the overflow one). */
+  private refresh(leaf: Leaf, store: SeriesStore, maxSeries: number): void {
+    leaf.epoch = store.epoch;
+    leaf.overflow = false;
+    if (leaf.name === null) {
+      leaf.series = undefined;
+      return;
+    }
+    let found = store.get(leaf.name);
+    if (found === undefined && this.roomForSeries(store, maxSeries)) {
+      found = store.getOrCreate(leaf.name, this.plan.mode, this.plan.type, Number.POSITIVE_INFINITY);
+      this.live++;
+    }
+    leaf.overflow = found === undefined;
+    leaf.series = found ?? this.overflowIn(store);
+  }
+
   /** This metric's overflow stream in `store`, created past every limit (one per metric at most). */
   private overflowIn(store: SeriesStore): Series | undefined {
     if (this.overflowName === null) return undefined;
@@ -211,26 +229,20 @@ export class InstanceRecorder {
 
   /** The cached tuple, created on a miss while there is room; undefined when there is none. */
   private leafFor(dims: readonly AttributeValue[], store: SeriesStore, maxSeries: number): Leaf | undefined {
-    const positions = this.positions;
-    const depth = positions.length;
-    let node = this.root;
-    let key: TrieKey = 0;
-    for (let i = 0; i < depth; i++) {
-      key = this.keyAt(i, dims);
-      if (i === depth - 1) break;
-      let next = node.get(key);
-      if (next === undefined) {
-        if (!this.roomForNewTuple(store, maxSeries)) return undefined;
-        next = new Map();
-        node.set(key, next);
-      }
-      node = next as Trie;
+    const keyer = this.keyer;
+    const tuple = keyer.resolve(dims);
+    if (tuple !== -1) {
+      const found = this.leaves[tuple];
+      if (found !== undefined) return found;
     }
-    const found = node.get(key);
-    if (found !== undefined) return found as Leaf;
+    // Values and tuples are interned only for a tuple that gets cached, so a burst past the
+    // limits grows nothing: it all goes to the overflow stream.
     if (!this.roomForNewTuple(store, maxSeries)) return undefined;
-    const leaf = new Leaf(this.nameFor(dims));
-    node.set(key, leaf);
+    const id = tuple !== -1 ? tuple : keyer.intern();
+    const leaf = new Leaf(this.nameFor(keyer.currentTexts()));
+    this.leaves[id] = leaf;
+    keyer.retain(id);
+    this.cached++;
     this.budget.count++;
     return leaf;
   }
@@ -243,17 +255,7 @@ export class InstanceRecorder {
     return this.roomForSeries(store, maxSeries) && this.budget.count < this.budget.max;
   }
 
-  /** Primitive values key the trie as they are; object-shaped ones by their text. */
-  private keyAt(i: number, dims: readonly AttributeValue[]): TrieKey {
-    const v = dims[this.positions[i] as number] as AttributeValue;
-    return typeof v === 'object' ? (this.formatters[i] as ValueFormatter)(v) : v;
-  }
-
-  private nameFor(dims: readonly AttributeValue[]): string | null {
-    const values = this.values;
-    for (let i = 0; i < this.positions.length; i++) {
-      values[i] = (this.formatters[i] as ValueFormatter)(dims[this.positions[i] as number] ?? null);
-    }
+  private nameFor(values: readonly string[]): string | null {
     const tagged = streamTaggedName(this.spec.name, this.categories, values);
     if (tagged.truncatedValues > 0) this.events.truncatedTagValues(tagged.truncatedValues);
     return Buffer.byteLength(tagged.name, 'utf8') > MAX_METRIC_NAME_BYTES ? null : tagged.name;
@@ -264,43 +266,39 @@ export class InstanceRecorder {
    * that are gone) do not stay cached forever. Runs at flush, off the Report path.
    */
   sweep(epoch: number): void {
-    if (this.positions.length === 0) {
-      const leaf = this.root.get(0);
-      if (leaf instanceof Leaf && leaf.epoch < epoch) {
-        this.root.delete(0);
-        this.budget.count--;
-      }
-      return;
-    }
-    this.sweepNode(this.root, this.positions.length, epoch);
+    this.sweepSome(epoch, 0, undefined);
   }
 
-  private sweepNode(node: Trie, depth: number, epoch: number): void {
-    for (const [key, child] of node) {
-      if (depth === 1) {
-        if ((child as Leaf).epoch < epoch) {
-          node.delete(key);
-          this.budget.count--;
-        }
-        continue;
+  /**
+   * {@link sweep} in slices, for a flush: Reports may record between slices. A tuple they use
+   * gets the new epoch and is kept; one they create in a slot already passed waits for the next
+   * sweep.
+   */
+  async sweepInSlices(epoch: number, slicer: TimeSlicer): Promise<void> {
+    let at = 0;
+    while ((at = this.sweepSome(epoch, at, slicer)) < this.leaves.length) await slicer.yieldIfDue();
+  }
+
+  /** Sweeps from slot `from` until the slice runs out; returns where it stopped. */
+  private sweepSome(epoch: number, from: number, slicer: TimeSlicer | undefined): number {
+    const leaves = this.leaves;
+    let i = from;
+    while (i < leaves.length) {
+      const leaf = leaves[i];
+      if (leaf !== undefined && leaf.epoch < epoch) {
+        leaves[i] = undefined;
+        this.keyer.release(i);
+        this.cached--;
+        this.budget.count--;
       }
-      const sub = child as Trie;
-      this.sweepNode(sub, depth - 1, epoch);
-      if (sub.size === 0) node.delete(key);
+      i++;
+      if ((i & 255) === 0 && slicer?.due() === true) return i;
     }
+    return i;
   }
 
   /** Tuples currently cached (for tests). */
   cachedTuples(): number {
-    let n = 0;
-    const count = (node: Trie, depth: number): void => {
-      if (depth <= 1) {
-        n += node.size;
-        return;
-      }
-      for (const child of node.values()) count(child as Trie, depth - 1);
-    };
-    count(this.root, this.positions.length);
-    return n;
+    return this.cached;
   }
 }

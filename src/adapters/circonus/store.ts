@@ -4,6 +4,7 @@
  */
 import { Circllhist, U64_MAX } from '../../core/circllhist/index.js';
 import type { CirconusSample, CirconusType } from './payload.js';
+import type { TimeSlicer } from '../../core/adapter.js';
 
 /**
  * How a series accumulates and merges:
@@ -21,6 +22,8 @@ export class Series implements CirconusSample {
   /** Set once a `count` passes 2^53−1, from then on the exact value. */
   private big: bigint | undefined;
   private readonly hist: Circllhist | undefined;
+  /** Bytes of this series' member in the last payload encoded, −1 before; what `trim` weighs. */
+  encodedBytes = -1;
 
   constructor(
     readonly name: string,
@@ -141,6 +144,21 @@ export class SeriesStore {
       const mine = this.byName.get(s.name);
       if (mine === undefined) this.byName.set(s.name, s);
       else mine.absorbNewer(s);
+    }
+  }
+
+  /**
+   * {@link absorbNewer} in time slices, for the flush (merging histograms of tens of thousands of
+   * series is tens of milliseconds). Both stores must be off the Report path. Never stops half
+   * way, so nothing of `newer` is lost.
+   */
+  async absorbNewerInSlices(newer: SeriesStore, slicer: TimeSlicer): Promise<void> {
+    let n = 0;
+    for (const s of newer.byName.values()) {
+      const mine = this.byName.get(s.name);
+      if (mine === undefined) this.byName.set(s.name, s);
+      else mine.absorbNewer(s);
+      if ((++n & 31) === 0) await slicer.yieldIfDue();
     }
   }
 

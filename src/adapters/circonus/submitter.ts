@@ -4,7 +4,7 @@
  * cgm lacked). Every wait respects the flush's AbortSignal, so a stuck broker can never hold a
  * flush past the core's time box.
  */
-import { request as httpRequest, type IncomingMessage, type RequestOptions } from 'node:http';
+import { request as httpRequest, type ClientRequest, type IncomingMessage, type RequestOptions } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { checkServerIdentity, type PeerCertificate } from 'node:tls';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -26,6 +26,15 @@ export interface SubmitterOptions {
   readonly maxRetryAfterMs?: number;
   /** For Retry-After dates; default Date.now. */
   readonly now?: () => number;
+}
+
+/**
+ * A body as consecutive pieces of text, sent as UTF-8, with its length in bytes known up front:
+ * measuring tens of MB of text again would block the event loop for tens of milliseconds.
+ */
+export interface TextBody {
+  readonly chunks: readonly string[];
+  readonly bytes: number;
 }
 
 export const DEFAULT_BACKOFF_BASE_MS = 1000;
@@ -147,13 +156,17 @@ export class HttpTrapSubmitter {
     return redactUrl(this.url);
   }
 
-  /** Sends `body` (UTF-8 JSON), retrying as the policy allows until `signal` aborts. */
-  async submit(body: Buffer, signal: AbortSignal): Promise<SubmitOutcome> {
+  /**
+   * Sends `body` (JSON, as UTF-8 bytes or as consecutive pieces of text), retrying as the policy
+   * allows until `signal` aborts.
+   */
+  async submit(body: Buffer | TextBody, signal: AbortSignal): Promise<SubmitOutcome> {
+    const length = Buffer.isBuffer(body) ? body.length : body.bytes;
     const maxAttempts = this.options.maxRetries + 1;
     let lastMessage = 'not attempted';
     for (let attempt = 1; ; attempt++) {
       if (signal.aborted) return { kind: 'aborted', attempts: attempt - 1, message: `${abortText(signal)}; last: ${lastMessage}` };
-      const result = await this.attempt(body, signal);
+      const result = await this.attempt(body, length, signal);
       let waitMs: number;
       if (result.ok) {
         const { status } = result;
@@ -194,7 +207,7 @@ export class HttpTrapSubmitter {
   }
 
   /** One PUT, bounded by the request timeout and by `signal`. Never rejects. */
-  private attempt(body: Buffer, signal: AbortSignal): Promise<Attempt> {
+  private attempt(body: Buffer | TextBody, length: number, signal: AbortSignal): Promise<Attempt> {
     const ctrl = new AbortController();
     const timeoutMs = this.options.requestTimeoutMs;
     let timedOut = false;
@@ -228,7 +241,7 @@ export class HttpTrapSubmitter {
           headers: {
             'Content-Type': 'application/json',
             Accept: 'application/json',
-            'Content-Length': body.length,
+            'Content-Length': length,
             Connection: 'close',
             'User-Agent': 'telemux',
           },
@@ -256,9 +269,29 @@ export class HttpTrapSubmitter {
         },
       );
       req.on('error', fail);
-      req.end(body);
+      if (Buffer.isBuffer(body)) req.end(body);
+      else writeChunks(req, body.chunks);
     });
   }
+}
+
+/**
+ * Writes a body given as pieces of text, each once the previous one has drained, so only the
+ * piece being written exists as bytes: a payload can be tens of MB.
+ */
+function writeChunks(req: ClientRequest, chunks: readonly string[]): void {
+  let next = 0;
+  const pump = (): void => {
+    while (next < chunks.length) {
+      if (req.destroyed) return;
+      if (!req.write(chunks[next++] as string, 'utf8')) {
+        req.once('drain', pump);
+        return;
+      }
+    }
+    req.end();
+  };
+  pump();
 }
 
 function abortText(signal: AbortSignal): string {
