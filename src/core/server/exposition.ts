@@ -61,8 +61,11 @@ export class Exposition implements ExpositionRegistry {
               stream.once('drain', done);
               stream.once('close', done);
             });
-            slicer.restart();
-          } else if (slicer.due()) {
+          }
+          // Not restarted by a drain: a socket that takes each write at once emits 'drain' on
+          // the next tick, which never lets the event loop turn, so only a real turn starts a
+          // new slice.
+          if (slicer.due()) {
             await nextTurn();
             slicer.restart();
           }

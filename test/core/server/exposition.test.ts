@@ -40,6 +40,34 @@ describe('the shared /metrics endpoint', () => {
     expect(Buffer.isBuffer(out[0])).toBe(true);
   });
 
+  it('still gives the event loop turns when a fast reader drains every write on the next tick', async () => {
+    // A loopback socket read by curl takes each write at once and emits 'drain' on the next tick:
+    // waiting for it never lets the event loop turn, so it must not count as a yield.
+    class EagerStream extends SlowStream {
+      override write(chunk: string | Uint8Array): boolean {
+        super.write(chunk);
+        process.nextTick(() => this.emit('drain'));
+        return false;
+      }
+    }
+    const e = new Exposition();
+    const busyChunk = (): string => {
+      const until = performance.now() + 1;
+      while (performance.now() < until);
+      return 'x 1\n';
+    };
+    e.register('h', { families: () => [{ name: 'x', chunks: function* () { for (let i = 0; i < 40; i++) yield busyChunk(); } }] });
+    let turns = 0;
+    const ticker = setInterval(() => turns++, 0);
+    try {
+      await e.render('prometheus-text-0.0.4', new EagerStream(), 5);
+    } finally {
+      clearInterval(ticker);
+    }
+    // 40 ms of rendering in 5 ms slices: a timer gets to run between them.
+    expect(turns).toBeGreaterThanOrEqual(4);
+  });
+
   it('waits for a full stream to drain before rendering the next chunk', async () => {
     const e = new Exposition();
     e.register('h', { families: () => [family('x', ['1\n', '2\n', '3\n'])] });
