@@ -26,6 +26,7 @@ import {
   SeriesStore,
 } from '../src/adapters/circonus/index.js';
 import { TimeSlicer } from '../src/core/adapter.js';
+import { longestBlock, median } from './timing.js';
 
 const SERVICES = 2_500;
 const CODES = [200, 404, 500, 503];
@@ -89,27 +90,6 @@ function time(fn: () => void): number {
   const t0 = performance.now();
   fn();
   return performance.now() - t0;
-}
-
-/** Runs `task` while a 1 ms timer watches the event loop; returns its duration and the longest gap. */
-async function longestBlock(task: () => Promise<unknown>): Promise<{ ms: number; longest: number }> {
-  let last = performance.now();
-  let longest = 0;
-  const timer = setInterval(() => {
-    const now = performance.now();
-    longest = Math.max(longest, now - last);
-    last = now;
-  }, 1);
-  const t0 = performance.now();
-  await task();
-  const ms = performance.now() - t0;
-  clearInterval(timer);
-  return { ms, longest: Math.max(longest, performance.now() - last) };
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)] as number;
 }
 
 function fmtRate(perSecond: number): string {

@@ -8,7 +8,6 @@
  * Run: npm run bench -- micro
  */
 import type { MetricInstance } from '../src/core/adapter.js';
-import { performance } from 'node:perf_hooks';
 import { AttributeBag } from '../src/core/attributes/bag.js';
 import { Circllhist } from '../src/core/circllhist/index.js';
 import { dispatchReport, type DispatchObserver } from '../src/core/dispatch/dispatcher.js';
@@ -18,29 +17,12 @@ import { DatagramPacker, encodeUnitsInSteps, StatsdAggregator } from '../src/ada
 import { Exposition } from '../src/core/server/exposition.js';
 import { silentLogger } from '../src/core/log.js';
 import { buildPipeline } from './pipeline.js';
-import { fmtNs, fmtRate, machineLine, nsPerOp } from './timing.js';
+import { fmtNs, fmtRate, longestBlock, machineLine, nsPerOp } from './timing.js';
 import { encodedReports, rng, seedingReports, SETS_PER_REPORT } from './workload.js';
 
 const REPORTS = 64;
 
 const NOOP_OBSERVER: DispatchObserver = { buildError: () => undefined, matchError: () => undefined, handlerDispatched: () => undefined };
-
-/** Runs `task` while a 1 ms timer watches the event loop; returns its duration and the longest gap. */
-async function longestBlock(task: () => Promise<unknown>): Promise<{ ms: number; longest: number }> {
-  let last = performance.now();
-  let longest = 0;
-  const timer = setInterval(() => {
-    const now = performance.now();
-    longest = Math.max(longest, now - last);
-    last = now;
-  }, 1);
-  const t0 = performance.now();
-  await task();
-  const ms = performance.now() - t0;
-  await new Promise((resolve) => setTimeout(resolve, 2));
-  clearInterval(timer);
-  return { ms, longest: Math.max(longest, performance.now() - last) };
-}
 
 /** Copies a pooled bag's values, so many decoded sets can be held at once. */
 function snapshotBags(bags: readonly AttributeBag[]): AttributeBag[] {

@@ -69,3 +69,20 @@ export function machineLine(): string {
   }
   return `machine: ${cpus().length} CPUs (${model}), Node ${process.version}, ${process.platform}/${process.arch}`;
 }
+
+/** Runs `task` while a 1 ms timer watches the event loop; returns its duration and the longest gap. */
+export async function longestBlock(task: () => Promise<unknown>): Promise<{ ms: number; longest: number }> {
+  let last = performance.now();
+  let longest = 0;
+  const timer = setInterval(() => {
+    const now = performance.now();
+    longest = Math.max(longest, now - last);
+    last = now;
+  }, 1);
+  const t0 = performance.now();
+  await task();
+  const ms = performance.now() - t0;
+  await new Promise((resolve) => setTimeout(resolve, 2));
+  clearInterval(timer);
+  return { ms, longest: Math.max(longest, performance.now() - last) };
+}
