@@ -171,15 +171,24 @@ const utf8 = (s: string): Buffer => Buffer.from(s, 'utf8');
  * The series list is taken once, when iteration starts, and the slots and label values it names
  * stay valid until iteration ends, so a concurrent insert or eviction cannot tear a scrape.
  */
+const NO_BYTES = Buffer.alloc(0);
+
 export function* renderFamilyBytes(
   family: FamilyView,
   format: ExpositionFormat,
   seriesPerChunk: number = SERIES_PER_CHUNK,
 ): Generator<Buffer, void, undefined> {
-  const slots = family.sortedSlots();
-  if (slots.length === 0) return;
   family.beginRead();
   try {
+    // An empty chunk between sort steps lets the endpoint give the event loop back.
+    const sorting = family.sortedSlotsInSteps();
+    let sorted = sorting.next();
+    while (sorted.done !== true) {
+      yield NO_BYTES;
+      sorted = sorting.next();
+    }
+    const slots = sorted.value;
+    if (slots.length === 0) return;
     const om = format === 'openmetrics-1.0.0';
     const float = om ? openMetricsFloat : promFloat;
     // Text 0.0.4 writes counts as floats (1e+06); OpenMetrics as integers.

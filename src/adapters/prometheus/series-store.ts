@@ -1,3 +1,4 @@
+import { SlicedMergeSort, TimeSlicer } from '../../core/adapter.js';
 import { compareGoStrings } from '../../core/format/index.js';
 import type { PromMetricKind } from './config.js';
 import { escapeLabelValue } from './label-text.js';
@@ -183,6 +184,11 @@ export interface FamilyView {
   readonly labels: LabelValues;
   /** Slots ordered as client_golang's registry orders series (by label values, bytewise). */
   sortedSlots(): Int32Array;
+  /**
+   * The same, sorted in steps of a few milliseconds: the generator pauses between them so that
+   * its caller can give the event loop back. A first scrape sorts tens of thousands of series.
+   */
+  sortedSlotsInSteps(slicer?: TimeSlicer): Generator<void, Int32Array, undefined>;
   /** Pins the current slots and label values for a render; pair with `endRead`. */
   beginRead(): void;
   endRead(): void;
@@ -215,6 +221,8 @@ export class MetricFamily implements FamilyView {
   private readers = 0;
   /** Replaced, never mutated, so a scrape in progress keeps a consistent list. */
   private sorted: Int32Array | undefined;
+  /** Bumped whenever the set of series changes, so a sort that straddled a change is not cached. */
+  private version = 0;
   private readonly buckets: number;
 
   constructor(
@@ -261,6 +269,7 @@ export class MetricFamily implements FamilyView {
     this.data.fill(0, slot * this.stride, (slot + 1) * this.stride);
     this.touched[slot] = 0;
     this.sorted = undefined;
+    this.version++;
     return slot;
   }
 
@@ -359,7 +368,10 @@ export class MetricFamily implements FamilyView {
       else this.free.push(slot);
       removed++;
     }
-    if (removed > 0) this.sorted = undefined;
+    if (removed > 0) {
+      this.sorted = undefined;
+      this.version++;
+    }
     return removed;
   }
 
@@ -368,23 +380,43 @@ export class MetricFamily implements FamilyView {
       const slots = new Int32Array(this.index.size);
       let i = 0;
       for (const slot of this.index.values()) slots[i++] = slot;
-      const n = this.labelNames.length;
-      const ids = this.labelIds;
-      // Compare integer ranks, not strings: the distinct values are far fewer than the series
-      // and are put in order once; the slot sort then never touches a string.
-      const rank = this.labels.ranks();
-      slots.sort((a, b) => {
-        const ba = a * n;
-        const bb = b * n;
-        for (let j = 0; j < n; j++) {
-          const d = rank[ids[ba + j]!]! - rank[ids[bb + j]!]!;
-          if (d !== 0) return d;
-        }
-        return 0;
-      });
-      this.sorted = slots;
+      this.sorted = slots.sort(this.slotOrder());
     }
     return this.sorted;
+  }
+
+  *sortedSlotsInSteps(slicer: TimeSlicer = new TimeSlicer()): Generator<void, Int32Array, undefined> {
+    if (this.sorted !== undefined) return this.sorted;
+    const version = this.version;
+    const sort = new SlicedMergeSort([...this.index.values()], this.slotOrder());
+    while (!sort.step(slicer)) {
+      yield;
+      slicer.restart();
+    }
+    const sorted = Int32Array.from(sort.sorted);
+    // Series added or removed while sorting are not in `sorted`: it serves this render only.
+    if (this.version === version) this.sorted = sorted;
+    return sorted;
+  }
+
+  /**
+   * Compares integer ranks, not strings: the distinct values are far fewer than the series and are
+   * put in order once; the slot sort then never touches a string. Taken when a sort starts, so a
+   * sort in steps keeps one consistent order while values come and go.
+   */
+  private slotOrder(): (a: number, b: number) => number {
+    const n = this.labelNames.length;
+    const ids = this.labelIds;
+    const rank = this.labels.ranks();
+    return (a, b) => {
+      const ba = a * n;
+      const bb = b * n;
+      for (let j = 0; j < n; j++) {
+        const d = rank[ids[ba + j]!]! - rank[ids[bb + j]!]!;
+        if (d !== 0) return d;
+      }
+      return 0;
+    };
   }
 
   beginRead(): void {

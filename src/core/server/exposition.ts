@@ -50,7 +50,8 @@ export class Exposition implements ExpositionRegistry {
         seen.add(family.name);
         const chunks: Iterable<string | Uint8Array> = family.byteChunks?.(format) ?? family.chunks(format);
         for (const chunk of chunks) {
-          const more = write(chunk);
+          // An empty chunk is a source's pause in long work, there to let this loop yield.
+          const more = chunk.length === 0 ? true : write(chunk);
           if (more === false && stream !== undefined && !stream.destroyed) {
             await new Promise<void>((resolve) => {
               const done = (): void => {

@@ -6,7 +6,7 @@ import { renderFamilyBytes, renderFamilyChunks, renderHeader, renderLabelText } 
 import { LabelValues, MetricFamily } from '../../../src/adapters/prometheus/series-store.js';
 import type { PromMetricKind } from '../../../src/adapters/prometheus/index.js';
 import { instance, spec, startHandler } from './fixtures.js';
-import { ValueType } from '../../../src/core/adapter.js';
+import { TimeSlicer, ValueType } from '../../../src/core/adapter.js';
 
 interface RefSeries {
   readonly labels: readonly string[];
@@ -114,6 +114,30 @@ describe('the prometheus series store', () => {
     expect(b.evictTouchedBefore(1)).toBe(1);
     expect(labels.size).toBe(2);
     expect(a.get('2')?.labelValues).toEqual(['shared', 'y']);
+  });
+
+  it('sorts a large family in steps, in the same order as at once, and never caches an order a change overtook', () => {
+    const labels = new LabelValues();
+    const f = new MetricFamily('g', 'g', 'GAUGE', ['a', 'b'], [], labels);
+    for (let i = 0; i < 2000; i++) f.create(`k${i}`, [`v${(i * 7919) % 2000}`, `w${i % 3}`]).value = i;
+    const atOnce = Array.from(f.sortedSlots());
+    // A fresh family with the same series, sorted with a slicer that pauses at every check.
+    const g = new MetricFamily('g', 'g', 'GAUGE', ['a', 'b'], [], new LabelValues());
+    for (let i = 0; i < 2000; i++) g.create(`k${i}`, [`v${(i * 7919) % 2000}`, `w${i % 3}`]).value = i;
+    const steps = g.sortedSlotsInSteps(new TimeSlicer(0));
+    let pauses = 0;
+    let r = steps.next();
+    while (r.done !== true) {
+      pauses++;
+      if (pauses === 3) g.create('late', ['v0', 'w9']).value = -1;
+      r = steps.next();
+    }
+    expect(pauses).toBeGreaterThan(3);
+    const labelsOf = (fam: MetricFamily, slots: Iterable<number>): string[] => Array.from(slots, (s) => fam.labelValuesOf(s).join(','));
+    // The series added while sorting is not in this render's order, and the next sort has it.
+    expect(labelsOf(g, r.value)).toEqual(labelsOf(f, atOnce));
+    expect(labelsOf(g, g.sortedSlots())).toContain('v0,w9');
+    expect(g.sortedSlots()).toHaveLength(2001);
   });
 
   it('keeps series and label values a scrape has started on, even when they are evicted and replaced meanwhile', () => {
