@@ -13,6 +13,7 @@ import type { StatViews } from '../stat/registry.js';
 import { adminApiRoutes } from './admin-api.js';
 import { Exposition, negotiateFormat, OPENMETRICS_CONTENT_TYPE, TEXT_CONTENT_TYPE } from './exposition.js';
 import { formatHostPort, HttpEndpoint, isLoopback, type HostPort, type Route } from './http.js';
+import { widenFlowControlWindows } from './http2-window.js';
 import { LoadShedder, ReportLimits, type LoadShedderOptions, type ReportLimitsOptions } from './overload.js';
 import { RAW_MIXER_SERVICE, ReportService } from './report-service.js';
 import { SelfMetrics } from './self-metrics.js';
@@ -257,8 +258,11 @@ export class Telemux {
     return new Promise((resolve, reject) => {
       const credentials = this.grpcTls ? grpcServerCredentials(this.grpcTls) : ServerCredentials.createInsecure();
       this.grpc.bindAsync(formatHostPort(address), credentials, (err, port) => {
-        if (err) reject(err);
-        else resolve({ host: address.host, port });
+        if (err) return reject(err);
+        if (!widenFlowControlWindows(this.grpc)) {
+          this.opts.logger.warn('cannot widen the HTTP/2 flow-control windows of this grpc-js version; Reports may queue in clients under load');
+        }
+        resolve({ host: address.host, port });
       });
     });
   }
