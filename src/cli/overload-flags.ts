@@ -12,6 +12,7 @@ export const OVERLOAD_FLAG_OPTIONS = {
   'max-sets-per-report': { type: 'string' },
   'max-attributes-per-set': { type: 'string' },
   'max-string-bytes': { type: 'string' },
+  'grpc-connection-window': { type: 'string' },
 } as const;
 
 export const OVERLOAD_USAGE = `  --max-rss SIZE                   shed Reports (UNAVAILABLE) once RSS reaches 90% of SIZE, e.g. 512MiB (default: off)
@@ -20,12 +21,14 @@ export const OVERLOAD_USAGE = `  --max-rss SIZE                   shed Reports (
   --max-reports-in-flight N        (default: off)
   --max-message-bytes SIZE         largest Report accepted (default 1MiB, as Mixer)
   --max-sets-per-report N          (default 1000)     --max-attributes-per-set N  (default 512)
-  --max-string-bytes SIZE          longest word or bytes value (default 64KiB)`;
+  --max-string-bytes SIZE          longest word or bytes value (default 64KiB)
+  --grpc-connection-window SIZE    HTTP/2 bytes a connection may have in flight (default 256KiB, at least 64KiB)`;
 
 export interface OverloadSettings {
   readonly overload: Omit<LoadShedderOptions, 'logger' | 'onShed'>;
   readonly limits: Omit<ReportLimitsOptions, 'maxMessageBytes'>;
   readonly maxMessageBytes: number;
+  readonly connectionWindowBytes: number | undefined;
 }
 
 export function overloadSettings(flags: ParsedFlags): OverloadSettings {
@@ -63,5 +66,13 @@ export function overloadSettings(flags: ParsedFlags): OverloadSettings {
       maxStringBytes: size('max-string-bytes', undefined),
     },
     maxMessageBytes: size('max-message-bytes', 1024 * 1024)!,
+    connectionWindowBytes: connectionWindow(size('grpc-connection-window', undefined)),
   };
+}
+
+/** HTTP/2's own default is the floor: a narrower window would only slow every client down. */
+function connectionWindow(bytes: number | undefined): number | undefined {
+  if (bytes === undefined) return undefined;
+  if (bytes < 65_535 || bytes > 2 ** 31 - 1) throw new UsageError(`--grpc-connection-window: expected a size from 64KiB to 2GiB, got ${bytes} bytes`);
+  return bytes;
 }

@@ -42,6 +42,12 @@ describe('the telemux command', () => {
     expect(run.stderr).toContain("Unknown option '--nope'");
   });
 
+  it('rejects an HTTP/2 connection window narrower than the protocol default, naming the flag', async () => {
+    const run = await runCli(['serve', '--grpc-connection-window', '1KiB']);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('--grpc-connection-window: expected a size from 64KiB to 2GiB, got 1024 bytes');
+  });
+
   it('on SIGTERM under load: refuses new Reports, keeps /metrics for the drain period with every acknowledged Report, exits 0', async () => {
     const drainMs = 1500;
     const served = await serveCli(['--drain-duration', `${drainMs}ms`]);

@@ -37,4 +37,17 @@ describe('the gRPC endpoint', () => {
     while ((session.state.remoteWindowSize ?? 0) < CONNECTION_WINDOW_BYTES && Date.now() < until) await new Promise((r) => setTimeout(r, 10));
     expect(session.state.remoteWindowSize).toBe(CONNECTION_WINDOW_BYTES);
   });
+
+  it('takes the connection window the operator sets', async () => {
+    const wide = await startTelemux({ connectionWindowBytes: 1024 * 1024 });
+    const client = connect(`http://${formatHostPort(wide.addresses.grpc)}`);
+    try {
+      const until = Date.now() + 2000;
+      while ((client.state.remoteWindowSize ?? 0) < 1024 * 1024 && Date.now() < until) await new Promise((r) => setTimeout(r, 10));
+      expect(client.state.remoteWindowSize).toBe(1024 * 1024);
+    } finally {
+      client.close();
+      await wide.stop();
+    }
+  });
 });

@@ -46,6 +46,7 @@ export interface StartOptions {
   readonly securityPollIntervalMs?: number;
   /** Per-Report bounds (sets, attributes per set, string bytes); default the server's. */
   readonly limits?: TelemuxOptions['limits'];
+  readonly connectionWindowBytes?: number;
   /** For the harness's client; default insecure. `scrape` and `admin` use plain fetch, so not with httpTls. */
   readonly grpcCredentials?: ChannelCredentials;
 }
@@ -74,6 +75,7 @@ export async function startTelemux(opts: StartOptions = {}): Promise<Running> {
     tenantsPath: opts.tenantsPath,
     securityPollIntervalMs: opts.securityPollIntervalMs,
     limits: opts.limits,
+    connectionWindowBytes: opts.connectionWindowBytes,
     grpcAddress: LOOPBACK,
     metricsAddress: LOOPBACK,
     adminAddress: LOOPBACK,

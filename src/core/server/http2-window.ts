@@ -13,8 +13,8 @@
 import type { Server } from '@grpc/grpc-js';
 import type { Http2SecureServer, Http2Server, Http2Session } from 'node:http2';
 
-/** Per call: wider than the connection's, so one call can use the connection's whole window. */
-export const STREAM_WINDOW_BYTES = 1024 * 1024;
+/** Per call: the largest window HTTP/2 allows, so one call can always use the connection's whole window. */
+export const STREAM_WINDOW_BYTES = 2 ** 31 - 1;
 /**
  * Per connection: about five Envoy-sized (50 KiB) Reports, or a dozen smaller ones, in flight.
  * Not more: whatever the window lets in arrives in one read and is handled in one turn of the

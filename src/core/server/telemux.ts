@@ -13,7 +13,7 @@ import type { StatViews } from '../stat/registry.js';
 import { adminApiRoutes } from './admin-api.js';
 import { Exposition, negotiateFormat, OPENMETRICS_CONTENT_TYPE, TEXT_CONTENT_TYPE } from './exposition.js';
 import { formatHostPort, HttpEndpoint, isLoopback, type HostPort, type Route } from './http.js';
-import { widenFlowControlWindows } from './http2-window.js';
+import { CONNECTION_WINDOW_BYTES, STREAM_WINDOW_BYTES, widenFlowControlWindows } from './http2-window.js';
 import { LoadShedder, ReportLimits, type LoadShedderOptions, type ReportLimitsOptions } from './overload.js';
 import { RAW_MIXER_SERVICE, ReportService } from './report-service.js';
 import { SelfMetrics } from './self-metrics.js';
@@ -31,6 +31,8 @@ export interface TelemuxOptions {
   readonly drainMs?: number;
   /** gRPC max receive message size; Mixer's default is 1 MiB. */
   readonly maxMessageBytes?: number;
+  /** HTTP/2 bytes one connection may have in flight on the Report endpoint; see http2-window.ts. */
+  readonly connectionWindowBytes?: number;
   /** Load shedding (UNAVAILABLE while past these) and per-Report bounds; see overload.ts. */
   readonly overload?: Omit<LoadShedderOptions, 'logger' | 'onShed'>;
   readonly limits?: Omit<ReportLimitsOptions, 'maxMessageBytes'>;
@@ -259,7 +261,7 @@ export class Telemux {
       const credentials = this.grpcTls ? grpcServerCredentials(this.grpcTls) : ServerCredentials.createInsecure();
       this.grpc.bindAsync(formatHostPort(address), credentials, (err, port) => {
         if (err) return reject(err);
-        if (!widenFlowControlWindows(this.grpc)) {
+        if (!widenFlowControlWindows(this.grpc, STREAM_WINDOW_BYTES, this.opts.connectionWindowBytes ?? CONNECTION_WINDOW_BYTES)) {
           this.opts.logger.warn('cannot widen the HTTP/2 flow-control windows of this grpc-js version; Reports may queue in clients under load');
         }
         resolve({ host: address.host, port });
