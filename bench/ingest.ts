@@ -195,11 +195,20 @@ interface Started {
   readonly admin?: string;
 }
 
+/**
+ * Extra Node flags for the Telemux server, from BENCH_SERVER_NODE_FLAGS (space-separated), e.g.
+ * `--cpu-prof --cpu-prof-dir=/tmp/prof` to profile the server under the bench's load (Node does not
+ * take --cpu-prof from NODE_OPTIONS).
+ */
+function serverNodeFlags(): string[] {
+  return (process.env.BENCH_SERVER_NODE_FLAGS ?? '').split(' ').filter((f) => f !== '');
+}
+
 async function startTelemux(configDir: string, pin: boolean): Promise<Started> {
   const main = join(packageRoot(), 'dist', 'src', 'main.js');
   const [cmd, args] = pinned(
     1,
-    [process.execPath, main, 'serve', '--config', configDir, '--grpc-address', '127.0.0.1:0', '--metrics-address', '127.0.0.1:0', '--admin-address', '127.0.0.1:0', '--drain-duration', '0s', '--shed-event-loop-utilization', '0', '--shed-event-loop-delay', '0'],
+    [process.execPath, ...serverNodeFlags(), main, 'serve', '--config', configDir, '--grpc-address', '127.0.0.1:0', '--metrics-address', '127.0.0.1:0', '--admin-address', '127.0.0.1:0', '--drain-duration', '0s', '--shed-event-loop-utilization', '0', '--shed-event-loop-delay', '0'],
     pin,
   );
   const child = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] });

@@ -3,6 +3,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createAdapterInventory } from '../../src/adapters/index.js';
+import type { AnyAdapter } from '../../src/core/adapter.js';
 import { silentLogger, type Logger } from '../../src/core/log.js';
 import { formatHostPort } from '../../src/core/server/http.js';
 import { Telemux, type BoundAddresses, type TelemuxOptions } from '../../src/core/server/telemux.js';
@@ -47,6 +48,9 @@ export interface StartOptions {
   /** Per-Report bounds (sets, attributes per set, string bytes); default the server's. */
   readonly limits?: TelemuxOptions['limits'];
   readonly connectionWindowBytes?: number;
+  readonly reportTurnBudgetMs?: number;
+  /** Adapters besides the compiled-in ones (say the recording adapter), by name. */
+  readonly extraAdapters?: readonly AnyAdapter[];
   /** For the harness's client; default insecure. `scrape` and `admin` use plain fetch, so not with httpTls. */
   readonly grpcCredentials?: ChannelCredentials;
 }
@@ -65,7 +69,7 @@ export async function startTelemux(opts: StartOptions = {}): Promise<Running> {
   const inventory = createAdapterInventory();
   const telemux = new Telemux({
     configPath,
-    adapters: inventory.adapters,
+    adapters: new Map([...inventory.adapters, ...(opts.extraAdapters ?? []).map((a) => [a.name, a] as const)]),
     statViews: inventory.statViews,
     adminToken: opts.adminToken,
     watchConfig: opts.watchConfig ?? false,
@@ -76,6 +80,7 @@ export async function startTelemux(opts: StartOptions = {}): Promise<Running> {
     securityPollIntervalMs: opts.securityPollIntervalMs,
     limits: opts.limits,
     connectionWindowBytes: opts.connectionWindowBytes,
+    reportTurnBudgetMs: opts.reportTurnBudgetMs,
     grpcAddress: LOOPBACK,
     metricsAddress: LOOPBACK,
     adminAddress: LOOPBACK,

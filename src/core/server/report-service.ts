@@ -8,7 +8,8 @@ import { CheckResponse } from '../../gen/istio/mixer/v1/mixer.js';
 import type { SelfMetrics } from './self-metrics.js';
 import type { Clock } from '../adapter.js';
 import { Admission } from '../security/admission.js';
-import { ReportLimits, type LoadShedder } from './overload.js';
+import { OVERLOADED_MESSAGE, ReportLimits, type LoadShedder } from './overload.js';
+import { TurnBudgetQueue } from './turn-budget-queue.js';
 
 const identity = (b: Buffer): Buffer => b;
 const EMPTY = Buffer.alloc(0);
@@ -63,7 +64,25 @@ export interface ReportServiceOptions {
   readonly shedder?: LoadShedder;
   /** Bounds on one Report's sets, attributes per set and string length; default: ReportLimits' defaults. */
   readonly limits?: ReportLimits;
+  /**
+   * Report work one turn of the event loop may do before further Reports wait for the next turn
+   * (default 5 ms): a burst that HTTP/2 delivers in one read then cannot hold timers and other
+   * sockets for tens of milliseconds.
+   */
+  readonly turnBudgetMs?: number;
+  /** Bytes of Reports that may wait for a later turn; past it they are refused as overload (default 32 MiB). */
+  readonly maxQueuedBytes?: number;
 }
+
+/** A Report received while the turn's budget was spent, with what answering it needs. */
+interface PendingReport {
+  readonly bytes: Buffer;
+  readonly metadata: Metadata;
+  readonly cb: sendUnaryData<Buffer>;
+}
+
+const DEFAULT_TURN_BUDGET_MS = 5;
+const DEFAULT_MAX_QUEUED_BYTES = 32 * 1024 * 1024;
 
 export class ReportService {
   private draining = false;
@@ -72,8 +91,13 @@ export class ReportService {
   private readonly admission: Admission;
   private readonly clock: Clock;
   private readonly limits: ReportLimits;
+  private readonly pending: TurnBudgetQueue<PendingReport>;
 
   constructor(private readonly opts: ReportServiceOptions) {
+    this.pending = new TurnBudgetQueue((r) => this.process(r.bytes, r.metadata, r.cb), {
+      budgetMs: opts.turnBudgetMs ?? DEFAULT_TURN_BUDGET_MS,
+      maxQueuedBytes: opts.maxQueuedBytes ?? DEFAULT_MAX_QUEUED_BYTES,
+    });
     this.errorLog = new RateLimitedLog(opts.logger, 10_000);
     this.admission = opts.admission ?? new Admission();
     this.clock = opts.clock ?? Date;
@@ -96,6 +120,16 @@ export class ReportService {
 
   get isDraining(): boolean {
     return this.draining;
+  }
+
+  /** Reports received and waiting for a turn of the event loop. */
+  get queuedReports(): number {
+    return this.pending.size;
+  }
+
+  /** Resolves once every Report received so far has been answered (those waiting for a turn included). */
+  settled(): Promise<void> {
+    return this.pending.idle();
   }
 
   readonly implementation = {
@@ -121,8 +155,23 @@ export class ReportService {
     if (shed) {
       return refuse(m, cb, shed.code, shed.details);
     }
+    if (!this.pending.offer({ bytes, metadata, cb }, bytes.length)) {
+      this.opts.shedder?.release(bytes.length);
+      m.reportsShed.inc({ reason: 'report_queue' });
+      return refuse(m, cb, Status.UNAVAILABLE, OVERLOADED_MESSAGE);
+    }
+  }
+
+  /** A Report admitted by the shedder, now or in a later turn; never throws. */
+  private process(bytes: Buffer, metadata: Metadata, cb: sendUnaryData<Buffer>): void {
     try {
+      const active = this.opts.runtime.active;
+      if (!active) return refuse(this.opts.metrics, cb, Status.UNAVAILABLE, 'no configuration is active yet');
       this.admitted(bytes, metadata, active, cb);
+    } catch (e) {
+      // A bug, not bad input: answer the caller and keep serving the others.
+      this.opts.logger.error('Report failed', { error: (e as Error).stack ?? String(e) });
+      refuse(this.opts.metrics, cb, Status.INTERNAL, `internal error: ${(e as Error).message}`);
     } finally {
       this.opts.shedder?.release(bytes.length);
     }

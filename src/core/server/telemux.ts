@@ -33,6 +33,8 @@ export interface TelemuxOptions {
   readonly maxMessageBytes?: number;
   /** HTTP/2 bytes one connection may have in flight on the Report endpoint; see http2-window.ts. */
   readonly connectionWindowBytes?: number;
+  /** Report work one event-loop turn may do before later Reports wait a turn (default 5 ms); see turn-budget-queue.ts. */
+  readonly reportTurnBudgetMs?: number;
   /** Load shedding (UNAVAILABLE while past these) and per-Report bounds; see overload.ts. */
   readonly overload?: Omit<LoadShedderOptions, 'logger' | 'onShed'>;
   readonly limits?: Omit<ReportLimitsOptions, 'maxMessageBytes'>;
@@ -116,6 +118,7 @@ export class Telemux {
       clock: opts.clock ?? Date,
       shedder: this.shedder,
       limits: new ReportLimits({ ...opts.limits, maxMessageBytes }),
+      turnBudgetMs: opts.reportTurnBudgetMs,
     });
     this.grpc = new Server({
       'grpc.max_receive_message_length': maxMessageBytes,
@@ -269,6 +272,11 @@ export class Telemux {
     });
   }
 
+  /** Reports received and waiting for a later turn of the event loop (see turn-budget-queue.ts). */
+  get queuedReports(): number {
+    return this.reports.queuedReports;
+  }
+
   /**
    * SIGTERM: refuse new Reports (UNAVAILABLE), keep /metrics up for the drain period, flush every
    * handler once more, then close every server. Idempotent.
@@ -291,6 +299,9 @@ export class Telemux {
     this.shedder.stop();
     await this.watcher?.close();
     await this.reloader.close();
+    // Reports received before draining and still waiting for a turn are recorded before the
+    // handlers' final flush.
+    await this.reports.settled();
     await this.runtime.close();
     await new Promise<void>((resolve) => {
       const force = setTimeout(() => {

@@ -1,0 +1,122 @@
+/**
+ * Bounds how much Report work one turn of the event loop does. HTTP/2 flow control lets a
+ * connection deliver a whole window of Reports (about five Envoy-sized ones per connection) in a
+ * single read, and grpc-js hands each to its handler at once; with a few busy connections one
+ * turn then runs tens of milliseconds of decoding and dispatch while timers (flush tickers, the
+ * load shedder's sampling) and other sockets (/metrics, admin) wait behind it.
+ *
+ * Work runs at once while the current turn has used less than its budget and nothing is queued;
+ * past the budget it is queued in arrival order and run from `setImmediate`, a budget's worth per
+ * turn, so the loop turns between batches. The queue holds work grpc-js has already read (and
+ * re-opened the flow-control window for), so it is bounded in bytes: past the bound `offer`
+ * refuses, and the caller answers as to any overload.
+ */
+import { performance } from 'node:perf_hooks';
+
+export interface TurnBudgetQueueOptions {
+  /** Work one turn may do before the rest waits for the next turn. */
+  readonly budgetMs: number;
+  /** Bytes of queued work beyond which `offer` refuses (a job that finds the queue empty is always taken). */
+  readonly maxQueuedBytes: number;
+  readonly now?: () => number;
+}
+
+interface Queued<J> {
+  readonly job: J;
+  readonly bytes: number;
+}
+
+export class TurnBudgetQueue<J> {
+  private readonly queue: (Queued<J> | undefined)[] = [];
+  private head = 0;
+  private queuedBytes = 0;
+  private spentMs = 0;
+  private turnOpen = false;
+  private drainScheduled = false;
+  private readonly idleWaiters: (() => void)[] = [];
+  private readonly now: () => number;
+
+  constructor(
+    private readonly run: (job: J) => void,
+    private readonly options: TurnBudgetQueueOptions,
+  ) {
+    this.now = options.now ?? (() => performance.now());
+  }
+
+  /** Jobs waiting for a later turn. */
+  get size(): number {
+    return this.queue.length - this.head;
+  }
+
+  get bytes(): number {
+    return this.queuedBytes;
+  }
+
+  /**
+   * Runs `job` now, or queues it behind earlier work. False when the queue is full: the job was
+   * neither run nor kept.
+   */
+  offer(job: J, bytes: number): boolean {
+    if (this.size === 0 && this.spentMs < this.options.budgetMs) {
+      this.runTimed(job);
+      if (!this.turnOpen) {
+        // Runs after this turn's I/O callbacks: the turn's budget starts afresh from there.
+        this.turnOpen = true;
+        setImmediate(this.endTurn);
+      }
+      return true;
+    }
+    if (this.size > 0 && this.queuedBytes + bytes > this.options.maxQueuedBytes) return false;
+    this.queue.push({ job, bytes });
+    this.queuedBytes += bytes;
+    this.scheduleDrain();
+    return true;
+  }
+
+  /** Resolves once nothing is queued (at once when nothing is). */
+  idle(): Promise<void> {
+    if (this.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  private runTimed(job: J): void {
+    const t0 = this.now();
+    try {
+      this.run(job);
+    } finally {
+      this.spentMs += this.now() - t0;
+    }
+  }
+
+  private readonly endTurn = (): void => {
+    this.turnOpen = false;
+    this.spentMs = 0;
+  };
+
+  private scheduleDrain(): void {
+    if (this.drainScheduled) return;
+    this.drainScheduled = true;
+    setImmediate(this.drain);
+  }
+
+  /** One turn's budget of queued work (at least one job), oldest first; the rest waits for the next turn. */
+  private readonly drain = (): void => {
+    this.drainScheduled = false;
+    this.spentMs = 0;
+    do {
+      const entry = this.queue[this.head]!;
+      this.queue[this.head++] = undefined;
+      this.queuedBytes -= entry.bytes;
+      this.runTimed(entry.job);
+    } while (this.size > 0 && this.spentMs < this.options.budgetMs);
+    if (this.size > 0) {
+      this.scheduleDrain();
+      return;
+    }
+    this.queue.length = 0;
+    this.head = 0;
+    // The next turn's I/O starts with a whole budget.
+    this.spentMs = 0;
+    for (const resolve of this.idleWaiters.splice(0)) resolve();
+  };
+}

@@ -1,0 +1,92 @@
+import { describe, expect, it } from 'vitest';
+import { TurnBudgetQueue } from '../../../src/core/server/turn-budget-queue.js';
+
+/** A clock that each job advances by the job's cost, so budgets are exact. */
+function fakeClock(): { now: () => number; advance: (ms: number) => void } {
+  let t = 0;
+  return { now: () => t, advance: (ms) => (t += ms) };
+}
+
+const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+describe('TurnBudgetQueue', () => {
+  it('runs work at once while the turn has budget left, then queues it in arrival order', async () => {
+    const clock = fakeClock();
+    const ran: number[] = [];
+    const q = new TurnBudgetQueue<number>(
+      (n) => {
+        ran.push(n);
+        clock.advance(2);
+      },
+      { budgetMs: 5, maxQueuedBytes: 1 << 20, now: clock.now },
+    );
+    for (let i = 0; i < 10; i++) expect(q.offer(i, 100)).toBe(true);
+    // 2 ms each: three fit the 5 ms budget (the third starts at 4 ms), the other seven wait.
+    expect(ran).toEqual([0, 1, 2]);
+    expect(q.size).toBe(7);
+    expect(q.bytes).toBe(700);
+    await nextTurn();
+    expect(ran).toEqual([0, 1, 2, 3, 4, 5]);
+    // Work offered while some is queued goes behind it, whatever the budget.
+    q.offer(10, 100);
+    await q.idle();
+    expect(ran).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    expect(q.size).toBe(0);
+    expect(q.bytes).toBe(0);
+  });
+
+  it('gives every turn a fresh budget', async () => {
+    const clock = fakeClock();
+    const ran: number[] = [];
+    const q = new TurnBudgetQueue<number>(
+      (n) => {
+        ran.push(n);
+        clock.advance(4);
+      },
+      { budgetMs: 5, maxQueuedBytes: 1 << 20, now: clock.now },
+    );
+    q.offer(1, 1);
+    q.offer(2, 1);
+    expect(ran).toEqual([1, 2]);
+    q.offer(3, 1);
+    expect(ran).toEqual([1, 2]);
+    await q.idle();
+    await nextTurn();
+    // The turn after the queue emptied runs work synchronously again.
+    q.offer(4, 1);
+    expect(ran).toEqual([1, 2, 3, 4]);
+  });
+
+  it('refuses work past the queued-bytes bound, and takes it again once there is room', async () => {
+    const clock = fakeClock();
+    const ran: string[] = [];
+    const q = new TurnBudgetQueue<string>(
+      (s) => {
+        ran.push(s);
+        clock.advance(10);
+      },
+      { budgetMs: 5, maxQueuedBytes: 250, now: clock.now },
+    );
+    expect(q.offer('a', 100)).toBe(true); // runs, spends the budget
+    expect(q.offer('b', 100)).toBe(true); // queued (100)
+    expect(q.offer('c', 100)).toBe(true); // queued (200)
+    expect(q.offer('d', 100)).toBe(false); // 300 > 250: refused, not kept
+    expect(q.size).toBe(2);
+    await q.idle();
+    expect(ran).toEqual(['a', 'b', 'c']);
+    expect(q.offer('e', 100)).toBe(true);
+  });
+
+  it('takes a job larger than the bound when nothing waits', () => {
+    const clock = fakeClock();
+    const q = new TurnBudgetQueue<string>(() => clock.advance(10), { budgetMs: 5, maxQueuedBytes: 10, now: clock.now });
+    expect(q.offer('first', 1)).toBe(true);
+    expect(q.offer('huge', 1000)).toBe(true);
+    expect(q.size).toBe(1);
+  });
+
+  it('idle() resolves at once when nothing is queued', async () => {
+    const q = new TurnBudgetQueue<number>(() => undefined, { budgetMs: 5, maxQueuedBytes: 1 });
+    await expect(q.idle()).resolves.toBeUndefined();
+  });
+});
