@@ -73,6 +73,13 @@ export interface ExposedFamily {
    * it, which saves building and encoding large strings. Must equal `chunks` byte for byte.
    */
   byteChunks?(format: ExpositionFormat): Iterable<Uint8Array>;
+  /**
+   * The endpoint hands back each chunk of `byteChunks` once it has been written out and nothing
+   * refers to it any more, so the source may reuse its memory for a later chunk. A scrape of tens
+   * of thousands of series is hundreds of megabytes; allocated afresh, each chunk is memory the
+   * garbage collector must account for and reclaim in long pauses.
+   */
+  recycle?(chunk: Uint8Array): void;
 }
 
 export interface ExpositionSource {

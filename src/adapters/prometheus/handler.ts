@@ -13,7 +13,7 @@ import {
 import { stringifierFor, type ValueFormatter } from '../../core/format/index.js';
 import { OVERFLOW_LABEL_VALUE, type PromConfig } from './config.js';
 import { RateLimitedLog } from '../../core/log.js';
-import { renderFamilyBytes, renderFamilyChunks } from './exposition.js';
+import { ChunkBuffers, renderFamilyBytes, renderFamilyChunks, SERIES_PER_CHUNK } from './exposition.js';
 import { valueConverterFor, type ValueConverter } from './prom-value.js';
 import { idKey, LabelValues, MetricFamily } from './series-store.js';
 
@@ -112,7 +112,9 @@ export class PrometheusHandler implements Handler {
     this.overflowLog = new RateLimitedLog(env.logger, OVERFLOW_LOG_INTERVAL_MS, () => env.clock.now());
     this.ttlMs = config.expiry === undefined ? undefined : config.expiry.ttlNs / 1e6;
     this.flushIntervalMs = config.expiry === undefined ? undefined : Math.max(1, config.expiry.checkIntervalNs / 1e6);
-    const exposed = this.families.map((f) => exposedFamily(f));
+    // Scrapes of this handler's families reuse the chunk buffers the endpoint has written out.
+    const buffers = new ChunkBuffers();
+    const exposed = this.families.map((f) => exposedFamily(f, buffers));
     this.source = { families: () => exposed.filter((e) => e.family.size > 0) };
   }
 
@@ -310,12 +312,13 @@ interface ExposedPromFamily extends ExposedFamily {
   readonly family: MetricFamily;
 }
 
-function exposedFamily(family: MetricFamily): ExposedPromFamily {
+function exposedFamily(family: MetricFamily, buffers: ChunkBuffers): ExposedPromFamily {
   return {
     name: family.name,
     family,
     chunks: (format: ExpositionFormat) => renderFamilyChunks(family, format),
-    byteChunks: (format: ExpositionFormat) => renderFamilyBytes(family, format),
+    byteChunks: (format: ExpositionFormat) => renderFamilyBytes(family, format, SERIES_PER_CHUNK, buffers),
+    recycle: (chunk: Uint8Array) => buffers.give(chunk),
   };
 }
 

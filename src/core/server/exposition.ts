@@ -49,9 +49,16 @@ export class Exposition implements ExpositionRegistry {
         if (seen.has(family.name)) continue;
         seen.add(family.name);
         const chunks: Iterable<string | Uint8Array> = family.byteChunks?.(format) ?? family.chunks(format);
+        // Only a stream says when it is done with a chunk; a writer function may keep it.
+        const recycle = stream !== undefined && family.byteChunks !== undefined ? family.recycle?.bind(family) : undefined;
         for (const chunk of chunks) {
           // An empty chunk is a source's pause in long work, there to let this loop yield.
-          const more = chunk.length === 0 ? true : write(chunk);
+          const more =
+            chunk.length === 0
+              ? true
+              : recycle !== undefined && typeof chunk !== 'string'
+                ? stream!.write(chunk, () => recycle(chunk))
+                : write(chunk);
           if (more === false && stream !== undefined && !stream.destroyed) {
             await new Promise<void>((resolve) => {
               const done = (): void => {
@@ -82,7 +89,8 @@ export type ChunkWriter = (chunk: string | Uint8Array) => boolean | void;
 
 /** The part of a Writable (an HTTP response) that rendering needs. */
 export interface ChunkStream {
-  write(chunk: string | Uint8Array): boolean;
+  /** `done` is called once the chunk has been handed to the OS (or the stream failed): then nothing refers to it. */
+  write(chunk: string | Uint8Array, done?: (error?: Error | null) => void): boolean;
   once(event: 'drain' | 'close', listener: () => void): unknown;
   off(event: 'drain' | 'close', listener: () => void): unknown;
   readonly destroyed: boolean;
