@@ -13,6 +13,7 @@ export const OVERLOAD_FLAG_OPTIONS = {
   'max-attributes-per-set': { type: 'string' },
   'max-string-bytes': { type: 'string' },
   'grpc-connection-window': { type: 'string' },
+  'report-turn-budget': { type: 'string' },
 } as const;
 
 export const OVERLOAD_USAGE = `  --max-rss SIZE                   shed Reports (UNAVAILABLE) once RSS reaches 90% of SIZE, e.g. 512MiB (default: off)
@@ -22,13 +23,15 @@ export const OVERLOAD_USAGE = `  --max-rss SIZE                   shed Reports (
   --max-message-bytes SIZE         largest Report accepted (default 1MiB, as Mixer)
   --max-sets-per-report N          (default 1000)     --max-attributes-per-set N  (default 512)
   --max-string-bytes SIZE          longest word or bytes value (default 64KiB)
-  --grpc-connection-window SIZE    HTTP/2 bytes a connection may have in flight (default 256KiB, at least 64KiB)`;
+  --grpc-connection-window SIZE    HTTP/2 bytes a connection may have in flight (default 256KiB, at least 64KiB)
+  --report-turn-budget DURATION    Report work per event-loop turn before the rest waits a turn (default 5ms)`;
 
 export interface OverloadSettings {
   readonly overload: Omit<LoadShedderOptions, 'logger' | 'onShed'>;
   readonly limits: Omit<ReportLimitsOptions, 'maxMessageBytes'>;
   readonly maxMessageBytes: number;
   readonly connectionWindowBytes: number | undefined;
+  readonly reportTurnBudgetMs: number;
 }
 
 export function overloadSettings(flags: ParsedFlags): OverloadSettings {
@@ -50,6 +53,9 @@ export function overloadSettings(flags: ParsedFlags): OverloadSettings {
   const utilText = text('shed-event-loop-utilization') ?? '0.95';
   const utilization = Number(utilText);
   if (!Number.isFinite(utilization) || utilization < 0 || utilization > 1) throw new UsageError(`--shed-event-loop-utilization: expected a ratio from 0 to 1, got '${utilText}'`);
+  const budgetText = text('report-turn-budget') ?? '5ms';
+  const budget = parseGoDuration(budgetText);
+  if (!budget.ok || budget.nanos < 0) throw new UsageError(`--report-turn-budget: expected a duration like 5ms, got '${budgetText}'`);
   const delayText = text('shed-event-loop-delay') ?? '100ms';
   const delay = parseGoDuration(delayText);
   if (!delay.ok || delay.nanos < 0) throw new UsageError(`--shed-event-loop-delay: expected a duration like 100ms, got '${delayText}'`);
@@ -67,6 +73,7 @@ export function overloadSettings(flags: ParsedFlags): OverloadSettings {
     },
     maxMessageBytes: size('max-message-bytes', 1024 * 1024)!,
     connectionWindowBytes: connectionWindow(size('grpc-connection-window', undefined)),
+    reportTurnBudgetMs: budget.nanos / 1e6,
   };
 }
 

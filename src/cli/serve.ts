@@ -57,7 +57,7 @@ export async function serveCommand(argv: readonly string[]): Promise<number> {
     'log-level': { type: 'string' },
     ...OVERLOAD_FLAG_OPTIONS,
   });
-  const { overload, limits, maxMessageBytes, connectionWindowBytes } = overloadSettings(flags);
+  const { overload, limits, maxMessageBytes, connectionWindowBytes, reportTurnBudgetMs } = overloadSettings(flags);
   if (flags['watch-config'] && flags['no-watch-config']) throw new UsageError('--watch-config and --no-watch-config contradict each other');
   const watchConfig = flags['watch-config'] ? true : flags['no-watch-config'] ? false : undefined;
   const adminToken = (flags['admin-token'] as string | undefined) ?? process.env['TELEMUX_ADMIN_TOKEN'];
@@ -96,6 +96,7 @@ export async function serveCommand(argv: readonly string[]): Promise<number> {
     limits,
     maxMessageBytes,
     connectionWindowBytes,
+    reportTurnBudgetMs,
     logger,
   });
   let bound;

@@ -48,6 +48,12 @@ describe('the telemux command', () => {
     expect(run.stderr).toContain('--grpc-connection-window: expected a size from 64KiB to 2GiB, got 1024 bytes');
   });
 
+  it('rejects a Report turn budget that is not a duration, naming the flag', async () => {
+    const run = await runCli(['serve', '--report-turn-budget', 'soon']);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain("--report-turn-budget: expected a duration like 5ms, got 'soon'");
+  });
+
   it('on SIGTERM under load: refuses new Reports, keeps /metrics for the drain period with every acknowledged Report, exits 0', async () => {
     const drainMs = 1500;
     const served = await serveCli(['--drain-duration', `${drainMs}ms`]);
