@@ -75,6 +75,7 @@ function writeNumber(sink: ByteSink, v: number, format: (v: number) => string, l
   sink.ascii(format(v));
 }
 
+const NO_BYTES = Buffer.alloc(0);
 const NEWLINE = 0x0a;
 const CLOSE_BRACE = 0x7d;
 const SPACE = 0x20;
@@ -124,11 +125,12 @@ class ByteSink {
   buf: Buffer;
   pos = 0;
 
+  /** Nothing is allocated until the first byte is written; then at least `capacity`. */
   constructor(
     private capacity: number,
     private readonly buffers?: ChunkBuffers,
   ) {
-    this.buf = this.allocate(capacity);
+    this.buf = NO_BYTES;
   }
 
   private allocate(bytes: number): Buffer {
@@ -228,7 +230,6 @@ const utf8 = (s: string): Buffer => Buffer.from(s, 'utf8');
  * The series list is taken once, when iteration starts, and the slots and label values it names
  * stay valid until iteration ends, so a concurrent insert or eviction cannot tear a scrape.
  */
-const NO_BYTES = Buffer.alloc(0);
 
 export function* renderFamilyBytes(
   family: FamilyView,

@@ -49,16 +49,15 @@ export class Exposition implements ExpositionRegistry {
         if (seen.has(family.name)) continue;
         seen.add(family.name);
         const chunks: Iterable<string | Uint8Array> = family.byteChunks?.(format) ?? family.chunks(format);
-        // Only a stream says when it is done with a chunk; a writer function may keep it.
-        const recycle = stream !== undefined && family.byteChunks !== undefined ? family.recycle?.bind(family) : undefined;
+        // Only a stream says when it is done with a chunk (a writer function may keep it), and
+        // only byte chunks come from a source that can reuse them.
+        const put: ChunkWriter =
+          stream !== undefined && family.byteChunks !== undefined && family.recycle !== undefined
+            ? (chunk) => stream.write(chunk, () => family.recycle!(chunk as Uint8Array))
+            : write;
         for (const chunk of chunks) {
           // An empty chunk is a source's pause in long work, there to let this loop yield.
-          const more =
-            chunk.length === 0
-              ? true
-              : recycle !== undefined && typeof chunk !== 'string'
-                ? stream!.write(chunk, () => recycle(chunk))
-                : write(chunk);
+          const more = chunk.length === 0 ? true : put(chunk);
           if (more === false && stream !== undefined && !stream.destroyed) {
             await new Promise<void>((resolve) => {
               const done = (): void => {

@@ -165,9 +165,9 @@ export class ReportService {
   /** A Report admitted by the shedder, now or in a later turn; never throws. */
   private process(bytes: Buffer, metadata: Metadata, cb: sendUnaryData<Buffer>): void {
     try {
-      const active = this.opts.runtime.active;
-      if (!active) return refuse(this.opts.metrics, cb, Status.UNAVAILABLE, 'no configuration is active yet');
-      this.admitted(bytes, metadata, active, cb);
+      // Read now, not on arrival: a reload in between may have closed the handlers of the config
+      // the Report arrived under. `report` admitted it with a config active, and one is never withdrawn.
+      this.admitted(bytes, metadata, this.opts.runtime.active!, cb);
     } catch (e) {
       // A bug, not bad input: answer the caller and keep serving the others.
       this.opts.logger.error('Report failed', { error: (e as Error).stack ?? String(e) });

@@ -21,6 +21,9 @@ export interface TurnBudgetQueueOptions {
   readonly now?: () => number;
 }
 
+/** Run-off entries at the head of the queue array before it is compacted. */
+const COMPACT_AFTER = 1024;
+
 interface Queued<J> {
   readonly job: J;
   readonly bytes: number;
@@ -110,6 +113,11 @@ export class TurnBudgetQueue<J> {
       this.runTimed(entry.job);
     } while (this.size > 0 && this.spentMs < this.options.budgetMs);
     if (this.size > 0) {
+      // A backlog that never quite empties must not grow the array without end.
+      if (this.head >= COMPACT_AFTER && this.head * 2 >= this.queue.length) {
+        this.queue.splice(0, this.head);
+        this.head = 0;
+      }
       this.scheduleDrain();
       return;
     }

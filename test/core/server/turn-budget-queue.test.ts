@@ -35,6 +35,26 @@ describe('TurnBudgetQueue', () => {
     expect(q.bytes).toBe(0);
   });
 
+  it('keeps arrival order through a long backlog (the queue compacts itself as it drains)', async () => {
+    const clock = fakeClock();
+    const ran: number[] = [];
+    const q = new TurnBudgetQueue<number>(
+      (n) => {
+        ran.push(n);
+        clock.advance(1);
+      },
+      { budgetMs: 5, maxQueuedBytes: 1 << 30, now: clock.now },
+    );
+    let next = 0;
+    for (; next < 3000; next++) q.offer(next, 1);
+    // Keep adding while it drains, so the queue is never empty when it compacts.
+    while (q.size > 0) {
+      await nextTurn();
+      for (let k = 0; k < 3 && next < 5000; k++) q.offer(next++, 1);
+    }
+    expect(ran).toEqual(Array.from({ length: 5000 }, (_, i) => i));
+  });
+
   it('gives every turn a fresh budget', async () => {
     const clock = fakeClock();
     const ran: number[] = [];
