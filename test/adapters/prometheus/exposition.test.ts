@@ -158,7 +158,8 @@ describe('exposition', () => {
     const { handler, env } = await startHandler({ metrics: [{ name: 'n_total', instance_name: s.name, kind: 'COUNTER', label_names: ['i'] }] }, [s]);
     handler.handleMetrics(Array.from({ length: 600 }, (_, i) => instance(s, 1, { i: String(i).padStart(3, '0') })));
     const family = [...([...env.exposition.sources.values()][0]?.families() ?? [])][0];
-    const chunks = [...(family?.chunks('prometheus-text-0.0.4') ?? [])];
+    // An empty chunk is a yield point of a time-sliced sort (it appears on a busy machine): not a chunk of series.
+    const chunks = [...(family?.chunks('prometheus-text-0.0.4') ?? [])].filter((c) => c.length > 0);
     expect(chunks).toHaveLength(3);
     expect(chunks.map((c) => c.split('\n').filter((l) => l.startsWith('istio_n_total{')).length)).toEqual([256, 256, 88]);
     expect(chunks[0]?.startsWith('# HELP istio_n_total n_total\n# TYPE istio_n_total counter\n')).toBe(true);
