@@ -1,30 +1,60 @@
 /**
- * The ingest bench's baseline: a gRPC Mixer endpoint that does what a straightforward Node
- * implementation would do first, and nothing after it. The generated ts-proto service definition
- * decodes each Report into objects (`ReportRequest.decode`), the handler discards them and
- * answers OK. Telemux has to beat this by doing all of its work.
+ * The ingest bench's reference servers, both gRPC Mixer endpoints that answer every Report OK.
  *
- * Started by bench/ingest.ts; prints `baseline listening <port>` on stdout, exits on SIGTERM.
+ * - `decode` (the baseline): what a straightforward Node implementation would do first, and
+ *   nothing after it. The generated ts-proto service definition decodes each Report into objects
+ *   (`ReportRequest.decode`) and the handler discards them. Telemux has to beat this by doing all
+ *   of its work.
+ * - `transport` (the floor): the same gRPC server Telemux runs (its options, its flow-control
+ *   windows, raw-bytes deserialisers) with nothing behind it. What it costs per set is what grpc-js
+ *   and HTTP/2 cost; Telemux's CPU above it is Telemux's own.
+ *
+ * Started by bench/ingest.ts with the mode as its argument; prints `<mode> listening <port>` on
+ * stdout, exits on SIGTERM.
  */
 import { Server, ServerCredentials, type sendUnaryData, type ServerUnaryCall } from '@grpc/grpc-js';
 import { MixerService, type ReportRequest, type ReportResponse } from '../src/gen/istio/mixer/v1/mixer.js';
+import { widenFlowControlWindows } from '../src/core/server/http2-window.js';
+import { RAW_MIXER_SERVICE } from '../src/core/server/report-service.js';
 
-let sets = 0;
-const server = new Server({ 'grpc.max_receive_message_length': 1024 * 1024, 'grpc.max_concurrent_streams': 1024 });
-server.addService(MixerService, {
-  report: (call: ServerUnaryCall<ReportRequest, ReportResponse>, cb: sendUnaryData<ReportResponse>) => {
-    // Counting keeps the decoded message observably used, so nothing can elide the decode.
-    sets += call.request.attributes.length;
-    cb(null, {});
-  },
-  check: (_call: ServerUnaryCall<unknown, unknown>, cb: sendUnaryData<unknown>) => cb(null, {}),
-});
+const mode = process.argv[2] === 'transport' ? 'transport' : 'decode';
+const EMPTY = Buffer.alloc(0);
+let count = 0;
+
+function decodeServer(): Server {
+  const server = new Server({ 'grpc.max_receive_message_length': 1024 * 1024, 'grpc.max_concurrent_streams': 1024 });
+  server.addService(MixerService, {
+    report: (call: ServerUnaryCall<ReportRequest, ReportResponse>, cb: sendUnaryData<ReportResponse>) => {
+      // Counting keeps the decoded message observably used, so nothing can elide the decode.
+      count += call.request.attributes.length;
+      cb(null, {});
+    },
+    check: (_call: ServerUnaryCall<unknown, unknown>, cb: sendUnaryData<unknown>) => cb(null, {}),
+  });
+  return server;
+}
+
+function transportServer(): Server {
+  // Telemux's own server options (src/core/server/telemux.ts).
+  const server = new Server({ 'grpc.max_receive_message_length': 1024 * 1024, 'grpc.max_concurrent_streams': 1024, 'grpc.enable_channelz': 0 });
+  server.addService(RAW_MIXER_SERVICE, {
+    Report: (call: ServerUnaryCall<Buffer, Buffer>, cb: sendUnaryData<Buffer>) => {
+      count += call.request.length;
+      cb(null, EMPTY);
+    },
+    Check: (_call: ServerUnaryCall<Buffer, Buffer>, cb: sendUnaryData<Buffer>) => cb(null, EMPTY),
+  });
+  return server;
+}
+
+const server = mode === 'transport' ? transportServer() : decodeServer();
 server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (err, port) => {
   if (err) throw err;
-  process.stdout.write(`baseline listening ${String(port)}\n`);
+  if (mode === 'transport' && !widenFlowControlWindows(server)) throw new Error('cannot widen the flow-control windows as Telemux does');
+  process.stdout.write(`${mode} listening ${String(port)}\n`);
 });
 process.once('SIGTERM', () => {
-  process.stderr.write(`baseline: ${String(sets)} sets decoded\n`);
+  process.stderr.write(mode === 'transport' ? `transport floor: ${String(count)} Report bytes received\n` : `baseline: ${String(count)} sets decoded\n`);
   server.forceShutdown();
   process.exit(0);
 });

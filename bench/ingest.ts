@@ -5,6 +5,8 @@
  *   StatsD handler (sending to a local UDP sink) and a Circonus handler (submitting to a local
  *   HTTP sink) when that adapter is compiled in, each fed the four HTTP instances by its own rule.
  * - Baseline: bench/baseline-server.ts, which only decodes each Report with ts-proto.
+ * - Transport floor: the same file in `transport` mode, Telemux's gRPC server with nothing behind
+ *   it: CPU per set above it is Telemux's own code.
  * - Load: bench/loadgen.ts in its own process, four HTTP/2 connections, 100 INDEPENDENT sets per
  *   Report (see workload.ts).
  *
@@ -218,10 +220,10 @@ async function startTelemux(configDir: string, pin: boolean): Promise<Started> {
   return { child, grpc: m[1]!, metrics: m[2]!, admin: m[3]! };
 }
 
-async function startBaseline(pin: boolean): Promise<Started> {
-  const [cmd, args] = pinned(1, [process.execPath, join(here, 'baseline-server.js')], pin);
+async function startReference(mode: 'decode' | 'transport', pin: boolean): Promise<Started> {
+  const [cmd, args] = pinned(1, [process.execPath, join(here, 'baseline-server.js'), mode], pin);
   const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'inherit'] });
-  const m = await waitForLine(child, 'stdout', /baseline listening (\d+)/, 'baseline');
+  const m = await waitForLine(child, 'stdout', new RegExp(`${mode} listening (\\d+)`), mode);
   child.stdout?.resume();
   return { child, grpc: `127.0.0.1:${m[1]!}` };
 }
@@ -324,6 +326,8 @@ export interface IngestFigures {
   readonly cpuRatio: number;
   readonly cpuUsPerSet: number;
   readonly baselineCpuUsPerSet: number;
+  /** What Telemux's gRPC server costs per set with nothing behind it. */
+  readonly transportCpuUsPerSet: number;
   /** Sets/s one fully used core sustains: 1e6 / cpuUsPerSet. */
   readonly capacity: number;
   readonly p99Ms: number;
@@ -351,8 +355,10 @@ export async function run(): Promise<IngestFigures> {
     console.log(`handlers: prometheus, statsd${circonus ? ', circonus' : ' (circonus adapter not compiled in)'}; 4 instances per set for each`);
     const telemux = await startTelemux(dir, pin);
     children.push(telemux.child);
-    const baseline = await startBaseline(pin);
+    const baseline = await startReference('decode', pin);
     children.push(baseline.child);
+    const floor = await startReference('transport', pin);
+    children.push(floor.child);
     const loadChild = fork(join(here, 'loadgen.js'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     children.push(loadChild);
     if (pin) spawnSync('taskset', ['-a', '-p', '-c', '0', String(loadChild.pid)]);
@@ -364,24 +370,34 @@ export async function run(): Promise<IngestFigures> {
     const closed = (target: string): LoadCommand => ({ cmd: 'closed', target, concurrency: CONCURRENCY, warmupMs: WARMUP_MS, durationMs: CLOSED_MS });
     const tm: Window[] = [];
     const bl: Window[] = [];
+    const fl: Window[] = [];
     for (let r = 0; r < ROUNDS; r++) {
       const t = await measure(gen, telemux, closed(telemux.grpc));
       tm.push(t);
       const b = await measure(gen, baseline, closed(baseline.grpc));
       bl.push(b);
+      const f = await measure(gen, floor, closed(floor.grpc));
+      fl.push(f);
       console.log(
         `round ${String(r + 1)}: telemux ${fmtRate(t.setsPerSec)} sets (${t.cpuUsPerSet.toFixed(2)} µs CPU/set, server ${(t.cpuShare * 100).toFixed(0)}% of CPU 1, CPU 1 busy ${(t.coreBusy * 100).toFixed(0)}%, loadgen ${(t.result.cpuShare * 100).toFixed(0)}%)` +
-          ` | baseline ${fmtRate(b.setsPerSec)} sets (${b.cpuUsPerSet.toFixed(2)} µs CPU/set, server ${(b.cpuShare * 100).toFixed(0)}%, CPU 1 busy ${(b.coreBusy * 100).toFixed(0)}%)`,
+          ` | baseline ${fmtRate(b.setsPerSec)} sets (${b.cpuUsPerSet.toFixed(2)} µs CPU/set, server ${(b.cpuShare * 100).toFixed(0)}%, CPU 1 busy ${(b.coreBusy * 100).toFixed(0)}%)` +
+          ` | transport ${fmtRate(f.setsPerSec)} sets (${f.cpuUsPerSet.toFixed(2)} µs CPU/set, loadgen ${(f.result.cpuShare * 100).toFixed(0)}%)`,
       );
     }
     const tRate = median(tm.map((w) => w.setsPerSec));
     const bRate = median(bl.map((w) => w.setsPerSec));
     const tCpu = median(tm.map((w) => w.cpuUsPerSet));
     const bCpu = median(bl.map((w) => w.cpuUsPerSet));
+    const fCpu = median(fl.map((w) => w.cpuUsPerSet));
+    const fRate = median(fl.map((w) => w.setsPerSec));
     console.log(`closed loop (median of ${String(ROUNDS)}):`);
     console.log(`  telemux   ${fmtRate(tRate).padStart(9)} sets  ${tCpu.toFixed(2)} µs CPU/set  RSS ${fmtBytes(median(tm.map((w) => w.rss)))}  Report p50 ${fmtMs(median(tm.map((w) => w.result.latencyMs.p50)))}  event-loop p99 ${fmtMs(median(tm.map((w) => w.eld?.p99 ?? NaN)))}`);
     console.log(`  baseline  ${fmtRate(bRate).padStart(9)} sets  ${bCpu.toFixed(2)} µs CPU/set  RSS ${fmtBytes(median(bl.map((w) => w.rss)))}  Report p50 ${fmtMs(median(bl.map((w) => w.result.latencyMs.p50)))}  (ts-proto decode only)`);
+    console.log(`  transport ${fmtRate(fRate).padStart(9)} sets  ${fCpu.toFixed(2)} µs CPU/set  RSS ${fmtBytes(median(fl.map((w) => w.rss)))}  Report p50 ${fmtMs(median(fl.map((w) => w.result.latencyMs.p50)))}  (Telemux's gRPC server, nothing behind it)`);
     console.log(`  ratio     ${(tRate / bRate).toFixed(2)}x the baseline's sets/s; ${(bCpu / tCpu).toFixed(2)}x less CPU per set`);
+    console.log(
+      `  own code  ${(tCpu - fCpu).toFixed(2)} µs CPU/set above the transport floor (${((100 * (tCpu - fCpu)) / tCpu).toFixed(0)}% of Telemux's CPU; the floor alone sustains ${fmtRate(1e6 / fCpu)} sets per core)`,
+    );
     // On a shared machine the servers rarely get their core to themselves, so the measured rate
     // understates what a core sustains; CPU per set does not depend on that.
     console.log(`  per core  telemux ${fmtRate(1e6 / tCpu)} sets, baseline ${fmtRate(1e6 / bCpu)} sets at 100% of one core (1e6 / CPU µs per set)`);
@@ -433,7 +449,7 @@ export async function run(): Promise<IngestFigures> {
     const eldP99 = Math.max(o.eld?.p99 ?? NaN, s.eld?.p99 ?? NaN);
     const eldMax = Math.max(o.eld?.max ?? NaN, s.eld?.max ?? NaN);
     console.log(
-      `summary: telemux=${fmtRate(tRate)} sets (${tCpu.toFixed(2)}us CPU/set) baseline=${fmtRate(bRate)} sets ratio=${(tRate / bRate).toFixed(2)}x ` +
+      `summary: telemux=${fmtRate(tRate)} sets (${tCpu.toFixed(2)}us CPU/set) baseline=${fmtRate(bRate)} sets ratio=${(tRate / bRate).toFixed(2)}x transport-floor=${fCpu.toFixed(2)}us CPU/set ` +
         `p99@70%=${fmtMs(o.result.latencyMs.p99)} (scraping ${fmtMs(s.result.latencyMs.p99)}) eventloop p99=${fmtMs(eldP99)} max=${fmtMs(eldMax)}`,
     );
     return {
@@ -443,6 +459,7 @@ export async function run(): Promise<IngestFigures> {
       cpuRatio: bCpu / tCpu,
       cpuUsPerSet: tCpu,
       baselineCpuUsPerSet: bCpu,
+      transportCpuUsPerSet: fCpu,
       capacity: 1e6 / tCpu,
       p99Ms: o.result.latencyMs.p99,
       eldP99Ms: o.eld?.p99 ?? NaN,

@@ -66,7 +66,8 @@ export async function buildPipeline(): Promise<Pipeline> {
   await runtime.apply(compiled.snapshot);
   const active = runtime.active;
   if (!active) throw new Error('no active config');
-  const service = new ReportService({ runtime, metrics, logger: silentLogger });
+  // No turn budget: callers time the work itself, run synchronously, not how it is spread over turns.
+  const service = new ReportService({ runtime, metrics, logger: silentLogger, turnBudgetMs: Infinity });
   const rt = runtime;
   let failure: string | undefined;
   const cb = (err: { details?: string } | null): void => {
