@@ -198,7 +198,8 @@ interface Started {
 }
 
 /**
- * Extra Node flags for the Telemux server, from BENCH_SERVER_NODE_FLAGS (space-separated), e.g.
+ * Extra Node flags for every benched server (Telemux and the reference servers), from
+ * BENCH_SERVER_NODE_FLAGS (space-separated), e.g.
  * `--cpu-prof --cpu-prof-dir=/tmp/prof` to profile the server under the bench's load (Node does not
  * take --cpu-prof from NODE_OPTIONS).
  */
@@ -221,7 +222,7 @@ async function startTelemux(configDir: string, pin: boolean): Promise<Started> {
 }
 
 async function startReference(mode: 'decode' | 'transport', pin: boolean): Promise<Started> {
-  const [cmd, args] = pinned(1, [process.execPath, join(here, 'baseline-server.js'), mode], pin);
+  const [cmd, args] = pinned(1, [process.execPath, ...serverNodeFlags(), join(here, 'baseline-server.js'), mode], pin);
   const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'inherit'] });
   const m = await waitForLine(child, 'stdout', new RegExp(`${mode} listening (\\d+)`), mode);
   child.stdout?.resume();
