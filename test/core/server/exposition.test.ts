@@ -72,7 +72,9 @@ describe('the shared /metrics endpoint', () => {
     const e = new Exposition();
     e.register('h', { families: () => [family('x', ['1\n', '2\n', '3\n'])] });
     const s = new SlowStream();
-    const done = e.render('prometheus-text-0.0.4', s);
+    // Slices long enough never to fall due: what this test watches is the wait for 'drain', and on a
+    // busy machine a 2 ms slice can fall due between two chunks and add a turn of its own.
+    const done = e.render('prometheus-text-0.0.4', s, 60_000);
     await new Promise((r) => setImmediate(r));
     expect(s.written).toEqual(['1\n']);
     s.emit('drain');
@@ -90,7 +92,7 @@ describe('the shared /metrics endpoint', () => {
     const e = new Exposition();
     e.register('h', { families: () => [family('x', ['1\n', '2\n'])] });
     const s = new SlowStream();
-    const done = e.render('prometheus-text-0.0.4', s);
+    const done = e.render('prometheus-text-0.0.4', s, 60_000);
     await new Promise((r) => setImmediate(r));
     s.destroyed = true;
     s.emit('close');
