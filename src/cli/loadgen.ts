@@ -52,7 +52,7 @@ export async function loadgenCommand(argv: readonly string[]): Promise<number> {
       seed,
       send,
       signal: stop.signal,
-      onProgress: (p) => log(`${(p.elapsedMs / 1000).toFixed(0)}s: ${p.userRequests} requests, ${p.attributeSets} attribute sets in ${p.reports} reports (${p.reportsFailed} failed)`),
+      onProgress: (p) => log(`${(p.elapsedMs / 1000).toFixed(0)}s: ${p.userRequests} requests, ${p.attributeSets} attribute sets in ${p.reports} reports (${p.reportsFailed} failed, ${p.reportsRetried} retried)`),
     });
   } finally {
     close();
@@ -64,7 +64,8 @@ export async function loadgenCommand(argv: readonly string[]): Promise<number> {
     .join(', ');
   process.stdout.write(
     `loadgen: ${summary.userRequests} requests (${summary.calls} calls, ${summary.attributeSets} attribute sets in ${summary.reports} reports) ` +
-      `in ${(summary.elapsedMs / 1000).toFixed(1)}s to ${target}, seed ${seed}; ${summary.reportsFailed} reports failed${failed ? ` (${failed})` : ''}\n`,
+      `in ${(summary.elapsedMs / 1000).toFixed(1)}s to ${target}, seed ${seed}; ${summary.reportsFailed} reports failed${failed ? ` (${failed})` : ''}` +
+      `${summary.reportsRetried > 0 ? `, ${summary.reportsRetried} retried after UNAVAILABLE` : ''}\n`,
   );
   return summary.reports > 0 && summary.reportsFailed === summary.reports ? 1 : 0;
 }

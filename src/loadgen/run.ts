@@ -23,6 +23,8 @@ export interface LoadOptions {
   readonly progressEveryMs?: number;
   /** How often arrivals are generated and batches checked. Default 50 ms. */
   readonly tickMs?: number;
+  /** Wait before the first retry of a Report refused with UNAVAILABLE; doubles per retry. Default 100 ms. */
+  readonly retryBackoffMs?: number;
 }
 
 export interface LoadSummary {
@@ -32,12 +34,23 @@ export interface LoadSummary {
   readonly attributeSets: number;
   readonly reports: number;
   readonly reportsFailed: number;
+  /** Retries of Reports refused with UNAVAILABLE (each retry counts once, whatever its outcome). */
+  readonly reportsRetried: number;
   /** Failed Reports by gRPC status code. */
   readonly failures: Readonly<Record<string, number>>;
 }
 
 /** At most this many Reports in flight; the generator waits rather than queueing without bound. */
 const MAX_IN_FLIGHT = 64;
+
+const UNAVAILABLE = 14;
+/**
+ * UNAVAILABLE is gRPC's "transient, retry with backoff", and an overloaded Telemux (like Mixer)
+ * adds "Please try again": a refused Report was not recorded, so sending it again cannot count
+ * anything twice. Three retries (100, 200, 400 ms by default) ride out a busy moment of the host;
+ * a server that stays overloaded still shows up as failed Reports.
+ */
+const MAX_RETRIES = 3;
 
 /**
  * Plays the Bookinfo fleet against a Mixer endpoint for a bounded time: Poisson arrivals at the
@@ -58,14 +71,27 @@ export async function runLoad(opts: LoadOptions): Promise<LoadSummary> {
   let attributeSets = 0;
   let reports = 0;
   let reportsFailed = 0;
+  let reportsRetried = 0;
   const failures: Record<string, number> = {};
   const inFlight = new Set<Promise<void>>();
-  const summary = (): LoadSummary => ({ elapsedMs: Date.now() - start, userRequests, calls, attributeSets, reports, reportsFailed, failures: { ...failures } });
+  const summary = (): LoadSummary => ({ elapsedMs: Date.now() - start, userRequests, calls, attributeSets, reports, reportsFailed, reportsRetried, failures: { ...failures } });
+  const backoffMs = opts.retryBackoffMs ?? 100;
+
+  const sendWithRetries = async (req: ReportRequest): Promise<number> => {
+    let code = await opts.send(req);
+    for (let retry = 0; code === UNAVAILABLE && retry < MAX_RETRIES; retry++) {
+      // Jittered, so Reports refused together do not come back together.
+      await sleep(backoffMs * 2 ** retry * (0.5 + Math.random()), undefined);
+      reportsRetried++;
+      code = await opts.send(req);
+    }
+    return code;
+  };
 
   const send = (batch: Batch): void => {
     const req = buildReport(batch.sets);
     attributeSets += batch.sets.length;
-    const p = opts.send(req).then(
+    const p = sendWithRetries(req).then(
       (code) => {
         reports++;
         if (code !== 0) {

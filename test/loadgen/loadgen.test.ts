@@ -46,6 +46,45 @@ describe('the load generator', () => {
     expect(serverMs('ratings-v1')).toBeLessThan(3);
   });
 
+  it('sends a Report refused with UNAVAILABLE again after a backoff, so a busy moment of the server loses nothing', async () => {
+    const refusedOnce = new WeakSet<ReportRequest>();
+    let accepted = 0;
+    const result = await runLoad({
+      ratePerSecond: 100,
+      durationMs: 300,
+      seed: 3,
+      retryBackoffMs: 1,
+      send: async (req) => {
+        if (!refusedOnce.has(req)) {
+          refusedOnce.add(req);
+          return 14;
+        }
+        accepted++;
+        return 0;
+      },
+    });
+    expect(result.reports).toBeGreaterThan(0);
+    expect(result.reportsFailed).toBe(0);
+    expect(result.reportsRetried).toBe(result.reports);
+    expect(accepted).toBe(result.reports);
+  });
+
+  it('gives up on a Report after three retries and counts it failed by code; other codes are not retried', async () => {
+    let attempts = 0;
+    const refused = await runLoad({ ratePerSecond: 100, durationMs: 300, seed: 3, retryBackoffMs: 1, send: async () => (attempts++, 14) });
+    expect(refused.reports).toBeGreaterThan(0);
+    expect(refused.reportsFailed).toBe(refused.reports);
+    expect(refused.failures).toEqual({ '14': refused.reports });
+    expect(refused.reportsRetried).toBe(3 * refused.reports);
+    expect(attempts).toBe(4 * refused.reports);
+
+    attempts = 0;
+    const invalid = await runLoad({ ratePerSecond: 100, durationMs: 300, seed: 3, retryBackoffMs: 1, send: async () => (attempts++, 3) });
+    expect(invalid.reportsRetried).toBe(0);
+    expect(invalid.failures).toEqual({ '3': invalid.reports });
+    expect(attempts).toBe(invalid.reports);
+  });
+
   it('sends INDEPENDENT batches of at most 100 sets from one sidecar each, none holding a set for more than a second', async () => {
     const sent: ReportRequest[] = [];
     const result = await runLoad({ ratePerSecond: 400, durationMs: 2_500, seed: 1, send: async (req) => (sent.push(req), 0) });
@@ -84,7 +123,7 @@ describe('the load generator', () => {
       const elapsed = Date.now() - t0;
       expect(run.stderr).toBe('');
       expect(run.code).toBe(0);
-      expect(run.stdout).toMatch(/^loadgen: \d+ requests \(\d+ calls, \d+ attribute sets in \d+ reports\) in 1\.\ds to 127\.0\.0\.1:\d+, seed 5; 0 reports failed\n$/);
+      expect(run.stdout).toMatch(/^loadgen: \d+ requests \(\d+ calls, \d+ attribute sets in \d+ reports\) in 1\.\ds to 127\.0\.0\.1:\d+, seed 5; 0 reports failed(, \d+ retried after UNAVAILABLE)?\n$/);
       expect(elapsed).toBeLessThan(8_000);
       const families = await t.scrape();
       const total = families.find((f) => f.name === 'istio_requests_total')!;
