@@ -1,4 +1,4 @@
-import { credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
+import { credentials, Metadata, status, type ServiceError } from '@grpc/grpc-js';
 import { buildReport } from '../client/compressor.js';
 import { MixerClient, type ReportRequest } from '../gen/istio/mixer/v1/mixer.js';
 import { reportsOf } from './attributes.js';
@@ -43,7 +43,6 @@ export interface LoadSummary {
 /** At most this many Reports in flight; the generator waits rather than queueing without bound. */
 const MAX_IN_FLIGHT = 64;
 
-const UNAVAILABLE = 14;
 /**
  * UNAVAILABLE is gRPC's "transient, retry with backoff", and an overloaded Telemux (like Mixer)
  * adds "Please try again": a refused Report was not recorded, so sending it again cannot count
@@ -79,7 +78,7 @@ export async function runLoad(opts: LoadOptions): Promise<LoadSummary> {
 
   const sendWithRetries = async (req: ReportRequest): Promise<number> => {
     let code = await opts.send(req);
-    for (let retry = 0; code === UNAVAILABLE && retry < MAX_RETRIES; retry++) {
+    for (let retry = 0; code === status.UNAVAILABLE && retry < MAX_RETRIES; retry++) {
       // Jittered, so Reports refused together do not come back together.
       await sleep(backoffMs * 2 ** retry * (0.5 + Math.random()), undefined);
       reportsRetried++;
