@@ -91,7 +91,11 @@ export class ChunkBuffers {
 
   constructor(private readonly keep = 2) {}
 
-  /** A buffer of at least `bytes`, reused when one is free. */
+  /**
+   * A buffer of at least `bytes`, reused when one is free. Never a slice of Node's shared pool
+   * (`allocUnsafeSlow`): `give` takes back the whole memory behind a chunk, which for a pooled
+   * slice would hand out bytes other Buffers still use.
+   */
   take(bytes: number): Buffer {
     for (let i = this.free.length - 1; i >= 0; i--) {
       const b = this.free[i]!;
@@ -100,10 +104,10 @@ export class ChunkBuffers {
         return b;
       }
     }
-    return Buffer.allocUnsafe(bytes);
+    return Buffer.allocUnsafeSlow(bytes);
   }
 
-  /** Takes back the whole buffer behind `chunk` (a view from its start); the largest `keep` are kept. */
+  /** Takes back the whole buffer behind `chunk`, a view from its start of a buffer from `take`; the largest `keep` are kept. */
   give(chunk: Uint8Array): void {
     if (chunk.byteOffset !== 0) return;
     const whole = Buffer.from(chunk.buffer, 0, chunk.buffer.byteLength);

@@ -146,8 +146,7 @@ export class ReportService {
     if (this.draining) {
       return refuse(m, cb, Status.UNAVAILABLE, 'Telemux is shutting down; Report not accepted');
     }
-    const active = this.opts.runtime.active;
-    if (!active) {
+    if (this.opts.runtime.active === undefined) {
       return refuse(m, cb, Status.UNAVAILABLE, 'no configuration is active yet');
     }
     // Overload first: a refusal must be the cheapest answer there is.

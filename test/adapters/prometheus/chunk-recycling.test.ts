@@ -80,4 +80,11 @@ describe('ChunkBuffers', () => {
     buffers.give(small.subarray(1));
     expect(buffers.held).toBe(0);
   });
+
+  it('takes buffers of its own even when small, so taking one back can never take a shared pool', () => {
+    const buffers = new ChunkBuffers();
+    const small = buffers.take(16);
+    expect(small.byteOffset).toBe(0);
+    expect(small.buffer.byteLength).toBe(small.length);
+  });
 });
