@@ -104,12 +104,18 @@ const CLK_TCK = (() => {
   return Number.isFinite(n) && n > 0 ? n : 100;
 })();
 
-/** utime + stime of every thread of `pid`, in microseconds. */
-function cpuMicros(pid: number): number {
+/** utime and stime of every thread of `pid`, in microseconds. */
+function cpuTimes(pid: number): { user: number; system: number } {
   const stat = readFileSync(`/proc/${String(pid)}/stat`, 'utf8');
   // The command name may contain spaces; fields are counted after its closing parenthesis.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return ((Number(fields[11]) + Number(fields[12])) * 1e6) / CLK_TCK;
+  return { user: (Number(fields[11]) * 1e6) / CLK_TCK, system: (Number(fields[12]) * 1e6) / CLK_TCK };
+}
+
+/** utime + stime of every thread of `pid`, in microseconds. */
+function cpuMicros(pid: number): number {
+  const t = cpuTimes(pid);
+  return t.user + t.system;
 }
 
 /** Busy and total jiffies of one CPU from /proc/stat, to see who else used the server's core. */
@@ -252,6 +258,8 @@ interface Window {
   readonly result: LoadResult;
   readonly setsPerSec: number;
   readonly cpuUsPerSet: number;
+  /** The part of cpuUsPerSet spent in the kernel (system time: sockets, memory). */
+  readonly sysUsPerSet: number;
   readonly cpuShare: number;
   /** How busy CPU 1 was in all (the server and whatever else the machine ran there). */
   readonly coreBusy: number;
@@ -265,18 +273,21 @@ interface Window {
 async function measure(gen: LoadGen, server: Started, cmd: LoadCommand): Promise<Window> {
   const pid = server.child.pid!;
   let cpu0 = 0;
+  let sys0 = 0;
   let t0 = 0;
   let eldReset: Promise<unknown> = Promise.resolve();
   let core0 = cpuJiffies(1);
   let load0 = cpuJiffies(0);
   const result = await gen.run(cmd, () => {
     cpu0 = cpuMicros(pid);
+    sys0 = cpuTimes(pid).system;
     core0 = cpuJiffies(1);
     load0 = cpuJiffies(0);
     t0 = performance.now();
     if (server.admin) eldReset = eventLoopDelay(server.admin);
   });
   const cpu = cpuMicros(pid) - cpu0;
+  const sys = cpuTimes(pid).system - sys0;
   const wall = (performance.now() - t0) * 1e3;
   const core1 = cpuJiffies(1);
   const load1 = cpuJiffies(0);
@@ -287,6 +298,7 @@ async function measure(gen: LoadGen, server: Started, cmd: LoadCommand): Promise
     result,
     setsPerSec: result.sets / (result.elapsedMs / 1e3),
     cpuUsPerSet: cpu / Math.max(1, result.sets),
+    sysUsPerSet: sys / Math.max(1, result.sets),
     cpuShare: cpu / wall,
     coreBusy: (core1.busy - core0.busy) / (core1.total - core0.total),
     loadCoreBusy: (load1.busy - load0.busy) / (load1.total - load0.total),
@@ -335,6 +347,8 @@ export interface IngestFigures {
   readonly eldP99Ms: number;
   readonly eldMaxMs: number;
   readonly scrapeP99Ms: number;
+  /** Report latency p99 of the transport floor on the same open-loop schedule (the control). */
+  readonly floorP99Ms: number;
   readonly scrapeEldP99Ms: number;
   readonly scrapeEldMaxMs: number;
 }
@@ -392,9 +406,10 @@ export async function run(): Promise<IngestFigures> {
     const fCpu = median(fl.map((w) => w.cpuUsPerSet));
     const fRate = median(fl.map((w) => w.setsPerSec));
     console.log(`closed loop (median of ${String(ROUNDS)}):`);
-    console.log(`  telemux   ${fmtRate(tRate).padStart(9)} sets  ${tCpu.toFixed(2)} µs CPU/set  RSS ${fmtBytes(median(tm.map((w) => w.rss)))}  Report p50 ${fmtMs(median(tm.map((w) => w.result.latencyMs.p50)))}  event-loop p99 ${fmtMs(median(tm.map((w) => w.eld?.p99 ?? NaN)))}`);
-    console.log(`  baseline  ${fmtRate(bRate).padStart(9)} sets  ${bCpu.toFixed(2)} µs CPU/set  RSS ${fmtBytes(median(bl.map((w) => w.rss)))}  Report p50 ${fmtMs(median(bl.map((w) => w.result.latencyMs.p50)))}  (ts-proto decode only)`);
-    console.log(`  transport ${fmtRate(fRate).padStart(9)} sets  ${fCpu.toFixed(2)} µs CPU/set  RSS ${fmtBytes(median(fl.map((w) => w.rss)))}  Report p50 ${fmtMs(median(fl.map((w) => w.result.latencyMs.p50)))}  (Telemux's gRPC server, nothing behind it)`);
+    const kernel = (ws: Window[]): string => `(kernel ${median(ws.map((w) => w.sysUsPerSet)).toFixed(2)})`;
+    console.log(`  telemux   ${fmtRate(tRate).padStart(9)} sets  ${tCpu.toFixed(2)} µs CPU/set ${kernel(tm)}  RSS ${fmtBytes(median(tm.map((w) => w.rss)))}  Report p50 ${fmtMs(median(tm.map((w) => w.result.latencyMs.p50)))}  event-loop p99 ${fmtMs(median(tm.map((w) => w.eld?.p99 ?? NaN)))}`);
+    console.log(`  baseline  ${fmtRate(bRate).padStart(9)} sets  ${bCpu.toFixed(2)} µs CPU/set ${kernel(bl)}  RSS ${fmtBytes(median(bl.map((w) => w.rss)))}  Report p50 ${fmtMs(median(bl.map((w) => w.result.latencyMs.p50)))}  (ts-proto decode only)`);
+    console.log(`  transport ${fmtRate(fRate).padStart(9)} sets  ${fCpu.toFixed(2)} µs CPU/set ${kernel(fl)}  RSS ${fmtBytes(median(fl.map((w) => w.rss)))}  Report p50 ${fmtMs(median(fl.map((w) => w.result.latencyMs.p50)))}  (Telemux's gRPC server, nothing behind it)`);
     console.log(`  ratio     ${(tRate / bRate).toFixed(2)}x the baseline's sets/s; ${(bCpu / tCpu).toFixed(2)}x less CPU per set`);
     console.log(
       `  own code  ${(tCpu - fCpu).toFixed(2)} µs CPU/set above the transport floor (${((100 * (tCpu - fCpu)) / tCpu).toFixed(0)}% of Telemux's CPU; the floor alone sustains ${fmtRate(1e6 / fCpu)} sets per core)`,
@@ -404,12 +419,18 @@ export async function run(): Promise<IngestFigures> {
     console.log(`  per core  telemux ${fmtRate(1e6 / tCpu)} sets, baseline ${fmtRate(1e6 / bCpu)} sets at 100% of one core (1e6 / CPU µs per set)`);
 
     const rate = (tRate * LOAD_SHARE) / SETS_PER_REPORT;
-    const open = (): LoadCommand => ({ cmd: 'open', target: telemux.grpc, rate, warmupMs: 1_000, durationMs: OPEN_MS });
-    const o = await measure(gen, telemux, open());
+    const open = (target: string): LoadCommand => ({ cmd: 'open', target, rate, warmupMs: 1_000, durationMs: OPEN_MS });
+    const o = await measure(gen, telemux, open(telemux.grpc));
     console.log(
       `open loop at ${String(LOAD_SHARE * 100)}% (${fmtRate(rate * SETS_PER_REPORT)} sets, ${rate.toFixed(0)} Reports/s): Report latency p50 ${fmtMs(o.result.latencyMs.p50)} p99 ${fmtMs(o.result.latencyMs.p99)} max ${fmtMs(o.result.latencyMs.max)}` +
         ` (from the actual send: p99 ${fmtMs(o.result.sentLatencyMs.p99)});` +
         ` event-loop delay p99 ${fmtMs(o.eld?.p99 ?? NaN)} max ${fmtMs(o.eld?.max ?? NaN)}; server ${(o.cpuShare * 100).toFixed(0)}% of CPU 1, CPU 1 busy ${(o.coreBusy * 100).toFixed(0)}%, CPU 0 busy ${(o.loadCoreBusy * 100).toFixed(0)}%; late sends ${String(o.result.late)}`,
+    );
+    // The same schedule against the transport floor: what the host, the transport and the load
+    // generator add to every Report's latency whatever the server does.
+    const of = await measure(gen, floor, open(floor.grpc));
+    console.log(
+      `  control: the transport floor on the same schedule: Report latency p50 ${fmtMs(of.result.latencyMs.p50)} p99 ${fmtMs(of.result.latencyMs.p99)} max ${fmtMs(of.result.latencyMs.max)}; server ${(of.cpuShare * 100).toFixed(0)}% of CPU 1; late sends ${String(of.result.late)}`,
     );
 
     const seeded = await gen.run({ cmd: 'seed', target: telemux.grpc, labelSets: SEEDED_LABEL_SETS });
@@ -451,7 +472,7 @@ export async function run(): Promise<IngestFigures> {
     const eldMax = Math.max(o.eld?.max ?? NaN, s.eld?.max ?? NaN);
     console.log(
       `summary: telemux=${fmtRate(tRate)} sets (${tCpu.toFixed(2)}us CPU/set) baseline=${fmtRate(bRate)} sets ratio=${(tRate / bRate).toFixed(2)}x transport-floor=${fCpu.toFixed(2)}us CPU/set ` +
-        `p99@70%=${fmtMs(o.result.latencyMs.p99)} (scraping ${fmtMs(s.result.latencyMs.p99)}) eventloop p99=${fmtMs(eldP99)} max=${fmtMs(eldMax)}`,
+        `p99@70%=${fmtMs(o.result.latencyMs.p99)} (transport floor ${fmtMs(of.result.latencyMs.p99)}, scraping ${fmtMs(s.result.latencyMs.p99)}) eventloop p99=${fmtMs(eldP99)} max=${fmtMs(eldMax)}`,
     );
     return {
       telemuxSetsPerSec: tRate,
@@ -463,6 +484,7 @@ export async function run(): Promise<IngestFigures> {
       transportCpuUsPerSet: fCpu,
       capacity: 1e6 / tCpu,
       p99Ms: o.result.latencyMs.p99,
+      floorP99Ms: of.result.latencyMs.p99,
       eldP99Ms: o.eld?.p99 ?? NaN,
       eldMaxMs: o.eld?.max ?? NaN,
       scrapeP99Ms: s.result.latencyMs.p99,

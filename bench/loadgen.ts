@@ -1,12 +1,12 @@
 /**
  * The ingest bench's load generator, run in its own process (forked by bench/ingest.ts) so its
  * CPU never competes with the server under test. It pre-encodes Envoy-shaped Reports and sends
- * them over several HTTP/2 connections with raw-bytes serialisers, either closed-loop (a fixed
+ * them over several HTTP/2 connections (see h2-client.ts: framed once, no per-call copy), either closed-loop (a fixed
  * number in flight: the maximum rate) or open-loop (a fixed schedule: latency at a given load,
  * measured from the scheduled send time so a stalled server cannot hide its queueing).
  */
-import { Client, credentials, type ServiceError } from '@grpc/grpc-js';
 import { performance } from 'node:perf_hooks';
+import { grpcFrame, H2GrpcConnection } from './h2-client.js';
 import { encodedReports, seedingReports, SETS_PER_REPORT } from './workload.js';
 
 export type LoadCommand =
@@ -38,25 +38,25 @@ export type LoadEvent = { readonly type: 'ready'; readonly bytesPerReport: numbe
 
 const PATH = '/istio.mixer.v1.Mixer/Report';
 const CONNECTIONS = 4;
-const identity = (b: Buffer): Buffer => b;
 
+/** Framed Reports (see grpcFrame), sent round-robin. */
 let pool: Buffer[] = [];
-const clients = new Map<string, Client[]>();
+let bytesPerReport = 0;
+const clients = new Map<string, H2GrpcConnection[]>();
 
-function clientsFor(target: string): Client[] {
+function clientsFor(target: string): H2GrpcConnection[] {
   let cs = clients.get(target);
   if (cs === undefined) {
     cs = [];
-    // A local subchannel pool per client gives each its own HTTP/2 connection, as separate
-    // sidecars would have.
-    for (let i = 0; i < CONNECTIONS; i++) cs.push(new Client(target, credentials.createInsecure(), { 'grpc.use_local_subchannel_pool': 1, 'grpc.max_send_message_length': 4 * 1024 * 1024 }));
+    // One HTTP/2 connection each, as separate sidecars would have.
+    for (let i = 0; i < CONNECTIONS; i++) cs.push(new H2GrpcConnection(target, PATH));
     clients.set(target, cs);
   }
   return cs;
 }
 
-function send(client: Client, buf: Buffer, done: (err: ServiceError | null) => void): void {
-  client.makeUnaryRequest(PATH, identity, identity, buf, (err) => done(err));
+function send(client: H2GrpcConnection, framed: Buffer, done: (err: string | undefined) => void): void {
+  client.call(framed, done);
 }
 
 function emit(e: LoadEvent): void {
@@ -90,9 +90,9 @@ function closedLoop(target: string, concurrency: number, warmupMs: number, durat
       const t0 = performance.now();
       send(cs[worker % cs.length]!, buf, (err) => {
         if (measuring && !stopped) {
-          if (err) {
+          if (err !== undefined) {
             failed++;
-            firstError ??= `${err.code} ${err.details}`;
+            firstError ??= err;
           } else ok++;
           if (n < lat.length) lat[n++] = performance.now() - t0;
         }
@@ -177,9 +177,9 @@ function openLoop(target: string, rate: number, warmupMs: number, durationMs: nu
         send(cs[sent % cs.length]!, buf, (err) => {
           answered++;
           if (inWindow) {
-            if (err) {
+            if (err !== undefined) {
               failed++;
-              firstError ??= `${err.code} ${err.details}`;
+              firstError ??= err;
             } else ok++;
             const t = performance.now();
             sentLat[n] = t - sentAt;
@@ -197,16 +197,16 @@ function openLoop(target: string, rate: number, warmupMs: number, durationMs: nu
 
 async function seed(target: string, labelSets: number): Promise<LoadResult> {
   const cs = clientsFor(target);
-  const reports = seedingReports(labelSets).map((b) => Buffer.from(b));
+  const reports = seedingReports(labelSets).map(grpcFrame);
   let ok = 0;
   let failed = 0;
   let firstError: string | undefined;
   const t0 = performance.now();
   for (const r of reports) {
-    const err = await new Promise<ServiceError | null>((resolve) => send(cs[0]!, r, resolve));
-    if (err) {
+    const err = await new Promise<string | undefined>((resolve) => send(cs[0]!, r, resolve));
+    if (err !== undefined) {
       failed++;
-      firstError ??= `${err.code} ${err.details}`;
+      firstError ??= err;
     } else ok++;
   }
   const none = { p50: NaN, p99: NaN, max: NaN };
@@ -217,8 +217,12 @@ process.on('message', (m: LoadCommand) => {
   void (async () => {
     switch (m.cmd) {
       case 'init':
-        pool = encodedReports(m.reports).map((b) => Buffer.from(b));
-        emit({ type: 'ready', bytesPerReport: pool.reduce((s, b) => s + b.length, 0) / pool.length });
+        {
+          const reports = encodedReports(m.reports);
+          bytesPerReport = reports.reduce((sum, b) => sum + b.length, 0) / reports.length;
+          pool = reports.map(grpcFrame);
+        }
+        emit({ type: 'ready', bytesPerReport });
         return;
       case 'closed':
         emit(await closedLoop(m.target, m.concurrency, m.warmupMs, m.durationMs));
