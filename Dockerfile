@@ -17,7 +17,7 @@ COPY config ./config
 USER node
 # 9091 Mixer gRPC (Report/Check), 42422 mesh metrics (/metrics), 15014 admin (self-metrics, health, /api/v1).
 EXPOSE 9091 42422 15014
-ENTRYPOINT ["node", "dist/src/main.js"]
+ENTRYPOINT ["node", "--initial-old-space-size=128", "dist/src/main.js"]
 # In a container the admin port must listen beyond loopback to be scraped; set TELEMUX_ADMIN_TOKEN to
 # protect its /api/v1 (config and stat), which the image's default command requires.
 CMD ["serve", "--admin-address", "0.0.0.0:15014"]

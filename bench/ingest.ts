@@ -213,11 +213,14 @@ function serverNodeFlags(): string[] {
   return (process.env.BENCH_SERVER_NODE_FLAGS ?? '').split(' ').filter((f) => f !== '');
 }
 
+/** The Node flags Telemux is launched with by `npm start` and the container image (README, "The Node heap"). */
+const TELEMUX_NODE_FLAGS = ['--initial-old-space-size=128'];
+
 async function startTelemux(configDir: string, pin: boolean): Promise<Started> {
   const main = join(packageRoot(), 'dist', 'src', 'main.js');
   const [cmd, args] = pinned(
     1,
-    [process.execPath, ...serverNodeFlags(), main, 'serve', '--config', configDir, '--grpc-address', '127.0.0.1:0', '--metrics-address', '127.0.0.1:0', '--admin-address', '127.0.0.1:0', '--drain-duration', '0s', '--shed-event-loop-utilization', '0', '--shed-event-loop-delay', '0'],
+    [process.execPath, ...TELEMUX_NODE_FLAGS, ...serverNodeFlags(), main, 'serve', '--config', configDir, '--grpc-address', '127.0.0.1:0', '--metrics-address', '127.0.0.1:0', '--admin-address', '127.0.0.1:0', '--drain-duration', '0s', '--shed-event-loop-utilization', '0', '--shed-event-loop-delay', '0'],
     pin,
   );
   const child = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] });
@@ -244,14 +247,21 @@ async function stop(child: ChildProcess): Promise<void> {
   clearTimeout(t);
 }
 
-/** The event-loop delay quantiles Telemux saw since the previous call (reading resets them). */
-async function eventLoopDelay(admin: string): Promise<{ p99: number; max: number }> {
+/**
+ * The event-loop delay quantiles Telemux saw since the previous call (reading resets them), and
+ * its running totals of full (mark-compact) collections from prom-client's default metrics.
+ */
+async function serverStats(admin: string): Promise<{ p99: number; max: number; majorGcs: number; majorGcMs: number }> {
   const text = await (await fetch(`http://${admin}/metrics`)).text();
   const q = (label: string): number => {
     const m = new RegExp(`^telemux_event_loop_delay_seconds\\{quantile="${label.replace('.', '\\.')}"\\} (\\S+)$`, 'm').exec(text);
     return m ? Number(m[1]) * 1e3 : NaN;
   };
-  return { p99: q('0.99'), max: q('1') };
+  const gc = (series: string): number => {
+    const m = new RegExp(`^telemux_nodejs_gc_duration_seconds_${series}\\{kind="major"\\} (\\S+)$`, 'm').exec(text);
+    return m ? Number(m[1]) : 0;
+  };
+  return { p99: q('0.99'), max: q('1'), majorGcs: gc('count'), majorGcMs: gc('sum') * 1e3 };
 }
 
 interface Window {
@@ -267,6 +277,8 @@ interface Window {
   readonly loadCoreBusy: number;
   readonly rss: number;
   readonly eld: { p99: number; max: number } | undefined;
+  /** Full (mark-compact) collections in the server during the window, and their total pause. */
+  readonly majorGcs: { count: number; ms: number } | undefined;
 }
 
 /** One load phase against `server`, with its CPU and event-loop delay over the measured window. */
@@ -275,7 +287,7 @@ async function measure(gen: LoadGen, server: Started, cmd: LoadCommand): Promise
   let cpu0 = 0;
   let sys0 = 0;
   let t0 = 0;
-  let eldReset: Promise<unknown> = Promise.resolve();
+  let eldReset: Promise<Awaited<ReturnType<typeof serverStats>> | undefined> = Promise.resolve(undefined);
   let core0 = cpuJiffies(1);
   let load0 = cpuJiffies(0);
   const result = await gen.run(cmd, () => {
@@ -284,15 +296,15 @@ async function measure(gen: LoadGen, server: Started, cmd: LoadCommand): Promise
     core0 = cpuJiffies(1);
     load0 = cpuJiffies(0);
     t0 = performance.now();
-    if (server.admin) eldReset = eventLoopDelay(server.admin);
+    if (server.admin) eldReset = serverStats(server.admin);
   });
   const cpu = cpuMicros(pid) - cpu0;
   const sys = cpuTimes(pid).system - sys0;
   const wall = (performance.now() - t0) * 1e3;
   const core1 = cpuJiffies(1);
   const load1 = cpuJiffies(0);
-  await eldReset;
-  const eld = server.admin ? await eventLoopDelay(server.admin) : undefined;
+  const before = await eldReset;
+  const eld = server.admin ? await serverStats(server.admin) : undefined;
   if (result.failed > 0) throw new Error(`${result.failed} Reports failed, first: ${result.firstError ?? '?'}`);
   return {
     result,
@@ -304,6 +316,7 @@ async function measure(gen: LoadGen, server: Started, cmd: LoadCommand): Promise
     loadCoreBusy: (load1.busy - load0.busy) / (load1.total - load0.total),
     rss: rssBytes(pid),
     eld,
+    majorGcs: before !== undefined && eld !== undefined ? { count: eld.majorGcs - before.majorGcs, ms: eld.majorGcMs - before.majorGcMs } : undefined,
   };
 }
 
@@ -324,6 +337,10 @@ async function scrapeOnce(hostPort: string): Promise<{ ms: number; bytes: number
   }
   const body = await (await fetch(url)).arrayBuffer();
   return { ms: performance.now() - t0, bytes: body.byteLength, client: 'fetch' };
+}
+
+function fmtGcs(w: Window): string {
+  return w.majorGcs === undefined ? 'mark-compacts unknown' : `${String(w.majorGcs.count)} mark-compacts (${fmtMs(w.majorGcs.ms)} in all)`;
 }
 
 function fmtMs(ms: number): string {
@@ -424,7 +441,7 @@ export async function run(): Promise<IngestFigures> {
     console.log(
       `open loop at ${String(LOAD_SHARE * 100)}% (${fmtRate(rate * SETS_PER_REPORT)} sets, ${rate.toFixed(0)} Reports/s): Report latency p50 ${fmtMs(o.result.latencyMs.p50)} p99 ${fmtMs(o.result.latencyMs.p99)} max ${fmtMs(o.result.latencyMs.max)}` +
         ` (from the actual send: p99 ${fmtMs(o.result.sentLatencyMs.p99)});` +
-        ` event-loop delay p99 ${fmtMs(o.eld?.p99 ?? NaN)} max ${fmtMs(o.eld?.max ?? NaN)}; server ${(o.cpuShare * 100).toFixed(0)}% of CPU 1, CPU 1 busy ${(o.coreBusy * 100).toFixed(0)}%, CPU 0 busy ${(o.loadCoreBusy * 100).toFixed(0)}%; late sends ${String(o.result.late)}`,
+        ` event-loop delay p99 ${fmtMs(o.eld?.p99 ?? NaN)} max ${fmtMs(o.eld?.max ?? NaN)}; ${fmtGcs(o)}; server ${(o.cpuShare * 100).toFixed(0)}% of CPU 1, CPU 1 busy ${(o.coreBusy * 100).toFixed(0)}%, CPU 0 busy ${(o.loadCoreBusy * 100).toFixed(0)}%; late sends ${String(o.result.late)}`,
     );
     // The same schedule against the transport floor: what the host, the transport and the load
     // generator add to every Report's latency whatever the server does.
@@ -461,7 +478,7 @@ export async function run(): Promise<IngestFigures> {
     const scrapeMs = median(scrapes.map((x) => x.ms));
     console.log(
       `open loop at ${String(LOAD_SHARE * 100)}% with ${String((SEEDED_LABEL_SETS * 4) / 1000)}k series scraped every ${String(SCRAPE_INTERVAL_MS / 1000)} s (${String(scrapes.length)} scrapes, median ${fmtMs(scrapeMs)}):` +
-        ` Report latency p50 ${fmtMs(s.result.latencyMs.p50)} p99 ${fmtMs(s.result.latencyMs.p99)} max ${fmtMs(s.result.latencyMs.max)}; event-loop delay p99 ${fmtMs(s.eld?.p99 ?? NaN)} max ${fmtMs(s.eld?.max ?? NaN)}; RSS ${fmtBytes(s.rss)}`,
+        ` Report latency p50 ${fmtMs(s.result.latencyMs.p50)} p99 ${fmtMs(s.result.latencyMs.p99)} max ${fmtMs(s.result.latencyMs.max)}; event-loop delay p99 ${fmtMs(s.eld?.p99 ?? NaN)} max ${fmtMs(s.eld?.max ?? NaN)}; ${fmtGcs(s)}; RSS ${fmtBytes(s.rss)}`,
     );
     console.log(`sinks: ${String(sinks.datagrams)} StatsD datagrams, ${String(sinks.trapPuts)} HTTPTrap submissions received`);
     if (sinks.datagrams === 0) throw new Error('the StatsD sink received nothing: the StatsD handler did not run');

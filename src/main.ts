@@ -1,4 +1,6 @@
 #!/usr/bin/env node
+// First: V8 flags must be set before other modules allocate (see v8-tuning.ts).
+import './cli/v8-tuning.js';
 import { APPLY_USAGE, applyCommand } from './cli/apply.js';
 import { UsageError } from './cli/args.js';
 import { CHECK_USAGE, checkCommand } from './cli/check.js';
