@@ -12,12 +12,16 @@
  *
  * Servers are pinned to CPU 1 and the load generator and this process to CPU 0 with `taskset`
  * when it exists. CPU time comes from /proc/<pid>/stat (all threads, GC included), RSS from
- * /proc/<pid>/status, event-loop delay from Telemux's own `telemux_event_loop_delay_seconds`.
+ * /proc/<pid>/status, event-loop delay from Telemux's own `telemux_event_loop_delay_seconds`,
+ * mark-compacts from its `telemux_nodejs_gc_duration_seconds{kind="major"}`. Telemux runs with
+ * the Node flags `npm start` uses (TELEMUX_NODE_FLAGS).
  *
- * Phases: closed-loop maximum rate (alternating Telemux and baseline, ROUNDS times, medians);
- * Telemux open-loop at 70% of its maximum (Report latency, event-loop delay); the same after
- * seeding 10,000 label sets (40,000 series), one scrape alone, then the open loop again while
- * /metrics is scraped every 5 s (with curl when installed: a scraper that reads at socket speed).
+ * Phases: closed-loop maximum rate (alternating Telemux, baseline and floor, ROUNDS times,
+ * medians); Telemux open-loop at 70% of its maximum (Report latency, event-loop delay, its
+ * mark-compacts), then the transport floor on the same schedule as a control for what the host
+ * and the transport add to latency. Then, after seeding 10,000 label sets (40,000 series), one
+ * scrape alone, and Telemux's open loop again while /metrics is scraped every 5 s (with curl when
+ * installed: a scraper that reads at socket speed).
  */
 import { fork, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createSocket } from 'node:dgram';
@@ -287,7 +291,7 @@ async function measure(gen: LoadGen, server: Started, cmd: LoadCommand): Promise
   let cpu0 = 0;
   let sys0 = 0;
   let t0 = 0;
-  let eldReset: Promise<Awaited<ReturnType<typeof serverStats>> | undefined> = Promise.resolve(undefined);
+  let statsBefore: Promise<Awaited<ReturnType<typeof serverStats>> | undefined> = Promise.resolve(undefined);
   let core0 = cpuJiffies(1);
   let load0 = cpuJiffies(0);
   const result = await gen.run(cmd, () => {
@@ -296,14 +300,14 @@ async function measure(gen: LoadGen, server: Started, cmd: LoadCommand): Promise
     core0 = cpuJiffies(1);
     load0 = cpuJiffies(0);
     t0 = performance.now();
-    if (server.admin) eldReset = serverStats(server.admin);
+    if (server.admin) statsBefore = serverStats(server.admin);
   });
   const cpu = cpuMicros(pid) - cpu0;
   const sys = cpuTimes(pid).system - sys0;
   const wall = (performance.now() - t0) * 1e3;
   const core1 = cpuJiffies(1);
   const load1 = cpuJiffies(0);
-  const before = await eldReset;
+  const before = await statsBefore;
   const eld = server.admin ? await serverStats(server.admin) : undefined;
   if (result.failed > 0) throw new Error(`${result.failed} Reports failed, first: ${result.firstError ?? '?'}`);
   return {

@@ -1,9 +1,10 @@
 /**
  * The ingest bench's load generator, run in its own process (forked by bench/ingest.ts) so its
  * CPU never competes with the server under test. It pre-encodes Envoy-shaped Reports and sends
- * them over several HTTP/2 connections (see h2-client.ts: framed once, no per-call copy), either closed-loop (a fixed
- * number in flight: the maximum rate) or open-loop (a fixed schedule: latency at a given load,
- * measured from the scheduled send time so a stalled server cannot hide its queueing).
+ * them over several HTTP/2 connections (h2-client.ts: each framed once, never copied per call),
+ * either closed-loop (a fixed number in flight: the maximum rate) or open-loop (a fixed schedule:
+ * latency at a given load, measured from the scheduled send time so a stalled server cannot hide
+ * its queueing).
  */
 import { performance } from 'node:perf_hooks';
 import { grpcFrame, H2GrpcConnection } from './h2-client.js';
@@ -41,7 +42,6 @@ const CONNECTIONS = 4;
 
 /** Framed Reports (see grpcFrame), sent round-robin. */
 let pool: Buffer[] = [];
-let bytesPerReport = 0;
 const clients = new Map<string, H2GrpcConnection[]>();
 
 function clientsFor(target: string): H2GrpcConnection[] {
@@ -53,10 +53,6 @@ function clientsFor(target: string): H2GrpcConnection[] {
     clients.set(target, cs);
   }
   return cs;
-}
-
-function send(client: H2GrpcConnection, framed: Buffer, done: (err: string | undefined) => void): void {
-  client.call(framed, done);
 }
 
 function emit(e: LoadEvent): void {
@@ -88,7 +84,7 @@ function closedLoop(target: string, concurrency: number, warmupMs: number, durat
       if (stopped) return;
       const buf = pool[next++ % pool.length]!;
       const t0 = performance.now();
-      send(cs[worker % cs.length]!, buf, (err) => {
+      cs[worker % cs.length]!.call(buf, (err) => {
         if (measuring && !stopped) {
           if (err !== undefined) {
             failed++;
@@ -174,7 +170,7 @@ function openLoop(target: string, rate: number, warmupMs: number, durationMs: nu
         const inWindow = scheduled >= windowStart && scheduled < windowEnd;
         const buf = pool[sent % pool.length]!;
         const sentAt = performance.now();
-        send(cs[sent % cs.length]!, buf, (err) => {
+        cs[sent % cs.length]!.call(buf, (err) => {
           answered++;
           if (inWindow) {
             if (err !== undefined) {
@@ -197,13 +193,13 @@ function openLoop(target: string, rate: number, warmupMs: number, durationMs: nu
 
 async function seed(target: string, labelSets: number): Promise<LoadResult> {
   const cs = clientsFor(target);
-  const reports = seedingReports(labelSets).map(grpcFrame);
+  const reports = seedingReports(labelSets).map((r) => grpcFrame(r));
   let ok = 0;
   let failed = 0;
   let firstError: string | undefined;
   const t0 = performance.now();
   for (const r of reports) {
-    const err = await new Promise<string | undefined>((resolve) => send(cs[0]!, r, resolve));
+    const err = await new Promise<string | undefined>((resolve) => cs[0]!.call(r, resolve));
     if (err !== undefined) {
       failed++;
       firstError ??= err;
@@ -216,14 +212,12 @@ async function seed(target: string, labelSets: number): Promise<LoadResult> {
 process.on('message', (m: LoadCommand) => {
   void (async () => {
     switch (m.cmd) {
-      case 'init':
-        {
-          const reports = encodedReports(m.reports);
-          bytesPerReport = reports.reduce((sum, b) => sum + b.length, 0) / reports.length;
-          pool = reports.map(grpcFrame);
-        }
-        emit({ type: 'ready', bytesPerReport });
+      case 'init': {
+        const reports = encodedReports(m.reports);
+        pool = reports.map((r) => grpcFrame(r));
+        emit({ type: 'ready', bytesPerReport: reports.reduce((sum, b) => sum + b.length, 0) / reports.length });
         return;
+      }
       case 'closed':
         emit(await closedLoop(m.target, m.concurrency, m.warmupMs, m.durationMs));
         return;
