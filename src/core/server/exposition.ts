@@ -96,7 +96,9 @@ export interface ChunkStream {
 }
 
 /**
- * How long one stretch of rendering may hold the event loop before a Report gets its turn. A
- * 256-series chunk of Istio histograms takes about a millisecond, so a few of them fit.
+ * How long one stretch of rendering may hold the event loop before a Report gets its turn. The
+ * Prometheus handler's chunks are at most 128 KiB (well under a millisecond), so several fit.
+ * Measured with a 1 ms timer, the loop is held for about twice the slice (10.5 ms at 5, 4.3 at
+ * 2), and a 40,000-series render took no longer at 2 ms than at 5.
  */
-const DEFAULT_SLICE_MS = 5;
+const DEFAULT_SLICE_MS = 2;
