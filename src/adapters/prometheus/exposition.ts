@@ -16,13 +16,6 @@ import type { FamilyView } from './series-store.js';
 /** Series per chunk: small enough for the server to yield often, big enough to amortise. */
 export const SERIES_PER_CHUNK = 256;
 
-/**
- * A chunk also ends once it holds this many bytes. 256 Istio histograms (20 labels, 14 lines each)
- * are about 2 MB, several milliseconds of rendering on a slow core, and the endpoint can only
- * give the event loop back between chunks; 128 KiB is well under a millisecond.
- */
-export const CHUNK_BYTES = 128 * 1024;
-
 /** HELP text: text 0.0.4 escapes `\` and newline only; OpenMetrics escapes `"` as well. */
 export function escapeHelp(help: string, format: ExpositionFormat): string {
   const re = format === 'openmetrics-1.0.0' ? /[\\\n"]/g : /[\\\n]/g;
@@ -236,8 +229,7 @@ class ByteSink {
 const utf8 = (s: string): Buffer => Buffer.from(s, 'utf8');
 
 /**
- * The family in chunks of at most `seriesPerChunk` series, each ending at the first series that
- * takes it to CHUNK_BYTES, as UTF-8 bytes, the header in the first.
+ * The family in chunks of `seriesPerChunk` series, as UTF-8 bytes, the header in the first.
  * Nothing at all for a family without series (client_golang's registry drops empty families).
  * The series list is taken once, when iteration starts, and the slots and label values it names
  * stay valid until iteration ends, so a concurrent insert or eviction cannot tear a scrape.
@@ -287,17 +279,15 @@ export function* renderFamilyBytes(
     const countOpen = utf8(`${family.name}_count`);
     const scalarOpen = utf8(family.name);
     const step = Math.max(1, Math.floor(seriesPerChunk));
-    const sink = new ByteSink(Math.min(CHUNK_BYTES + (CHUNK_BYTES >>> 2), step * (histogram ? (nb + 3) * 64 : 64) + 1024), buffers);
-    let i = 0;
-    while (i < slots.length) {
-      if (i === 0) sink.ascii(renderHeaderAscii(family, format));
-      const end = Math.min(slots.length, i + step);
+    const sink = new ByteSink(Math.min(1 << 20, step * (histogram ? (nb + 3) * 64 : 64) + 1024), buffers);
+    for (let start = 0; start < slots.length; start += step) {
+      if (start === 0) sink.ascii(renderHeaderAscii(family, format));
+      const end = Math.min(slots.length, start + step);
       // Read per chunk: storage may have grown (and moved) since the previous one.
       const data = family.data;
       const ids = family.labelIds;
       const stride = family.stride;
-      // At least one series per chunk, however long its lines.
-      for (const first = i; i < end && (i === first || sink.pos < CHUNK_BYTES); i++) {
+      for (let i = start; i < end; i++) {
         const slot = slots[i]!;
         const base = slot * stride;
         if (!histogram) {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ValueType } from '../../../src/core/adapter.js';
 import { MetricFamily } from '../../../src/adapters/prometheus/series-store.js';
-import { CHUNK_BYTES, renderFamilyBytes, renderFamilyChunks, renderHeader } from '../../../src/adapters/prometheus/exposition.js';
+import { renderFamilyChunks, renderHeader } from '../../../src/adapters/prometheus/index.js';
 import { instance, spec, startHandler } from './fixtures.js';
 
 const C = spec('c.instance.ns', ValueType.INT64, ['path', ['code', ValueType.INT64]]);
@@ -165,26 +165,6 @@ describe('exposition', () => {
     expect(chunks[0]?.startsWith('# HELP istio_n_total n_total\n# TYPE istio_n_total counter\n')).toBe(true);
     expect(chunks.slice(1).some((c) => c.includes('#'))).toBe(false);
     expect(chunks.join('')).toBe(env.exposition.render());
-  });
-
-  it('ends a chunk once it holds CHUNK_BYTES, so long Istio-like label sets still yield often', async () => {
-    // 300-byte label values make each histogram series (6 lines) about 2 KB: 256 of them would be 500 KB.
-    const s = spec('h.instance.ns', ValueType.DOUBLE, ['route']);
-    const params = { metrics: [{ name: 'h', instance_name: s.name, kind: 'DISTRIBUTION', label_names: ['route'], buckets: { explicit_buckets: { bounds: [1, 2, 3] } } }] };
-    const { handler, env } = await startHandler(params, [s]);
-    handler.handleMetrics(Array.from({ length: 600 }, (_, i) => instance(s, i % 4, { route: `/${String(i).padStart(3, '0')}/${'x'.repeat(300)}` })));
-    const family = [...([...env.exposition.sources.values()][0]?.families() ?? [])][0] as { family: Parameters<typeof renderFamilyBytes>[0] } | undefined;
-    const chunks = [...renderFamilyBytes(family!.family, 'prometheus-text-0.0.4')].filter((c) => c.length > 0);
-    const seriesIn = (c: Buffer): number => c.toString('utf8').split('\n').filter((l) => l.startsWith('istio_h_count{')).length;
-    expect(chunks.length).toBeGreaterThan(3);
-    expect(chunks.reduce((n, c) => n + seriesIn(c), 0)).toBe(600);
-    for (const c of chunks.slice(0, -1)) {
-      // Ends at the first series that reaches the bound: over it by less than one series.
-      expect(c.length).toBeGreaterThanOrEqual(CHUNK_BYTES);
-      expect(c.length).toBeLessThan(CHUNK_BYTES + 4096);
-      expect(seriesIn(c)).toBeLessThan(256);
-    }
-    expect(Buffer.concat(chunks).toString('utf8')).toBe(env.exposition.render());
   });
 
   it('keeps a scrape consistent when series change between chunks', () => {
