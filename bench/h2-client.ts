@@ -20,8 +20,16 @@ export function grpcFrame(message: Uint8Array): Buffer {
   return framed;
 }
 
-/** Called once per call: undefined when the server answered OK, else what went wrong. */
-export type CallDone = (error: string | undefined) => void;
+/** gRPC's status code for "try again later": what an overloaded server answers. */
+export const UNAVAILABLE = 14;
+/** Stands in for a status code when the call failed below gRPC (no status at all). */
+export const NO_STATUS = -1;
+
+/**
+ * Called once per call with the gRPC status code (0: OK; NO_STATUS when none arrived) and, when
+ * it is not OK, what went wrong.
+ */
+export type CallDone = (code: number, error: string | undefined) => void;
 
 const WINDOW = 16 * 1024 * 1024;
 
@@ -47,10 +55,10 @@ export class H2GrpcConnection {
     let settled = false;
     let status: string | undefined;
     let message: string | undefined;
-    const settle = (error: string | undefined): void => {
+    const settle = (code: number, error: string | undefined): void => {
       if (settled) return;
       settled = true;
-      done(error);
+      done(code, error);
     };
     const take = (h: IncomingHttpHeaders): void => {
       const s = h['grpc-status'];
@@ -64,20 +72,20 @@ export class H2GrpcConnection {
     try {
       stream = this.session.request(this.headers);
     } catch (e) {
-      settle(`request failed: ${(e as Error).message}`);
+      settle(NO_STATUS, `request failed: ${(e as Error).message}`);
       return;
     }
     stream.on('response', (h) => {
       const code = h[constants.HTTP2_HEADER_STATUS];
-      if (Number(code) !== 200) settle(`HTTP status ${String(code)}`);
+      if (Number(code) !== 200) settle(NO_STATUS, `HTTP status ${String(code)}`);
       // A trailers-only answer carries its status in the headers.
       take(h);
     });
     stream.on('trailers', take);
-    stream.on('error', (e: Error) => settle(`stream error: ${e.message}`));
+    stream.on('error', (e: Error) => settle(NO_STATUS, `stream error: ${e.message}`));
     stream.on('close', () => {
-      if (status === undefined) settle(`no grpc-status (RST code ${String(stream.rstCode)})`);
-      else settle(status === '0' ? undefined : `${status} ${message ?? ''}`);
+      if (status === undefined) settle(NO_STATUS, `no grpc-status (RST code ${String(stream.rstCode)})`);
+      else settle(Number(status), status === '0' ? undefined : `${status} ${message ?? ''}`);
     });
     // The answer (an empty ReportResponse) is read and dropped.
     stream.resume();

@@ -343,6 +343,12 @@ async function scrapeOnce(hostPort: string): Promise<{ ms: number; bytes: number
   return { ms: performance.now() - t0, bytes: body.byteLength, client: 'fetch' };
 }
 
+/** Refusals are the server's overload answer by design, so they are a figure, not an error. */
+function fmtRefused(w: Window): string {
+  const n = w.result.refused;
+  return n === 0 ? '' : `; ${String(n)} Reports refused as overloaded (UNAVAILABLE, ${((100 * n) / (n + w.result.ok)).toFixed(1)}%)`;
+}
+
 function fmtGcs(w: Window): string {
   return w.majorGcs === undefined ? 'mark-compacts unknown' : `${String(w.majorGcs.count)} mark-compacts (${fmtMs(w.majorGcs.ms)} in all)`;
 }
@@ -415,7 +421,7 @@ export async function run(): Promise<IngestFigures> {
       const f = await measure(gen, floor, closed(floor.grpc));
       fl.push(f);
       console.log(
-        `round ${String(r + 1)}: telemux ${fmtRate(t.setsPerSec)} sets (${t.cpuUsPerSet.toFixed(2)} µs CPU/set, server ${(t.cpuShare * 100).toFixed(0)}% of CPU 1, CPU 1 busy ${(t.coreBusy * 100).toFixed(0)}%, loadgen ${(t.result.cpuShare * 100).toFixed(0)}%)` +
+        `round ${String(r + 1)}: telemux ${fmtRate(t.setsPerSec)} sets (${t.cpuUsPerSet.toFixed(2)} µs CPU/set, server ${(t.cpuShare * 100).toFixed(0)}% of CPU 1, CPU 1 busy ${(t.coreBusy * 100).toFixed(0)}%, loadgen ${(t.result.cpuShare * 100).toFixed(0)}%${fmtRefused(t)})` +
           ` | baseline ${fmtRate(b.setsPerSec)} sets (${b.cpuUsPerSet.toFixed(2)} µs CPU/set, server ${(b.cpuShare * 100).toFixed(0)}%, CPU 1 busy ${(b.coreBusy * 100).toFixed(0)}%)` +
           ` | transport ${fmtRate(f.setsPerSec)} sets (${f.cpuUsPerSet.toFixed(2)} µs CPU/set, loadgen ${(f.result.cpuShare * 100).toFixed(0)}%)`,
       );
@@ -445,13 +451,13 @@ export async function run(): Promise<IngestFigures> {
     console.log(
       `open loop at ${String(LOAD_SHARE * 100)}% (${fmtRate(rate * SETS_PER_REPORT)} sets, ${rate.toFixed(0)} Reports/s): Report latency p50 ${fmtMs(o.result.latencyMs.p50)} p99 ${fmtMs(o.result.latencyMs.p99)} max ${fmtMs(o.result.latencyMs.max)}` +
         ` (from the actual send: p99 ${fmtMs(o.result.sentLatencyMs.p99)});` +
-        ` event-loop delay p99 ${fmtMs(o.eld?.p99 ?? NaN)} max ${fmtMs(o.eld?.max ?? NaN)}; ${fmtGcs(o)}; server ${(o.cpuShare * 100).toFixed(0)}% of CPU 1, CPU 1 busy ${(o.coreBusy * 100).toFixed(0)}%, CPU 0 busy ${(o.loadCoreBusy * 100).toFixed(0)}%; late sends ${String(o.result.late)}`,
+        ` event-loop delay p99 ${fmtMs(o.eld?.p99 ?? NaN)} max ${fmtMs(o.eld?.max ?? NaN)}; ${fmtGcs(o)}; server ${(o.cpuShare * 100).toFixed(0)}% of CPU 1, CPU 1 busy ${(o.coreBusy * 100).toFixed(0)}%, CPU 0 busy ${(o.loadCoreBusy * 100).toFixed(0)}%; late sends ${String(o.result.late)}${fmtRefused(o)}`,
     );
     // The same schedule against the transport floor: what the host, the transport and the load
     // generator add to every Report's latency whatever the server does.
     const of = await measure(gen, floor, open(floor.grpc));
     console.log(
-      `  control: the transport floor on the same schedule: Report latency p50 ${fmtMs(of.result.latencyMs.p50)} p99 ${fmtMs(of.result.latencyMs.p99)} max ${fmtMs(of.result.latencyMs.max)}; server ${(of.cpuShare * 100).toFixed(0)}% of CPU 1; late sends ${String(of.result.late)}`,
+      `  control: the transport floor on the same schedule: Report latency p50 ${fmtMs(of.result.latencyMs.p50)} p99 ${fmtMs(of.result.latencyMs.p99)} max ${fmtMs(of.result.latencyMs.max)}; server ${(of.cpuShare * 100).toFixed(0)}% of CPU 1; late sends ${String(of.result.late)}${fmtRefused(of)}`,
     );
 
     const seeded = await gen.run({ cmd: 'seed', target: telemux.grpc, labelSets: SEEDED_LABEL_SETS });
@@ -482,7 +488,7 @@ export async function run(): Promise<IngestFigures> {
     const scrapeMs = median(scrapes.map((x) => x.ms));
     console.log(
       `open loop at ${String(LOAD_SHARE * 100)}% with ${String((SEEDED_LABEL_SETS * 4) / 1000)}k series scraped every ${String(SCRAPE_INTERVAL_MS / 1000)} s (${String(scrapes.length)} scrapes, median ${fmtMs(scrapeMs)}):` +
-        ` Report latency p50 ${fmtMs(s.result.latencyMs.p50)} p99 ${fmtMs(s.result.latencyMs.p99)} max ${fmtMs(s.result.latencyMs.max)}; event-loop delay p99 ${fmtMs(s.eld?.p99 ?? NaN)} max ${fmtMs(s.eld?.max ?? NaN)}; ${fmtGcs(s)}; RSS ${fmtBytes(s.rss)}`,
+        ` Report latency p50 ${fmtMs(s.result.latencyMs.p50)} p99 ${fmtMs(s.result.latencyMs.p99)} max ${fmtMs(s.result.latencyMs.max)}; event-loop delay p99 ${fmtMs(s.eld?.p99 ?? NaN)} max ${fmtMs(s.eld?.max ?? NaN)}; ${fmtGcs(s)}; RSS ${fmtBytes(s.rss)}${fmtRefused(s)}`,
     );
     console.log(`sinks: ${String(sinks.datagrams)} StatsD datagrams, ${String(sinks.trapPuts)} HTTPTrap submissions received`);
     if (sinks.datagrams === 0) throw new Error('the StatsD sink received nothing: the StatsD handler did not run');

@@ -7,7 +7,7 @@
  * its queueing).
  */
 import { performance } from 'node:perf_hooks';
-import { grpcFrame, H2GrpcConnection } from './h2-client.js';
+import { grpcFrame, H2GrpcConnection, UNAVAILABLE } from './h2-client.js';
 import { encodedReports, seedingReports, SETS_PER_REPORT } from './workload.js';
 
 export type LoadCommand =
@@ -19,13 +19,17 @@ export type LoadCommand =
 
 export interface LoadResult {
   readonly type: 'result';
-  /** Reports answered OK / with an error, within the measured window. */
+  /**
+   * Reports answered within the measured window: OK, refused as overloaded (UNAVAILABLE, what a
+   * server past its capacity answers by design), or failed in any other way.
+   */
   readonly ok: number;
+  readonly refused: number;
   readonly failed: number;
   readonly firstError: string | undefined;
   readonly sets: number;
   readonly elapsedMs: number;
-  /** From the scheduled send time (open loop) or the send (closed loop) to the answer. */
+  /** Of OK answers: from the scheduled send time (open loop) or the send (closed loop) to the answer. */
   readonly latencyMs: { readonly p50: number; readonly p99: number; readonly max: number };
   /** Open loop: from the actual send, leaving out the generator's own lateness. */
   readonly sentLatencyMs: { readonly p50: number; readonly p99: number; readonly max: number };
@@ -72,6 +76,7 @@ function closedLoop(target: string, concurrency: number, warmupMs: number, durat
   const lat = new Float64Array(1 << 20);
   let n = 0;
   let ok = 0;
+  let refused = 0;
   let failed = 0;
   let firstError: string | undefined;
   let next = 0;
@@ -84,13 +89,16 @@ function closedLoop(target: string, concurrency: number, warmupMs: number, durat
       if (stopped) return;
       const buf = pool[next++ % pool.length]!;
       const t0 = performance.now();
-      cs[worker % cs.length]!.call(buf, (err) => {
+      cs[worker % cs.length]!.call(buf, (code, err) => {
         if (measuring && !stopped) {
-          if (err !== undefined) {
+          if (code === 0) {
+            ok++;
+            if (n < lat.length) lat[n++] = performance.now() - t0;
+          } else if (code === UNAVAILABLE) refused++;
+          else {
             failed++;
             firstError ??= err;
-          } else ok++;
-          if (n < lat.length) lat[n++] = performance.now() - t0;
+          }
         }
         loop(worker);
       });
@@ -108,6 +116,7 @@ function closedLoop(target: string, concurrency: number, warmupMs: number, durat
         resolve({
           type: 'result',
           ok,
+          refused,
           failed,
           firstError,
           sets: ok * SETS_PER_REPORT,
@@ -129,6 +138,7 @@ function openLoop(target: string, rate: number, warmupMs: number, durationMs: nu
   const sentLat = new Float64Array(total);
   let n = 0;
   let ok = 0;
+  let refused = 0;
   let failed = 0;
   let late = 0;
   let firstError: string | undefined;
@@ -145,6 +155,7 @@ function openLoop(target: string, rate: number, warmupMs: number, durationMs: nu
       resolve({
         type: 'result',
         ok,
+        refused,
         failed,
         firstError,
         sets: ok * SETS_PER_REPORT,
@@ -170,16 +181,19 @@ function openLoop(target: string, rate: number, warmupMs: number, durationMs: nu
         const inWindow = scheduled >= windowStart && scheduled < windowEnd;
         const buf = pool[sent % pool.length]!;
         const sentAt = performance.now();
-        cs[sent % cs.length]!.call(buf, (err) => {
+        cs[sent % cs.length]!.call(buf, (code, err) => {
           answered++;
           if (inWindow) {
-            if (err !== undefined) {
+            if (code === 0) {
+              ok++;
+              const t = performance.now();
+              sentLat[n] = t - sentAt;
+              lat[n++] = t - scheduled;
+            } else if (code === UNAVAILABLE) refused++;
+            else {
               failed++;
               firstError ??= err;
-            } else ok++;
-            const t = performance.now();
-            sentLat[n] = t - sentAt;
-            lat[n++] = t - scheduled;
+            }
           }
           if (answered === total) finish();
         });
@@ -199,14 +213,15 @@ async function seed(target: string, labelSets: number): Promise<LoadResult> {
   let firstError: string | undefined;
   const t0 = performance.now();
   for (const r of reports) {
-    const err = await new Promise<string | undefined>((resolve) => cs[0]!.call(r, resolve));
+    // Seeding waits for each answer, so even a refusal is a failure here.
+    const err = await new Promise<string | undefined>((resolve) => cs[0]!.call(r, (_code, e) => resolve(e)));
     if (err !== undefined) {
       failed++;
       firstError ??= err;
     } else ok++;
   }
   const none = { p50: NaN, p99: NaN, max: NaN };
-  return { type: 'result', ok, failed, firstError, sets: labelSets, elapsedMs: performance.now() - t0, latencyMs: none, sentLatencyMs: none, cpuShare: NaN, late: 0 };
+  return { type: 'result', ok, refused: 0, failed, firstError, sets: labelSets, elapsedMs: performance.now() - t0, latencyMs: none, sentLatencyMs: none, cpuShare: NaN, late: 0 };
 }
 
 process.on('message', (m: LoadCommand) => {
