@@ -93,7 +93,8 @@ export async function startStatsdServer(opts: StatsdServerOptions = {}): Promise
   const configFile = join(dir, 'config.js');
   await writeFile(configFile, JSON.stringify(config));
 
-  const child: ChildProcess = fork(statsdMain, [configFile], { cwd: dir, stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
+  const receiveBuffer = fileURLToPath(new URL('../fixtures/udp-receive-buffer.cjs', import.meta.url));
+  const child: ChildProcess = fork(statsdMain, [configFile], { cwd: dir, execArgv: ['--require', receiveBuffer], stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
   let stderr = '';
   child.stderr?.on('data', (b: Buffer) => {
     stderr += b.toString();
