@@ -9,17 +9,23 @@ function fakeClock(): { now: () => number; advance: (ms: number) => void } {
 
 const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
+/** A queue with a 5 ms budget whose jobs each cost `costMs` on a fake clock, recording what ran. */
+function recordingQueue<J>(costMs: number, maxQueuedBytes = 1 << 20): { q: TurnBudgetQueue<J>; ran: J[] } {
+  const clock = fakeClock();
+  const ran: J[] = [];
+  const q = new TurnBudgetQueue<J>(
+    (job) => {
+      ran.push(job);
+      clock.advance(costMs);
+    },
+    { budgetMs: 5, maxQueuedBytes, now: clock.now },
+  );
+  return { q, ran };
+}
+
 describe('TurnBudgetQueue', () => {
   it('runs work at once while the turn has budget left, then queues it in arrival order', async () => {
-    const clock = fakeClock();
-    const ran: number[] = [];
-    const q = new TurnBudgetQueue<number>(
-      (n) => {
-        ran.push(n);
-        clock.advance(2);
-      },
-      { budgetMs: 5, maxQueuedBytes: 1 << 20, now: clock.now },
-    );
+    const { q, ran } = recordingQueue<number>(2);
     for (let i = 0; i < 10; i++) expect(q.offer(i, 100)).toBe(true);
     // 2 ms each: three fit the 5 ms budget (the third starts at 4 ms), the other seven wait.
     expect(ran).toEqual([0, 1, 2]);
@@ -36,15 +42,7 @@ describe('TurnBudgetQueue', () => {
   });
 
   it('keeps arrival order through a long backlog (the queue compacts itself as it drains)', async () => {
-    const clock = fakeClock();
-    const ran: number[] = [];
-    const q = new TurnBudgetQueue<number>(
-      (n) => {
-        ran.push(n);
-        clock.advance(1);
-      },
-      { budgetMs: 5, maxQueuedBytes: 1 << 30, now: clock.now },
-    );
+    const { q, ran } = recordingQueue<number>(1, 1 << 30);
     let next = 0;
     for (; next < 3000; next++) q.offer(next, 1);
     // Keep adding while it drains, so the queue is never empty when it compacts.
@@ -56,15 +54,7 @@ describe('TurnBudgetQueue', () => {
   });
 
   it('gives every turn a fresh budget', async () => {
-    const clock = fakeClock();
-    const ran: number[] = [];
-    const q = new TurnBudgetQueue<number>(
-      (n) => {
-        ran.push(n);
-        clock.advance(4);
-      },
-      { budgetMs: 5, maxQueuedBytes: 1 << 20, now: clock.now },
-    );
+    const { q, ran } = recordingQueue<number>(4);
     q.offer(1, 1);
     q.offer(2, 1);
     expect(ran).toEqual([1, 2]);
@@ -78,15 +68,7 @@ describe('TurnBudgetQueue', () => {
   });
 
   it('refuses work past the queued-bytes bound, and takes it again once there is room', async () => {
-    const clock = fakeClock();
-    const ran: string[] = [];
-    const q = new TurnBudgetQueue<string>(
-      (s) => {
-        ran.push(s);
-        clock.advance(10);
-      },
-      { budgetMs: 5, maxQueuedBytes: 250, now: clock.now },
-    );
+    const { q, ran } = recordingQueue<string>(10, 250);
     expect(q.offer('a', 100)).toBe(true); // runs, spends the budget
     expect(q.offer('b', 100)).toBe(true); // queued (100)
     expect(q.offer('c', 100)).toBe(true); // queued (200)
