@@ -14,6 +14,7 @@
  */
 import { Server, ServerCredentials, type sendUnaryData, type ServerUnaryCall } from '@grpc/grpc-js';
 import { MixerService, type ReportRequest, type ReportResponse } from '../src/gen/istio/mixer/v1/mixer.js';
+import { mixerServerOptions } from '../src/core/server/grpc-options.js';
 import { widenFlowControlWindows } from '../src/core/server/http2-window.js';
 import { RAW_MIXER_SERVICE } from '../src/core/server/report-service.js';
 
@@ -35,8 +36,8 @@ function decodeServer(): Server {
 }
 
 function transportServer(): Server {
-  // Telemux's own server options (src/core/server/telemux.ts).
-  const server = new Server({ 'grpc.max_receive_message_length': 1024 * 1024, 'grpc.max_concurrent_streams': 1024, 'grpc.enable_channelz': 0 });
+  // Telemux's own server options, at its default message limit.
+  const server = new Server(mixerServerOptions(1024 * 1024));
   server.addService(RAW_MIXER_SERVICE, {
     Report: (call: ServerUnaryCall<Buffer, Buffer>, cb: sendUnaryData<Buffer>) => {
       count += call.request.length;

@@ -20,8 +20,6 @@ export function grpcFrame(message: Uint8Array): Buffer {
   return framed;
 }
 
-/** gRPC's status code for "try again later": what an overloaded server answers. */
-export const UNAVAILABLE = 14;
 /** Stands in for a status code when the call failed below gRPC (no status at all). */
 export const NO_STATUS = -1;
 

@@ -6,8 +6,9 @@
  * latency at a given load, measured from the scheduled send time so a stalled server cannot hide
  * its queueing).
  */
+import { status } from '@grpc/grpc-js';
 import { performance } from 'node:perf_hooks';
-import { grpcFrame, H2GrpcConnection, UNAVAILABLE } from './h2-client.js';
+import { grpcFrame, H2GrpcConnection } from './h2-client.js';
 import { encodedReports, seedingReports, SETS_PER_REPORT } from './workload.js';
 
 export type LoadCommand =
@@ -91,10 +92,10 @@ function closedLoop(target: string, concurrency: number, warmupMs: number, durat
       const t0 = performance.now();
       cs[worker % cs.length]!.call(buf, (code, err) => {
         if (measuring && !stopped) {
-          if (code === 0) {
+          if (code === status.OK) {
             ok++;
             if (n < lat.length) lat[n++] = performance.now() - t0;
-          } else if (code === UNAVAILABLE) refused++;
+          } else if (code === status.UNAVAILABLE) refused++;
           else {
             failed++;
             firstError ??= err;
@@ -184,12 +185,12 @@ function openLoop(target: string, rate: number, warmupMs: number, durationMs: nu
         cs[sent % cs.length]!.call(buf, (code, err) => {
           answered++;
           if (inWindow) {
-            if (code === 0) {
+            if (code === status.OK) {
               ok++;
               const t = performance.now();
               sentLat[n] = t - sentAt;
               lat[n++] = t - scheduled;
-            } else if (code === UNAVAILABLE) refused++;
+            } else if (code === status.UNAVAILABLE) refused++;
             else {
               failed++;
               firstError ??= err;

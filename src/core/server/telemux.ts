@@ -12,6 +12,7 @@ import { describeCertificate, grpcServerCredentials, TlsSource, type TlsFiles, t
 import type { StatViews } from '../stat/registry.js';
 import { adminApiRoutes } from './admin-api.js';
 import { Exposition, negotiateFormat, OPENMETRICS_CONTENT_TYPE, TEXT_CONTENT_TYPE } from './exposition.js';
+import { mixerServerOptions } from './grpc-options.js';
 import { formatHostPort, HttpEndpoint, isLoopback, type HostPort, type Route } from './http.js';
 import { CONNECTION_WINDOW_BYTES, STREAM_WINDOW_BYTES, widenFlowControlWindows } from './http2-window.js';
 import { LoadShedder, ReportLimits, type LoadShedderOptions, type ReportLimitsOptions } from './overload.js';
@@ -120,12 +121,7 @@ export class Telemux {
       limits: new ReportLimits({ ...opts.limits, maxMessageBytes }),
       turnBudgetMs: opts.reportTurnBudgetMs,
     });
-    this.grpc = new Server({
-      'grpc.max_receive_message_length': maxMessageBytes,
-      'grpc.max_concurrent_streams': 1024,
-      // Nothing serves channelz here; tracking it costs every call a few counters and a Date.
-      'grpc.enable_channelz': 0,
-    });
+    this.grpc = new Server(mixerServerOptions(maxMessageBytes));
     this.grpc.addService(RAW_MIXER_SERVICE, this.reports.implementation);
     const onError = (e: Error): void => opts.logger.error('http handler failed', { error: e.message });
     this.metricsHttp = new HttpEndpoint(
