@@ -16,7 +16,7 @@ import { ReportRequest } from '../src/gen/istio/mixer/v1/mixer.js';
 import { DatagramPacker, encodeUnitsInSteps, StatsdAggregator } from '../src/adapters/statsd/index.js';
 import { Exposition } from '../src/core/server/exposition.js';
 import { silentLogger } from '../src/core/log.js';
-import { buildPipeline } from './pipeline.js';
+import { buildPipeline, type Pipeline } from './pipeline.js';
 import { fmtNs, fmtRate, longestBlock, machineLine, nsPerOp } from './timing.js';
 import { encodedReports, rng, seedingReports, SETS_PER_REPORT } from './workload.js';
 
@@ -31,6 +31,33 @@ function snapshotBags(bags: readonly AttributeBag[]): AttributeBag[] {
     for (let i = 0; i < b.values.length; i++) copy.values[i] = b.values[i];
     return copy;
   });
+}
+
+type Routing = Pipeline['active']['routing'];
+
+/**
+ * The instances each Report gives `dest`, built as the dispatcher builds them (once per set, one
+ * dimensions array shared by the four instances).
+ */
+function handlerBatches(routing: Routing, dest: Routing['all'][number], bags: readonly AttributeBag[]): MetricInstance[][] {
+  const memo = routing.memo;
+  const batches: MetricInstance[][] = [];
+  for (let i = 0; i < bags.length; i += SETS_PER_REPORT) {
+    const batch: MetricInstance[] = [];
+    for (const bag of bags.slice(i, i + SETS_PER_REPORT)) {
+      memo.next();
+      for (const g of dest.groups) {
+        if (g.match !== undefined && g.match.evaluate(bag) !== true) continue;
+        for (const id of g.builderIds) {
+          const inst = memo.instance(id, bag);
+          if (inst) batch.push(inst);
+        }
+      }
+    }
+    batches.push(batch);
+  }
+  memo.release();
+  return batches;
 }
 
 export async function run(): Promise<void> {
@@ -78,31 +105,30 @@ export async function run(): Promise<void> {
     }, bags.length);
     row(`dispatch: match + build + ${String(routing.all.length)} handlers`, dispatchNs);
 
-    // Each handler alone on pre-built batches: the instances one Report gives it, built as the
-    // dispatcher builds them (once per set, one dimensions array shared by the four instances).
-    const memo = routing.memo;
+    // Each handler alone on pre-built batches: the instances one Report gives it.
     for (const dest of routing.all) {
-      const batches: MetricInstance[][] = [];
-      for (let i = 0; i < bags.length; i += SETS_PER_REPORT) {
-        const batch: MetricInstance[] = [];
-        for (const bag of bags.slice(i, i + SETS_PER_REPORT)) {
-          memo.next();
-          for (const g of dest.groups) {
-            if (g.match !== undefined && g.match.evaluate(bag) !== true) continue;
-            for (const id of g.builderIds) {
-              const inst = memo.instance(id, bag);
-              if (inst) batch.push(inst);
-            }
-          }
-        }
-        batches.push(batch);
-      }
-      memo.release();
+      const batches = handlerBatches(routing, dest, bags);
       const n = batches.reduce((s, b) => s + b.length, 0);
       const ns = nsPerOp(() => {
         for (const b of batches) dest.handler.handleMetrics(b);
       }, n);
       row(`handleMetrics: ${dest.adapter}`, ns, 'per instance');
+    }
+    // The cardinality guard's path: a Prometheus handler capped at one series, so nearly every
+    // instance is a label set it has no room for and goes to its metric's overflow series.
+    const capped = await buildPipeline({ prometheusMaxSeries: 1 });
+    try {
+      const cappedRouting = capped.active.routing;
+      const dest = cappedRouting.all.find((d) => d.adapter === 'prometheus');
+      if (dest === undefined) throw new Error('no prometheus handler in the bench config');
+      const batches = handlerBatches(cappedRouting, dest, bags);
+      const n = batches.reduce((s, b) => s + b.length, 0);
+      const ns = nsPerOp(() => {
+        for (const b of batches) dest.handler.handleMetrics(b);
+      }, n);
+      row('handleMetrics: prometheus, past max_series', ns, 'per instance');
+    } finally {
+      await capped.close();
     }
 
     const reportNs = nsPerOp(() => {
@@ -155,21 +181,8 @@ export async function run(): Promise<void> {
       const plan = p.snapshot.handlers.get(dest.name)!;
       const h = plan.adapter.createHandler(plan.config, plan.instances, { name: plan.name, logger: silentLogger, clock: Date, exposition, stats: { count: () => undefined } });
       await h.start();
-      for (const r of seeded) {
-        const batch: MetricInstance[] = [];
-        for (const bag of decoder.decode(r).bags) {
-          memo.next();
-          for (const g of dest.groups) {
-            if (g.match !== undefined && g.match.evaluate(bag) !== true) continue;
-            for (const id of g.builderIds) {
-              const inst = memo.instance(id, bag);
-              if (inst) batch.push(inst);
-            }
-          }
-        }
-        h.handleMetrics(batch);
-      }
-      memo.release();
+      // Built and handled Report by Report: the decoder reuses its bags.
+      for (const r of seeded) for (const batch of handlerBatches(routing, dest, decoder.decode(r).bags)) h.handleMetrics(batch);
       const series = h.liveSeries?.() ?? 0;
       const { ms, longest } = await longestBlock(() => h.flush(new AbortController().signal));
       pauses.push(`${dest.adapter}-flush=${longest.toFixed(0)}ms`);

@@ -47,14 +47,25 @@ export function trapSink(): Promise<{ url: string; server: Server }> {
   );
 }
 
-export async function buildPipeline(): Promise<Pipeline> {
+export interface PipelineOptions {
+  /** The Prometheus handler's `max_series` (default: the adapter's), to time its cardinality guard. */
+  readonly prometheusMaxSeries?: number;
+}
+
+const PROMETHEUS_PARAMS = 'compiledAdapter: prometheus\n  params:\n';
+
+export async function buildPipeline(opts: PipelineOptions = {}): Promise<Pipeline> {
   const sink = await udpSink();
   const trap = await trapSink();
-  const yaml = await benchConfigYaml({
+  let yaml = await benchConfigYaml({
     defaultConfigPath: join(defaultConfigPath(), 'istio-1.4-telemetry.yaml'),
     statsdPort: sink.port,
     circonusUrl: ADAPTERS.has('circonus') ? trap.url : undefined,
   });
+  if (opts.prometheusMaxSeries !== undefined) {
+    if (!yaml.includes(PROMETHEUS_PARAMS)) throw new Error('bench config: no prometheus handler params to cap');
+    yaml = yaml.replace(PROMETHEUS_PARAMS, `${PROMETHEUS_PARAMS}    max_series: ${String(opts.prometheusMaxSeries)}\n`);
+  }
   const loaded = parseConfigText(yaml, 'bench.yaml');
   const compiled = compileConfig(loaded.documents, { adapters: ADAPTERS });
   const errors = [...loaded.issues, ...compiled.issues].filter((i) => i.severity === 'error');

@@ -12,7 +12,7 @@ import {
 } from '../../core/adapter.js';
 import { stringifierFor, type ValueFormatter } from '../../core/format/index.js';
 import { OVERFLOW_LABEL_VALUE, type PromConfig } from './config.js';
-import { RateLimitedLog } from '../../core/log.js';
+import { TallyLog } from '../../core/log.js';
 import { ChunkBuffers, renderFamilyBytes, renderFamilyChunks, SERIES_PER_CHUNK } from './exposition.js';
 import { valueConverterFor, type ValueConverter } from './prom-value.js';
 import { idKey, LabelValues, MetricFamily } from './series-store.js';
@@ -26,8 +26,10 @@ import { idKey, LabelValues, MetricFamily } from './series-store.js';
 interface KeyPlan {
   readonly dimIndex: readonly number[];
   readonly stringify: readonly ValueFormatter[];
-  /** Label value ids of `lastKey`. */
+  /** Label value ids of `lastKey`; -1 for a value no series has (so none has this label set). */
   readonly ids: Int32Array;
+  /** How many of `ids` are -1: while any is, `lastKey` names no series. */
+  unknown: number;
   /**
    * The dimension values `ids` were made from, per label. Consecutive sets of a Report mostly
    * repeat them (the same decoded string, the same constant), so only labels whose value changed
@@ -84,7 +86,11 @@ export class PrometheusHandler implements Handler {
   private readonly plans = new Map<string, KeyPlan>();
   private readonly seriesCaps = new Map<MetricFamily, number>();
   private readonly maxSeries: number;
-  private readonly overflowLog: RateLimitedLog;
+  private readonly overflowLog: TallyLog;
+  /** Each family's overflow series key, worked out once per batch (label ids can be reused between batches). */
+  private readonly overflowKeys = new Map<MetricFamily, string>();
+  /** Instances recorded into an overflow series in the current batch. */
+  private overflowed = 0;
   private registered = false;
 
   constructor(
@@ -109,7 +115,7 @@ export class PrometheusHandler implements Handler {
     this.families = [...families.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     this.bindings = bindings;
     this.maxSeries = config.maxSeries;
-    this.overflowLog = new RateLimitedLog(env.logger, OVERFLOW_LOG_INTERVAL_MS, () => env.clock.now());
+    this.overflowLog = new TallyLog(env.logger, OVERFLOW_LOG_INTERVAL_MS, () => env.clock.now());
     this.ttlMs = config.expiry === undefined ? undefined : config.expiry.ttlNs / 1e6;
     this.flushIntervalMs = config.expiry === undefined ? undefined : Math.max(1, config.expiry.checkIntervalNs / 1e6);
     // Scrapes of this handler's families reuse the chunk buffers the endpoint has written out.
@@ -175,18 +181,23 @@ export class PrometheusHandler implements Handler {
           const d = dims[plan.dimIndex[j] as number] as AttributeValue;
           if (d === last[j]) continue;
           last[j] = d;
-          const id = labels.idOf((plan.stringify[j] as ValueFormatter)(d));
-          if (id !== ids[j]) {
+          // Looked up, not interned: a value is kept only once a series uses it, so a burst of
+          // label sets past the series cap leaves nothing behind.
+          const id = labels.find((plan.stringify[j] as ValueFormatter)(d));
+          const was = ids[j] as number;
+          if (id !== was) {
+            if (was < 0) plan.unknown--;
+            if (id < 0) plan.unknown++;
             ids[j] = id;
             changed = true;
           }
         }
-        if (changed || plan.lastDims === undefined) key = idKey(ids, ids.length);
+        if ((changed || plan.lastDims === undefined) && plan.unknown === 0) key = idKey(ids, ids.length);
         plan.lastDims = dims;
         plan.lastKey = key;
       }
-      let slot = family.slotOf(key);
-      if (slot < 0) slot = this.newSeries(family, key, plan.ids);
+      let slot = plan.unknown === 0 ? family.slotOf(key) : -1;
+      if (slot < 0) slot = this.newSeries(family, plan);
       switch (family.kind) {
         case 'GAUGE':
           family.setValue(slot, v);
@@ -200,6 +211,7 @@ export class PrometheusHandler implements Handler {
       }
       family.touch(slot, now);
     }
+    if (this.overflowed > 0) this.reportOverflow();
     if (errors === undefined) return undefined;
     for (const [event, n] of errors.byEvent) this.env.stats.count(event, n);
     const more = errors.failed - errors.messages.length;
@@ -215,22 +227,47 @@ export class PrometheusHandler implements Handler {
    * under their caps; past them it is recorded into the metric's one overflow series, whose label
    * values are all OVERFLOW_LABEL_VALUE, so sums and counts stay exact while memory stays bounded.
    */
-  private newSeries(family: MetricFamily, key: string, ids: ArrayLike<number>): number {
+  private newSeries(family: MetricFamily, plan: KeyPlan): number {
+    const labels = this.labels;
+    const ids = plan.ids;
+    const n = ids.length;
+    const text = (j: number): string => (plan.stringify[j] as ValueFormatter)(plan.lastValues[j] as AttributeValue);
+    if (plan.unknown > 0) {
+      // Another instance of this batch may have added the value since it was looked up.
+      let unknown = 0;
+      for (let j = 0; j < n; j++) if ((ids[j] as number) < 0 && (ids[j] = labels.find(text(j))) < 0) unknown++;
+      plan.unknown = unknown;
+      if (unknown === 0) {
+        plan.lastKey = idKey(ids, n);
+        const slot = family.slotOf(plan.lastKey);
+        if (slot >= 0) return slot;
+      }
+    }
     const cap = this.seriesCaps.get(family) ?? Number.POSITIVE_INFINITY;
-    if (family.size < cap && this.liveSeries() < this.maxSeries) return family.createSlot(key, ids);
-    const marker = this.labels.idOf(OVERFLOW_LABEL_VALUE);
-    const overflowIds = new Array<number>(ids.length).fill(marker);
-    const overflowKey = idKey(overflowIds, overflowIds.length);
-    let slot = family.slotOf(overflowKey);
-    if (slot < 0) slot = family.createSlot(overflowKey, overflowIds);
-    this.env.stats.count(EVENTS.seriesOverflow);
-    this.overflowLog.warn('series cap reached: new label sets go to the overflow series', {
-      metric: family.name,
-      metricCap: cap,
-      handlerCap: this.maxSeries,
-      live: this.liveSeries(),
-    });
-    return slot;
+    if (family.size < cap && this.liveSeries() < this.maxSeries) {
+      if (plan.unknown > 0) {
+        for (let j = 0; j < n; j++) if ((ids[j] as number) < 0) ids[j] = labels.idOf(text(j));
+        plan.unknown = 0;
+        plan.lastKey = idKey(ids, n);
+      }
+      return family.createSlot(plan.lastKey, ids);
+    }
+    this.overflowed++;
+    this.overflowLog.add(family.name);
+    let key = this.overflowKeys.get(family);
+    if (key === undefined) {
+      key = idKey(new Array<number>(n).fill(labels.idOf(OVERFLOW_LABEL_VALUE)), n);
+      this.overflowKeys.set(family, key);
+    }
+    const slot = family.slotOf(key);
+    return slot >= 0 ? slot : family.createSlot(key, new Array<number>(n).fill(labels.idOf(OVERFLOW_LABEL_VALUE)));
+  }
+
+  /** Once per batch: the count for the handler's stats, and a log line at most once per interval. */
+  private reportOverflow(): void {
+    this.env.stats.count(EVENTS.seriesOverflow, this.overflowed);
+    this.overflowed = 0;
+    this.overflowLog.flush('series cap reached: new label sets go to the overflow series', { handlerCap: this.maxSeries, live: this.liveSeries() });
   }
 
   /** Evicts series idle for at least the TTL (Mixer's ttlCache removes entries whose deadline <= now). */
@@ -262,11 +299,17 @@ export class PrometheusHandler implements Handler {
     return n;
   }
 
+  /** Distinct label values held: what a burst of label sets past the caps must not grow. */
+  labelValuesHeld(): number {
+    return this.labels.size;
+  }
+
   private forgetKeys(): void {
     for (const plan of this.plans.values()) {
       plan.lastDims = undefined;
       plan.lastValues.fill(UNSET);
     }
+    this.overflowKeys.clear();
   }
 
   /**
@@ -299,6 +342,7 @@ function bindingFor(spec: InstanceSpec, family: MetricFamily, plans: Map<string,
       dimIndex,
       stringify: types.map((t) => stringifierFor(t)),
       ids: new Int32Array(dimIndex.length),
+      unknown: 0,
       lastValues: new Array<unknown>(dimIndex.length).fill(UNSET),
       lastDims: undefined,
       lastKey: '',

@@ -42,6 +42,11 @@ export class LabelValues {
     return id;
   }
 
+  /** The id of `v`, or -1 when it is not held (nothing is added). */
+  find(v: string): number {
+    return this.ids.get(v) ?? -1;
+  }
+
   value(id: number): string {
     return this.values[id] ?? '';
   }

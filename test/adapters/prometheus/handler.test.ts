@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Timestamp, ValueType } from '../../../src/core/adapter.js';
+import type { PrometheusHandler } from '../../../src/adapters/prometheus/handler.js';
 import { histogramOf, histogramSamples, parseExposition, sampleOf } from './real-parser.js';
 import {
   DEFAULT_INSTANCES,
@@ -246,6 +247,45 @@ describe('prometheus handler', () => {
     expect(families.filter((f) => f.name === 'istio_events_total')).toHaveLength(1);
     expect(sampleOf(families, 'istio_events_total', { k: 'v' })?.value).toBe('3');
     expect(sampleOf(families, 'istio_events_total', { k: 'w' })?.value).toBe('1');
+  });
+
+  it('sends label sets past max_series to one overflow series, keeping none of their values', async () => {
+    const a = spec('a.instance.ns', ValueType.INT64, ['path', 'code']);
+    const b = spec('b.instance.ns', ValueType.INT64, ['path', 'code']);
+    const { handler, env } = await startHandler(
+      {
+        metrics: [
+          { name: 'a_total', instance_name: a.name, kind: 'COUNTER', label_names: ['path', 'code'], max_series: 2 },
+          { name: 'b_total', instance_name: b.name, kind: 'COUNTER', label_names: ['path', 'code'] },
+        ],
+      },
+      [a, b],
+    );
+    const prom = handler as PrometheusHandler;
+    // The same dimensions object for both instances, as the core hands them over.
+    const batch = (from: number, n: number) =>
+      Array.from({ length: n }, (_, i) => ({ path: `/p/${from + i}`, code: '200' })).flatMap((d) => [instance(a, 1, d), instance(b, 1, d)]);
+    expect(handler.handleMetrics(batch(0, 2))).toBeUndefined();
+    const held = prom.labelValuesHeld();
+    // Both label sets past a's cap still get series of their own in b, whose cap is not reached.
+    expect(handler.handleMetrics(batch(2, 2))).toBeUndefined();
+    expect(prom.labelValuesHeld()).toBe(held + 2 + 1);
+    // With b capped as well (by the handler-wide cap of a fresh handler), nothing is kept.
+    const { handler: capped } = await startHandler(
+      { max_series: 2, metrics: [{ name: 'a_total', instance_name: a.name, kind: 'COUNTER', label_names: ['path', 'code'] }] },
+      [a],
+    );
+    const single = (from: number, n: number) => Array.from({ length: n }, (_, i) => instance(a, 1, { path: `/q/${from + i}`, code: '200' }));
+    capped.handleMetrics(single(0, 2));
+    const before = (capped as PrometheusHandler).labelValuesHeld();
+    for (let r = 0; r < 20; r++) capped.handleMetrics(single(2 + r * 500, 500));
+    expect((capped as PrometheusHandler).labelValuesHeld()).toBe(before + 1);
+    // Known label sets keep their own series after the cap is reached.
+    capped.handleMetrics(single(0, 1));
+    const families = parseExposition(env.exposition.render());
+    expect(sampleOf(families, 'istio_a_total', { path: '__overflow__', code: '__overflow__' })?.value).toBe('2');
+    expect(sampleOf(families, 'istio_b_total', { path: '/p/3', code: '200' })?.value).toBe('1');
+    expect(env.events.get('series_overflow')).toBe(2);
   });
 
   it('exposes nothing for a metric that has no series yet', async () => {
