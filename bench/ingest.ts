@@ -234,8 +234,8 @@ async function startTelemux(configDir: string, pin: boolean): Promise<Started> {
   return { child, grpc: m[1]!, metrics: m[2]!, admin: m[3]! };
 }
 
-async function startReference(mode: 'decode' | 'transport', pin: boolean): Promise<Started> {
-  const [cmd, args] = pinned(1, [process.execPath, ...serverNodeFlags(), join(here, 'baseline-server.js'), mode], pin);
+async function startReference(mode: 'decode' | 'transport' | 'smooth', pin: boolean, extraArgs: readonly string[] = []): Promise<Started> {
+  const [cmd, args] = pinned(1, [process.execPath, ...serverNodeFlags(), join(here, 'baseline-server.js'), mode, ...extraArgs], pin);
   const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'inherit'] });
   const m = await waitForLine(child, 'stdout', new RegExp(`${mode} listening (\\d+)`), mode);
   child.stdout?.resume();
@@ -376,6 +376,11 @@ export interface IngestFigures {
   readonly scrapeP99Ms: number;
   /** Report latency p99 of the transport floor on the same open-loop schedule (the control). */
   readonly floorP99Ms: number;
+  /**
+   * The same for a server exactly as costly per Report as Telemux whose work is perfectly even
+   * (the floor plus a busy wait): what queueing at this load costs on this host.
+   */
+  readonly smoothP99Ms: number;
   readonly scrapeEldP99Ms: number;
   readonly scrapeEldMaxMs: number;
 }
@@ -460,6 +465,16 @@ export async function run(): Promise<IngestFigures> {
       `  control: the transport floor on the same schedule: Report latency p50 ${fmtMs(of.result.latencyMs.p50)} p99 ${fmtMs(of.result.latencyMs.p99)} max ${fmtMs(of.result.latencyMs.max)}; server ${(of.cpuShare * 100).toFixed(0)}% of CPU 1; late sends ${String(of.result.late)}${fmtRefused(of)}`,
     );
 
+    // And against a server as costly as Telemux, with that cost spread evenly over its Reports.
+    const spinUs = Math.max(0, (tCpu - fCpu) * SETS_PER_REPORT);
+    const smooth = await startReference('smooth', pin, [spinUs.toFixed(1)]);
+    children.push(smooth.child);
+    const os = await measure(gen, smooth, open(smooth.grpc));
+    await stop(smooth.child);
+    console.log(
+      `  control: an even server as costly as Telemux (the floor + ${spinUs.toFixed(0)} µs busy per Report) on the same schedule: Report latency p50 ${fmtMs(os.result.latencyMs.p50)} p99 ${fmtMs(os.result.latencyMs.p99)} max ${fmtMs(os.result.latencyMs.max)}; server ${(os.cpuShare * 100).toFixed(0)}% of CPU 1; late sends ${String(os.result.late)}${fmtRefused(os)}`,
+    );
+
     const seeded = await gen.run({ cmd: 'seed', target: telemux.grpc, labelSets: SEEDED_LABEL_SETS });
     if (seeded.failed > 0) throw new Error(`seeding failed: ${seeded.firstError ?? '?'}`);
     // One scrape with nothing else going on: what rendering 40,000 Istio series costs the server.
@@ -499,7 +514,7 @@ export async function run(): Promise<IngestFigures> {
     const eldMax = Math.max(o.eld?.max ?? NaN, s.eld?.max ?? NaN);
     console.log(
       `summary: telemux=${fmtRate(tRate)} sets (${tCpu.toFixed(2)}us CPU/set) baseline=${fmtRate(bRate)} sets ratio=${(tRate / bRate).toFixed(2)}x transport-floor=${fCpu.toFixed(2)}us CPU/set ` +
-        `p99@70%=${fmtMs(o.result.latencyMs.p99)} (transport floor ${fmtMs(of.result.latencyMs.p99)}, scraping ${fmtMs(s.result.latencyMs.p99)}) eventloop p99=${fmtMs(eldP99)} max=${fmtMs(eldMax)}`,
+        `p99@70%=${fmtMs(o.result.latencyMs.p99)} (transport floor ${fmtMs(of.result.latencyMs.p99)}, even server ${fmtMs(os.result.latencyMs.p99)}, scraping ${fmtMs(s.result.latencyMs.p99)}) eventloop p99=${fmtMs(eldP99)} max=${fmtMs(eldMax)}`,
     );
     return {
       telemuxSetsPerSec: tRate,
@@ -512,6 +527,7 @@ export async function run(): Promise<IngestFigures> {
       capacity: 1e6 / tCpu,
       p99Ms: o.result.latencyMs.p99,
       floorP99Ms: of.result.latencyMs.p99,
+      smoothP99Ms: os.result.latencyMs.p99,
       eldP99Ms: o.eld?.p99 ?? NaN,
       eldMaxMs: o.eld?.max ?? NaN,
       scrapeP99Ms: s.result.latencyMs.p99,
