@@ -15,6 +15,9 @@ import type { FamilyView } from './series-store.js';
 
 /** Series per chunk: small enough for the server to yield often, big enough to amortise. */
 export const SERIES_PER_CHUNK = 256;
+/** Series rendered between two pauses (empty chunks) of a chunk: about 200 lines of an Istio histogram. */
+const PAUSE_EVERY_HISTOGRAMS = 16;
+const PAUSE_EVERY_SCALARS = 128;
 
 /** HELP text: text 0.0.4 escapes `\` and newline only; OpenMetrics escapes `"` as well. */
 export function escapeHelp(help: string, format: ExpositionFormat): string {
@@ -280,10 +283,14 @@ export function* renderFamilyBytes(
     const scalarOpen = utf8(family.name);
     const step = Math.max(1, Math.floor(seriesPerChunk));
     const sink = new ByteSink(Math.min(1 << 20, step * (histogram ? (nb + 3) * 64 : 64) + 1024), buffers);
-    for (let start = 0; start < slots.length; start += step) {
+    // Within a chunk, a pause every few hundred lines: a chunk of histograms is megabytes and
+    // takes milliseconds to render, longer than a slice, while fewer, larger writes cost the socket less.
+    const pauseEvery = Math.max(1, Math.min(step, histogram ? PAUSE_EVERY_HISTOGRAMS : PAUSE_EVERY_SCALARS));
+    let inChunk = 0;
+    for (let start = 0; start < slots.length; start += pauseEvery) {
       if (start === 0) sink.ascii(renderHeaderAscii(family, format));
-      const end = Math.min(slots.length, start + step);
-      // Read per chunk: storage may have grown (and moved) since the previous one.
+      const end = Math.min(slots.length, start + pauseEvery);
+      // Read after every pause: storage may have grown (and moved) since.
       const data = family.data;
       const ids = family.labelIds;
       const stride = family.stride;
@@ -338,7 +345,11 @@ export function* renderFamilyBytes(
         writeNumber(sink, data[base + nb + 1]!, count, countLimit, '');
         sink.byte(NEWLINE);
       }
-      yield sink.take();
+      inChunk += end - start;
+      if (inChunk >= step || end === slots.length) {
+        inChunk = 0;
+        yield sink.take();
+      } else yield NO_BYTES;
     }
     sink.release();
   } finally {

@@ -22,6 +22,8 @@ export class LabelValues {
   private readers = 0;
   private pending: number[] = [];
   private rankCache: Int32Array | undefined;
+  /** Bumped when a value is added or dropped, so a sort in steps can tell its order went stale. */
+  private version = 0;
 
   /** Distinct values held. */
   get size(): number {
@@ -38,6 +40,7 @@ export class LabelValues {
       this.refs[id] = 0;
       this.encoded[id] = undefined;
       this.rankCache = undefined;
+      this.version++;
     }
     return id;
   }
@@ -89,6 +92,28 @@ export class LabelValues {
     return this.rankCache;
   }
 
+  /**
+   * `ranks()` computed in steps, pausing when `slicer` says the slice is used up: a first scrape
+   * orders tens of thousands of values. Values added meanwhile are ranked by a final `ranks()`.
+   */
+  *ranksInSteps(slicer: TimeSlicer): Generator<void, Int32Array, undefined> {
+    if (this.rankCache !== undefined) return this.rankCache;
+    const version = this.version;
+    const values = this.values;
+    const sort = new SlicedMergeSort([...this.ids.values()], (a, b) => compareGoStrings(values[a]!, values[b]!));
+    while (!sort.step(slicer)) {
+      yield;
+      slicer.restart();
+    }
+    if (this.version === version) {
+      const sorted = sort.sorted;
+      const rank = new Int32Array(values.length);
+      for (let i = 0; i < sorted.length; i++) rank[sorted[i]!] = i;
+      this.rankCache = rank;
+    }
+    return this.ranks();
+  }
+
   beginRead(): void {
     this.readers++;
   }
@@ -110,6 +135,7 @@ export class LabelValues {
     this.encoded[id] = undefined;
     this.free.push(id);
     this.rankCache = undefined;
+    this.version++;
   }
 }
 
@@ -392,6 +418,8 @@ export class MetricFamily implements FamilyView {
 
   *sortedSlotsInSteps(slicer: TimeSlicer = new TimeSlicer()): Generator<void, Int32Array, undefined> {
     if (this.sorted !== undefined) return this.sorted;
+    // Ranked first, in steps of its own; slotOrder then takes the (cached) ranks.
+    yield* this.labels.ranksInSteps(slicer);
     const version = this.version;
     const sort = new SlicedMergeSort([...this.index.values()], this.slotOrder());
     while (!sort.step(slicer)) {

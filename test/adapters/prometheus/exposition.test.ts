@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ValueType } from '../../../src/core/adapter.js';
 import { MetricFamily } from '../../../src/adapters/prometheus/series-store.js';
-import { renderFamilyChunks, renderHeader } from '../../../src/adapters/prometheus/index.js';
+import { renderFamilyBytes, renderFamilyChunks, renderHeader } from '../../../src/adapters/prometheus/index.js';
 import { instance, spec, startHandler } from './fixtures.js';
 
 const C = spec('c.instance.ns', ValueType.INT64, ['path', ['code', ValueType.INT64]]);
@@ -165,6 +165,37 @@ describe('exposition', () => {
     expect(chunks[0]?.startsWith('# HELP istio_n_total n_total\n# TYPE istio_n_total counter\n')).toBe(true);
     expect(chunks.slice(1).some((c) => c.includes('#'))).toBe(false);
     expect(chunks.join('')).toBe(env.exposition.render());
+  });
+
+  it('pauses within a chunk of histograms, and reads storage afresh after a pause in which it grew', () => {
+    const family = (): MetricFamily => {
+      const f = new MetricFamily('h', 'h', 'DISTRIBUTION', ['k'], [0.1, 1, 10]);
+      for (let i = 0; i < 100; i++) f.observe(f.create(`k${i}`, [`k${String(i).padStart(5, '0')}`]), i % 20);
+      return f;
+    };
+    // Series the render has not reached yet get new observations (it renders in label order).
+    const update = (f: MetricFamily): void => {
+      for (let i = 50; i < 100; i++) f.observe(f.get(`k${i}`)!, 0.05);
+    };
+    const expected = family();
+    update(expected);
+    const f = family();
+    const it = renderFamilyBytes(f, 'prometheus-text-0.0.4');
+    const all: Buffer[] = [];
+    let r = it.next();
+    while (r.done !== true && r.value.length > 0) {
+      all.push(r.value);
+      r = it.next();
+    }
+    // Paused with series still to render: thousands more series move the family's storage.
+    expect(r.done).toBe(false);
+    for (let i = 100; i < 5100; i++) f.create(`k${i}`, [`x${i}`]);
+    update(f);
+    all.push(...it);
+    expect(Buffer.concat(all).toString('utf8')).toBe(Buffer.concat([...renderFamilyBytes(expected, 'prometheus-text-0.0.4')]).toString('utf8'));
+    // 100 series fit one chunk, written at its end, with pauses (empty chunks) before it.
+    expect(all.filter((c) => c.length > 0)).toHaveLength(1);
+    expect(all.filter((c) => c.length === 0).length).toBeGreaterThanOrEqual(5);
   });
 
   it('keeps a scrape consistent when series change between chunks', () => {

@@ -122,8 +122,11 @@ describe('the prometheus series store', () => {
     for (let i = 0; i < 2000; i++) f.create(`k${i}`, [`v${(i * 7919) % 2000}`, `w${i % 3}`]).value = i;
     const atOnce = Array.from(f.sortedSlots());
     // A fresh family with the same series, sorted with a slicer that pauses at every check.
-    const g = new MetricFamily('g', 'g', 'GAUGE', ['a', 'b'], [], new LabelValues());
+    const gLabels = new LabelValues();
+    const g = new MetricFamily('g', 'g', 'GAUGE', ['a', 'b'], [], gLabels);
     for (let i = 0; i < 2000; i++) g.create(`k${i}`, [`v${(i * 7919) % 2000}`, `w${i % 3}`]).value = i;
+    // Label values ranked beforehand, so every pause below is the slot sort's.
+    gLabels.ranks();
     const steps = g.sortedSlotsInSteps(new TimeSlicer(0));
     let pauses = 0;
     let r = steps.next();
@@ -138,6 +141,26 @@ describe('the prometheus series store', () => {
     expect(labelsOf(g, r.value)).toEqual(labelsOf(f, atOnce));
     expect(labelsOf(g, g.sortedSlots())).toContain('v0,w9');
     expect(g.sortedSlots()).toHaveLength(2001);
+  });
+
+  it('ranks label values in steps, in the same order as at once, and ranks a value added meanwhile', () => {
+    const values = Array.from({ length: 3000 }, (_, i) => `v${(i * 7919) % 3000}`);
+    const atOnce = new LabelValues();
+    for (const v of values) atOnce.idOf(v);
+    const inSteps = new LabelValues();
+    for (const v of values) inSteps.idOf(v);
+    const steps = inSteps.ranksInSteps(new TimeSlicer(0));
+    let pauses = 0;
+    let r = steps.next();
+    while (r.done !== true) {
+      if (++pauses === 3) inSteps.idOf('late');
+      r = steps.next();
+    }
+    expect(pauses).toBeGreaterThan(3);
+    const order = (labels: LabelValues, rank: Int32Array): string[] =>
+      [...values, 'late'].filter((v) => labels.find(v) >= 0).sort((a, b) => rank[labels.find(a)]! - rank[labels.find(b)]!);
+    expect(order(inSteps, r.value)).toEqual([...order(atOnce, atOnce.ranks()), 'late'].sort());
+    expect(r.value).toBe(inSteps.ranks());
   });
 
   it('keeps series and label values a scrape has started on, even when they are evicted and replaced meanwhile', () => {
