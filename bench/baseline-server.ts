@@ -9,9 +9,9 @@
  *   windows, raw-bytes deserialisers) with nothing behind it. What it costs per set is what grpc-js
  *   and HTTP/2 cost; Telemux's CPU above it is Telemux's own.
  * - `smooth <µs>`: the floor plus a busy wait of `<µs>` per Report, run as each Report arrives.
- *   Given Telemux's own CPU per Report, it is a server as costly as Telemux whose work is perfectly
- *   even: no flushes, no collector, no scrapes. Its latency at Telemux's load is what queueing on
- *   this host costs any server that busy; what Telemux adds to it is Telemux's unevenness.
+ *   Given what Telemux spent per Report above the floor, it is a server as busy as Telemux whose
+ *   work is perfectly even: no flushes, no collector, no scrapes. Its latency at Telemux's load is
+ *   what queueing on this host costs any server that busy; what Telemux adds is its unevenness.
  *
  * Started by bench/ingest.ts with the mode as its argument; prints `<mode> listening <port>` on
  * stdout, exits on SIGTERM.

@@ -380,7 +380,7 @@ export interface IngestFigures {
   /** Report latency p99 of the transport floor on the same open-loop schedule (the control). */
   readonly floorP99Ms: number;
   /**
-   * The same for a server exactly as costly per Report as Telemux whose work is perfectly even
+   * The same for a server as busy as Telemux was on that schedule whose work is perfectly even
    * (the floor plus a busy wait): what queueing at this load costs on this host.
    */
   readonly smoothP99Ms: number;
@@ -476,14 +476,15 @@ export async function run(): Promise<IngestFigures> {
       `  control: the transport floor on the same schedule: Report latency p50 ${fmtMs(of.result.latencyMs.p50)} p99 ${fmtMs(of.result.latencyMs.p99)} max ${fmtMs(of.result.latencyMs.max)}; server ${(of.cpuShare * 100).toFixed(0)}% of CPU 1; late sends ${String(of.result.late)}${fmtRefused(of)}`,
     );
 
-    // And against a server as costly as Telemux, with that cost spread evenly over its Reports.
-    const spinUs = Math.max(0, (tCpu - fCpu) * SETS_PER_REPORT);
+    // And against a server as busy as Telemux was on this schedule, with its work spread evenly:
+    // the floor plus, per Report, the CPU Telemux spent above the floor's in that window.
+    const spinUs = Math.max(0, ((o.cpuShare - of.cpuShare) * 1e6) / rate);
     const smooth = await startReference('smooth', pin, [spinUs.toFixed(1)]);
     children.push(smooth.child);
     const os = await measure(gen, smooth, open(smooth.grpc));
     await stop(smooth.child);
     console.log(
-      `  control: an even server as costly as Telemux (the floor + ${spinUs.toFixed(0)} µs busy per Report) on the same schedule: Report latency p50 ${fmtMs(os.result.latencyMs.p50)} p99 ${fmtMs(os.result.latencyMs.p99)} max ${fmtMs(os.result.latencyMs.max)}; server ${(os.cpuShare * 100).toFixed(0)}% of CPU 1; late sends ${String(os.result.late)}${fmtRefused(os)}`,
+      `  control: an even server as busy as Telemux (the floor + ${spinUs.toFixed(0)} µs busy per Report) on the same schedule: Report latency p50 ${fmtMs(os.result.latencyMs.p50)} p99 ${fmtMs(os.result.latencyMs.p99)} max ${fmtMs(os.result.latencyMs.max)}; server ${(os.cpuShare * 100).toFixed(0)}% of CPU 1; late sends ${String(os.result.late)}${fmtRefused(os)}`,
     );
 
     const seeded = await gen.run({ cmd: 'seed', target: telemux.grpc, labelSets: SEEDED_LABEL_SETS });
@@ -514,7 +515,7 @@ export async function run(): Promise<IngestFigures> {
     const scrapeMs = median(scrapes.map((x) => x.ms));
     console.log(
       `open loop at ${String(LOAD_SHARE * 100)}% with ${String((SEEDED_LABEL_SETS * 4) / 1000)}k series scraped every ${String(SCRAPE_INTERVAL_MS / 1000)} s (${String(scrapes.length)} scrapes, median ${fmtMs(scrapeMs)}):` +
-        ` Report latency p50 ${fmtMs(s.result.latencyMs.p50)} p99 ${fmtMs(s.result.latencyMs.p99)} max ${fmtMs(s.result.latencyMs.max)}; event-loop delay p99 ${fmtMs(s.eld?.p99 ?? NaN)} max ${fmtMs(s.eld?.max ?? NaN)}; ${fmtGcs(s)}; RSS ${fmtBytes(s.rss)}${fmtRefused(s)}`,
+        ` Report latency p50 ${fmtMs(s.result.latencyMs.p50)} p99 ${fmtMs(s.result.latencyMs.p99)} max ${fmtMs(s.result.latencyMs.max)}; event-loop delay p99 ${fmtMs(s.eld?.p99 ?? NaN)} max ${fmtMs(s.eld?.max ?? NaN)}; ${fmtGcs(s)}; server ${(s.cpuShare * 100).toFixed(0)}% of CPU 1; RSS ${fmtBytes(s.rss)}${fmtRefused(s)}`,
     );
     console.log(`sinks: ${String(sinks.datagrams)} StatsD datagrams, ${String(sinks.trapPuts)} HTTPTrap submissions received`);
     if (sinks.datagrams === 0) throw new Error('the StatsD sink received nothing: the StatsD handler did not run');
