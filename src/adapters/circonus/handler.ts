@@ -9,7 +9,7 @@ import { RateLimitedLog, TallyLog } from '../../core/log.js';
 import { redactUrl, type CirconusConfig } from './config.js';
 import { CIRCONUS_CODES, CirconusError } from './errors.js';
 import { encodeEntry } from './payload.js';
-import { encodeBodyInSlices, type PayloadBody } from './payload-body.js';
+import { encodeBodyInSlices, KeyOrder, type PayloadBody } from './payload-body.js';
 import { InstanceRecorder, type DropReason, type TagKeyers, type TupleBudget } from './recorder.js';
 import { DEFAULT_SLICE_MS, SliceAbortedError, TimeSlicer } from '../../core/adapter.js';
 import { SeriesStore } from './store.js';
@@ -94,6 +94,8 @@ export class CirconusHandler implements Handler {
   private readonly brokerLog: RateLimitedLog;
   private readonly tagLog: RateLimitedLog;
   private readonly overflowLog: TallyLog;
+  /** The last payload's key order: the next flush mostly has the same names. */
+  private readonly keyOrder = new KeyOrder();
   /** Instances each metric sent to its overflow stream since the last flush (off the hot path's maps). */
   private readonly overflowed = new Map<InstanceRecorder, number>();
 
@@ -243,7 +245,7 @@ export class CirconusHandler implements Handler {
     let body: PayloadBody;
     try {
       // `batch` is detached from the Report path, so it cannot change while encoding yields.
-      body = await encodeBodyInSlices(batch.values(), slicer, signal);
+      body = await encodeBodyInSlices(batch.values(), slicer, signal, this.keyOrder);
     } catch (e) {
       if (e instanceof SliceAbortedError) {
         // What a PUT aborted before its first attempt gives: the payload is kept. Its size is

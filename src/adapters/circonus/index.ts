@@ -29,7 +29,7 @@ export {
 export { CIRCONUS_CODES, CirconusError, type CirconusCode } from './errors.js';
 export { CIRCONUS_EVENTS, CirconusHandler, type CirconusHandlerOptions } from './handler.js';
 export { encodeEntry, encodePayload, encodePayloadInChunks, encodeValue, goJsonString, type CirconusSample, type CirconusType } from './payload.js';
-export { encodeBodyInSlices, type PayloadBody } from './payload-body.js';
+export { encodeBodyInSlices, KeyOrder, type PayloadBody } from './payload-body.js';
 export {
   InstanceRecorder,
   OVERFLOW_TAG_VALUE,

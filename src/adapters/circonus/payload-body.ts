@@ -116,19 +116,83 @@ function encodeSome(sorted: readonly Series[], from: number, out: ChunkWriter, s
 }
 
 /**
- * The payload of `series` (names distinct), members sorted as Go sorts map keys, each series
- * learning the size of its member (`encodedBytes`). The series must not change until the promise
- * settles. Rejects with SliceAbortedError when `signal` fires between slices, and with
- * RangeError for a value its type cannot carry.
+ * The key order of the last payload a handler encoded, so the next one, which mostly has the same
+ * names, need not sort them again: comparing 40,000 tagged names of about a kilobyte was 29% of a
+ * flush. Names seen last time are placed by their old position; only new ones are sorted, then
+ * each is put in by binary search.
  */
-export async function encodeBodyInSlices(series: Iterable<Series>, slicer: TimeSlicer, signal?: AbortSignal): Promise<PayloadBody> {
+export class KeyOrder {
+  private position = new Map<string, number>();
+  private size = 0;
+  private goOrder = false;
+
+  /** `items` sorted by `compare` (the one for `goOrder`), reusing the last order where it holds. */
+  async sort(items: Series[], goOrder: boolean, slicer: TimeSlicer, signal?: AbortSignal): Promise<Series[]> {
+    const compare = goOrder ? byGoBytes : byCodeUnits;
+    // A different comparison makes the old positions meaningless.
+    const known = goOrder === this.goOrder ? this.position : new Map<string, number>();
+    const placed: (Series | undefined)[] = new Array<Series | undefined>(known.size > 0 ? this.size : 0);
+    const fresh: Series[] = [];
+    for (let i = 0; i < items.length; i++) {
+      const s = items[i] as Series;
+      const at = known.get(s.name);
+      if (at === undefined) fresh.push(s);
+      else placed[at] = s;
+      if ((i & 1023) === 1023) await slicer.yieldIfDue(signal);
+    }
+    const old: Series[] = [];
+    for (const s of placed) if (s !== undefined) old.push(s);
+    const added = await sortInSlices(fresh, compare, slicer, signal);
+    const sorted = added.length === 0 ? old : mergeInto(old, added, compare);
+    await slicer.yieldIfDue(signal);
+    // Positions are recorded only once the whole order is known, so an abort leaves the old ones.
+    const position = new Map<string, number>();
+    for (let i = 0; i < sorted.length; i++) {
+      position.set((sorted[i] as Series).name, i);
+      if ((i & 1023) === 1023) await slicer.yieldIfDue(signal);
+    }
+    this.position = position;
+    this.size = sorted.length;
+    this.goOrder = goOrder;
+    return sorted;
+  }
+}
+
+/** `old` and `added`, both sorted by `compare`, as one sorted array; each added one found by binary search. */
+function mergeInto(old: readonly Series[], added: readonly Series[], compare: (a: Series, b: Series) => number): Series[] {
+  const out: Series[] = [];
+  let from = 0;
+  for (const a of added) {
+    let lo = from;
+    let hi = old.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (compare(old[mid] as Series, a) < 0) lo = mid + 1;
+      else hi = mid;
+    }
+    for (let i = from; i < lo; i++) out.push(old[i] as Series);
+    out.push(a);
+    from = lo;
+  }
+  for (let i = from; i < old.length; i++) out.push(old[i] as Series);
+  return out;
+}
+
+/**
+ * The payload of `series` (names distinct), members sorted as Go sorts map keys, each series
+ * learning the size of its member (`encodedBytes`). With `order`, the last payload's key order
+ * is reused. The series must not change until the promise settles. Rejects with
+ * SliceAbortedError when `signal` fires between slices, and with RangeError for a value its type
+ * cannot carry.
+ */
+export async function encodeBodyInSlices(series: Iterable<Series>, slicer: TimeSlicer, signal?: AbortSignal, order?: KeyOrder): Promise<PayloadBody> {
   const items = Array.from(series);
   const found = { goOrder: false };
   for (let i = 0; i < items.length; ) {
     i = scanSome(items, i, slicer, found);
     await slicer.yieldIfDue(signal);
   }
-  const sorted = await sortInSlices(items, found.goOrder ? byGoBytes : byCodeUnits, slicer, signal);
+  const sorted = order !== undefined ? await order.sort(items, found.goOrder, slicer, signal) : await sortInSlices(items, found.goOrder ? byGoBytes : byCodeUnits, slicer, signal);
   const out = new ChunkWriter();
   for (let i = 0; i < sorted.length; ) {
     i = encodeSome(sorted, i, out, slicer);

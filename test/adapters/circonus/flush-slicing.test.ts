@@ -8,6 +8,7 @@ import {
   encodeBodyInSlices,
   encodePayload,
   InstanceRecorder,
+  KeyOrder,
   Series,
   SeriesStore,
   TagKeyer,
@@ -295,6 +296,52 @@ describe('sliced encoding', () => {
     // Each series learns its member's size: what a requeue trims by.
     const members = [...store.values()].reduce((n, s) => n + s.encodedBytes, 0);
     expect(members + store.size - 1 + 2).toBe(bytes.length);
+  });
+
+  it('reuses the last key order across payloads and still writes what encodePayload writes', async () => {
+    const order = new KeyOrder();
+    const tagged = (i: number): string => `m${i % 7}|ST[b"${Buffer.from(`v${(i * 7919) % 3001}`).toString('base64')}"]`;
+    // Each payload: some names of the last one gone, new ones before, between and after them,
+    // and in the third a surrogate, which switches the comparison to Go's byte order.
+    const payloads: string[][] = [
+      Array.from({ length: 3000 }, (_, i) => tagged(i)),
+      [...Array.from({ length: 3000 }, (_, i) => tagged(i)).filter((_, i) => i % 5 !== 0), 'a', 'zz', tagged(3001), tagged(4000)],
+      [...Array.from({ length: 500 }, (_, i) => tagged(i)), '\u{1F600}', '\uFFFD'],
+      [...Array.from({ length: 500 }, (_, i) => tagged(i)), '\uFFFD', 'b'],
+      [],
+      ['only'],
+    ];
+    for (const [n, names] of payloads.entries()) {
+      const store = new SeriesStore(n);
+      names.forEach((name, i) => store.getOrCreate(name, 'count', 'L', Infinity)?.addCount(i));
+      const body = await encodeBodyInSlices(store.values(), new TimeSlicer(0), undefined, order);
+      expect(body.chunks.join(''), `payload ${n}`).toBe(encodePayload(store.values()));
+    }
+  });
+
+  it('leaves a usable key order when an encoding is aborted at any point', async () => {
+    const order = new KeyOrder();
+    const store = (names: readonly string[]): SeriesStore => {
+      const st = new SeriesStore(1);
+      for (const name of names) st.getOrCreate(name, 'count', 'L', Infinity)?.addCount(1);
+      return st;
+    };
+    const names = Array.from({ length: 5000 }, (_, i) => `n${(i * 7919) % 5003}`);
+    await encodeBodyInSlices(store(names).values(), new TimeSlicer(0), undefined, order);
+    // Aborted after 40 to 120 turns of the event loop: in the scan, the sort or the positions.
+    for (let turns = 40; turns <= 120; turns += 8) {
+      const abort = new AbortController();
+      let seen = 0;
+      const tick = (): void => {
+        if (++seen === turns) abort.abort(new Error('flush overran'));
+        else setImmediate(tick);
+      };
+      setImmediate(tick);
+      await encodeBodyInSlices(store([...names, `extra${turns}`]).values(), new TimeSlicer(0), abort.signal, order).catch(() => undefined);
+      abort.abort();
+      const next = store([...names.slice(turns), `new${turns}`]);
+      expect((await encodeBodyInSlices(next.values(), new TimeSlicer(0), undefined, order)).chunks.join('')).toBe(encodePayload(next.values()));
+    }
   });
 
   it('encodes an empty store as {}', async () => {
