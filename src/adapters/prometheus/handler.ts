@@ -51,8 +51,9 @@ interface Binding {
   readonly plan: KeyPlan;
 }
 
-/** The overflow is logged at most once per this interval (with the suppressed count). */
+/** The overflow is logged at most once per this interval, with the counts since the line before. */
 const OVERFLOW_LOG_INTERVAL_MS = 60_000;
+const OVERFLOW_MESSAGE = 'series cap reached: new label sets go to the overflow series';
 
 /** At most this many distinct messages are spelled out in a HandleResult. */
 const MAX_MESSAGES = 5;
@@ -267,7 +268,7 @@ export class PrometheusHandler implements Handler {
   private reportOverflow(): void {
     this.env.stats.count(EVENTS.seriesOverflow, this.overflowed);
     this.overflowed = 0;
-    this.overflowLog.flush('series cap reached: new label sets go to the overflow series', { handlerCap: this.maxSeries, live: this.liveSeries() });
+    this.overflowLog.flush(OVERFLOW_MESSAGE, { handlerCap: this.maxSeries, live: this.liveSeries() });
   }
 
   /** Evicts series idle for at least the TTL (Mixer's ttlCache removes entries whose deadline <= now). */
@@ -281,6 +282,8 @@ export class PrometheusHandler implements Handler {
     }
     // Freed label ids may be handed out again: no remembered key may outlive them.
     this.forgetKeys();
+    // Overflows counted since the last line, written even if none has come since.
+    this.overflowLog.flush(OVERFLOW_MESSAGE, { handlerCap: this.maxSeries, live: this.liveSeries() });
     if (removed > 0) {
       this.env.stats.count(EVENTS.expired, removed);
       this.env.logger.debug('expired idle series', { removed, live: this.liveSeries() });

@@ -288,6 +288,40 @@ describe('prometheus handler', () => {
     expect(env.events.get('series_overflow')).toBe(2);
   });
 
+  it('logs overflows at most once a minute, with the count per metric since the last line', async () => {
+    const a = spec('a.instance.ns', ValueType.INT64, ['path']);
+    const lines: { msg: string; fields: Record<string, unknown> }[] = [];
+    const logger = {
+      debug: () => undefined,
+      info: () => undefined,
+      error: () => undefined,
+      warn: (msg: string, fields?: Record<string, unknown>) => void lines.push({ msg, fields: fields ?? {} }),
+      child: () => logger,
+    };
+    const env = { ...testEnv(), logger };
+    const { handler } = await startHandler(
+      {
+        metricsExpirationPolicy: { metricsExpiryDuration: '10m' },
+        metrics: [{ name: 'a_total', instance_name: a.name, kind: 'COUNTER', label_names: ['path'], max_series: 1 }],
+      },
+      [a],
+      env,
+    );
+    const batch = (from: number, n: number) => Array.from({ length: n }, (_, i) => instance(a, 1, { path: `/${from + i}` }));
+    handler.handleMetrics(batch(0, 3));
+    handler.handleMetrics(batch(3, 5));
+    expect(lines.map((l) => [l.fields['total'], l.fields['by']])).toEqual([[2, 'istio_a_total=2']]);
+    // A minute later the expiry check writes what came since, though no overflow has come after it.
+    env.clock.advance(61_000);
+    await handler.flush!(new AbortController().signal);
+    expect(lines.map((l) => [l.fields['total'], l.fields['by']])).toEqual([
+      [2, 'istio_a_total=2'],
+      [5, 'istio_a_total=5'],
+    ]);
+    expect(lines[1]?.msg).toBe('series cap reached: new label sets go to the overflow series');
+    expect(env.events.get('series_overflow')).toBe(7);
+  });
+
   it('exposes nothing for a metric that has no series yet', async () => {
     const { env } = await defaultHandler();
     expect(env.exposition.render()).toBe('');
