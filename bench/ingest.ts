@@ -352,6 +352,12 @@ function fmtRefused(w: Window): string {
   return n === 0 ? '' : `; ${String(n)} Reports refused as overloaded (UNAVAILABLE, ${((100 * n) / (n + w.result.ok)).toFixed(1)}%)`;
 }
 
+/** One control server's open-loop window, on the schedule Telemux was just measured on. */
+function fmtControl(what: string, w: Window): string {
+  const l = w.result.latencyMs;
+  return `  control: ${what} on the same schedule: Report latency p50 ${fmtMs(l.p50)} p99 ${fmtMs(l.p99)} max ${fmtMs(l.max)}; server ${(w.cpuShare * 100).toFixed(0)}% of CPU 1; late sends ${String(w.result.late)}${fmtRefused(w)}`;
+}
+
 function fmtGcs(w: Window): string {
   return w.majorGcs === undefined ? 'mark-compacts unknown' : `${String(w.majorGcs.count)} mark-compacts (${fmtMs(w.majorGcs.ms)} in all)`;
 }
@@ -472,9 +478,7 @@ export async function run(): Promise<IngestFigures> {
     // The same schedule against the transport floor: what the host, the transport and the load
     // generator add to every Report's latency whatever the server does.
     const of = await measure(gen, floor, open(floor.grpc));
-    console.log(
-      `  control: the transport floor on the same schedule: Report latency p50 ${fmtMs(of.result.latencyMs.p50)} p99 ${fmtMs(of.result.latencyMs.p99)} max ${fmtMs(of.result.latencyMs.max)}; server ${(of.cpuShare * 100).toFixed(0)}% of CPU 1; late sends ${String(of.result.late)}${fmtRefused(of)}`,
-    );
+    console.log(fmtControl('the transport floor', of));
 
     // And against a server as busy as Telemux was on this schedule, with its work spread evenly:
     // the floor plus, per Report, the CPU Telemux spent above the floor's in that window.
@@ -483,9 +487,7 @@ export async function run(): Promise<IngestFigures> {
     children.push(smooth.child);
     const os = await measure(gen, smooth, open(smooth.grpc));
     await stop(smooth.child);
-    console.log(
-      `  control: an even server as busy as Telemux (the floor + ${spinUs.toFixed(0)} µs busy per Report) on the same schedule: Report latency p50 ${fmtMs(os.result.latencyMs.p50)} p99 ${fmtMs(os.result.latencyMs.p99)} max ${fmtMs(os.result.latencyMs.max)}; server ${(os.cpuShare * 100).toFixed(0)}% of CPU 1; late sends ${String(os.result.late)}${fmtRefused(os)}`,
-    );
+    console.log(fmtControl(`an even server as busy as Telemux (the floor + ${spinUs.toFixed(0)} µs busy per Report)`, os));
 
     const seeded = await gen.run({ cmd: 'seed', target: telemux.grpc, labelSets: SEEDED_LABEL_SETS });
     if (seeded.failed > 0) throw new Error(`seeding failed: ${seeded.firstError ?? '?'}`);

@@ -257,17 +257,23 @@ export class PrometheusHandler implements Handler {
     this.overflowLog.add(family.name);
     let key = this.overflowKeys.get(family);
     if (key === undefined) {
-      key = idKey(new Array<number>(n).fill(labels.idOf(OVERFLOW_LABEL_VALUE)), n);
+      const overflowIds = new Array<number>(n).fill(labels.idOf(OVERFLOW_LABEL_VALUE));
+      key = idKey(overflowIds, n);
       this.overflowKeys.set(family, key);
+      if (family.slotOf(key) < 0) return family.createSlot(key, overflowIds);
     }
-    const slot = family.slotOf(key);
-    return slot >= 0 ? slot : family.createSlot(key, new Array<number>(n).fill(labels.idOf(OVERFLOW_LABEL_VALUE)));
+    return family.slotOf(key);
   }
 
   /** Once per batch: the count for the handler's stats, and a log line at most once per interval. */
   private reportOverflow(): void {
     this.env.stats.count(EVENTS.seriesOverflow, this.overflowed);
     this.overflowed = 0;
+    this.logOverflow();
+  }
+
+  /** The overflows tallied since the last line, if the log interval has passed. */
+  private logOverflow(): void {
     this.overflowLog.flush(OVERFLOW_MESSAGE, { handlerCap: this.maxSeries, live: this.liveSeries() });
   }
 
@@ -283,7 +289,7 @@ export class PrometheusHandler implements Handler {
     // Freed label ids may be handed out again: no remembered key may outlive them.
     this.forgetKeys();
     // Overflows counted since the last line, written even if none has come since.
-    this.overflowLog.flush(OVERFLOW_MESSAGE, { handlerCap: this.maxSeries, live: this.liveSeries() });
+    this.logOverflow();
     if (removed > 0) {
       this.env.stats.count(EVENTS.expired, removed);
       this.env.logger.debug('expired idle series', { removed, live: this.liveSeries() });

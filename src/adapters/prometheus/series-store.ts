@@ -81,14 +81,7 @@ export class LabelValues {
    * after values were added or dropped.
    */
   ranks(): Int32Array {
-    if (this.rankCache === undefined) {
-      const ids: number[] = [...this.ids.values()];
-      const values = this.values;
-      ids.sort((a, b) => compareGoStrings(values[a]!, values[b]!));
-      const rank = new Int32Array(values.length);
-      for (let i = 0; i < ids.length; i++) rank[ids[i]!] = i;
-      this.rankCache = rank;
-    }
+    this.rankCache ??= this.rankOf([...this.ids.values()].sort(this.byValue));
     return this.rankCache;
   }
 
@@ -99,19 +92,23 @@ export class LabelValues {
   *ranksInSteps(slicer: TimeSlicer): Generator<void, Int32Array, undefined> {
     if (this.rankCache !== undefined) return this.rankCache;
     const version = this.version;
-    const values = this.values;
-    const sort = new SlicedMergeSort([...this.ids.values()], (a, b) => compareGoStrings(values[a]!, values[b]!));
+    const sort = new SlicedMergeSort([...this.ids.values()], this.byValue);
     while (!sort.step(slicer)) {
       yield;
       slicer.restart();
     }
-    if (this.version === version) {
-      const sorted = sort.sorted;
-      const rank = new Int32Array(values.length);
-      for (let i = 0; i < sorted.length; i++) rank[sorted[i]!] = i;
-      this.rankCache = rank;
-    }
+    if (this.version === version) this.rankCache = this.rankOf(sort.sorted);
     return this.ranks();
+  }
+
+  /** Ids by their values in Go's (bytewise) string order. */
+  private readonly byValue = (a: number, b: number): number => compareGoStrings(this.values[a]!, this.values[b]!);
+
+  /** Each id's position in `sorted`, the held ids in order. */
+  private rankOf(sorted: readonly number[]): Int32Array {
+    const rank = new Int32Array(this.values.length);
+    for (let i = 0; i < sorted.length; i++) rank[sorted[i]!] = i;
+    return rank;
   }
 
   beginRead(): void {

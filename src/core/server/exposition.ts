@@ -1,5 +1,5 @@
 import type { ExpositionFormat, ExpositionRegistry, ExpositionSource } from '../adapter.js';
-import { nextTurn, TimeSlicer } from '../schedule/time-slicer.js';
+import { DEFAULT_SLICE_MS, nextTurn, TimeSlicer } from '../schedule/time-slicer.js';
 
 export const TEXT_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 export const OPENMETRICS_CONTENT_TYPE = 'application/openmetrics-text; version=1.0.0; charset=utf-8';
@@ -34,7 +34,8 @@ export class Exposition implements ExpositionRegistry {
   /**
    * Renders every family once (a name exposed by two handlers is taken from the newer one),
    * giving the event loop back whenever rendering has held it for `sliceMs`, so Reports keep
-   * flowing during a scrape of any size. `out` is a function that takes each chunk, or a stream
+   * flowing during a scrape of any size (a 40,000-series render held the loop for 10.5 ms at most
+   * with 5 ms slices, 4.7–5.5 ms with the default 2 ms, and took no longer in all). `out` is a function that takes each chunk, or a stream
    * (an HTTP response): then a full socket buffer pauses rendering until it drains, so a slow
    * scraper costs neither memory nor CPU ahead of what it reads.
    */
@@ -94,11 +95,3 @@ export interface ChunkStream {
   off(event: 'drain' | 'close', listener: () => void): unknown;
   readonly destroyed: boolean;
 }
-
-/**
- * How long one stretch of rendering may hold the event loop before a Report gets its turn: a
- * slice ends after the chunk that passes it (256 Istio histograms, about 2 MB, take 2–3 ms on a
- * slow core). Measured with a 1 ms timer, a 40,000-series render held the loop for 10.5 ms at
- * most with 5 ms slices and 4.7–5.5 ms with 2 ms slices, and took no longer in all.
- */
-const DEFAULT_SLICE_MS = 2;
