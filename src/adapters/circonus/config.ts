@@ -5,7 +5,7 @@
  * Every problem is reported with the path of the key the operator wrote; nothing is fixed up
  * silently.
  */
-import { ValueType, type ConfigReporter, type ErrorCode, type InstanceSpec } from '../../core/adapter.js';
+import { describeValue as describe, isRecord, JsonpbObject, ValueType, type ConfigReporter, type ErrorCode, type InstanceSpec, type JsonpbFieldCodes } from '../../core/adapter.js';
 import { parseGoDuration } from '../../core/expr/duration.js';
 import { CIRCONUS_CODES } from './errors.js';
 import { MAX_TAG_CATEGORY_BYTES, MAX_TAGS, tagCategory } from './stream-tags.js';
@@ -98,21 +98,7 @@ const PARAMS_FIELDS = [
   'max_pending_bytes',
 ] as const;
 const METRIC_FIELDS = ['name', 'type', 'dimensions', 'max_series'] as const;
-
-function camel(snake: string): string {
-  return snake.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
-}
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-function describe(v: unknown): string {
-  if (v === null) return 'null';
-  if (Array.isArray(v)) return 'a list';
-  if (typeof v === 'object') return 'a map';
-  return `${typeof v} ${JSON.stringify(v)}`;
-}
+const JSONPB_CODES: JsonpbFieldCodes = { unknownField: CODES.unknownField, duplicateField: CODES.duplicateField, field: CODES.fieldType };
 
 /**
  * The URL with everything that may be secret replaced: the HTTPTrap secret is the last path
@@ -135,66 +121,6 @@ export function redactUrl(url: string | URL): string {
   return `${u.protocol}//${u.host}${segments.join('/')}${u.search === '' ? '' : '?…'}`;
 }
 
-/** One jsonpb object: maps both spellings to the proto field and reports strays and duplicates. */
-class Fields {
-  private readonly keys = new Map<string, string>();
-
-  constructor(
-    private readonly obj: Record<string, unknown>,
-    private readonly path: Path,
-    fields: readonly string[],
-    what: string,
-    private readonly ctx: Context,
-  ) {
-    const byKey = new Map<string, string>();
-    for (const f of fields) {
-      byKey.set(f, f);
-      byKey.set(camel(f), f);
-    }
-    for (const key of Object.keys(obj)) {
-      const field = byKey.get(key);
-      if (field === undefined) {
-        ctx.issue([...path, key], `unknown field "${key}" in ${what} (known fields: ${fields.join(', ')})`, CODES.unknownField);
-        continue;
-      }
-      const seen = this.keys.get(field);
-      if (seen !== undefined) {
-        ctx.issue([...path, key], `"${key}" sets the same field as "${seen}"; give it once`, CODES.duplicateField);
-        continue;
-      }
-      this.keys.set(field, key);
-    }
-  }
-
-  /** jsonpb treats null as absent. */
-  get(field: string): unknown {
-    const key = this.keys.get(field);
-    const v = key === undefined ? undefined : this.obj[key];
-    return v === null ? undefined : v;
-  }
-
-  /** The key as written, or the snake_case name when the field is absent. */
-  pathOf(field: string): Path {
-    return [...this.path, this.keys.get(field) ?? field];
-  }
-
-  keyOf(field: string): string {
-    return this.keys.get(field) ?? field;
-  }
-
-  issue(field: string, message: string, code: ErrorCode): void {
-    this.ctx.issue(this.pathOf(field), message, code);
-  }
-
-  issueAt(path: Path, message: string, code: ErrorCode): void {
-    this.ctx.issue(path, message, code);
-  }
-
-  warn(field: string, message: string, code: ErrorCode): void {
-    this.ctx.warn(this.pathOf(field), message, code);
-  }
-}
-
 class Context {
   failed = false;
 
@@ -210,8 +136,8 @@ class Context {
   }
 }
 
-function readString(f: Fields, field: string): string | undefined {
-  const v = f.get(field);
+function readString(f: JsonpbObject, field: string): string | undefined {
+  const v = f.value(field);
   if (v === undefined) return undefined;
   if (typeof v !== 'string') {
     f.issue(field, `"${f.keyOf(field)}" must be a string, got ${describe(v)}`, CODES.fieldType);
@@ -221,8 +147,8 @@ function readString(f: Fields, field: string): string | undefined {
 }
 
 /** jsonpb reads integers from JSON numbers or from strings holding one. */
-function readInteger(f: Fields, field: string, min: number, max: number, fallback: number, unit: string): number {
-  const v = f.get(field);
+function readInteger(f: JsonpbObject, field: string, min: number, max: number, fallback: number, unit: string): number {
+  const v = f.value(field);
   if (v === undefined) return fallback;
   const n = typeof v === 'number' ? v : typeof v === 'string' && /^\s*-?\d+\s*$/.test(v) ? Number(v) : Number.NaN;
   if (!Number.isInteger(n)) {
@@ -237,8 +163,8 @@ function readInteger(f: Fields, field: string, min: number, max: number, fallbac
 }
 
 /** A Go duration string, in milliseconds (undefined when absent or reported). */
-function readDurationMs(f: Fields, field: string, code: ErrorCode): number | undefined {
-  const v = f.get(field);
+function readDurationMs(f: JsonpbObject, field: string, code: ErrorCode): number | undefined {
+  const v = f.value(field);
   if (v === undefined) return undefined;
   const key = f.keyOf(field);
   if (typeof v !== 'string') {
@@ -258,8 +184,8 @@ function isLoopback(hostname: string): boolean {
   return hostname === 'localhost' || hostname === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(hostname);
 }
 
-function readSubmissionUrl(f: Fields): string | undefined {
-  const present = f.get('submission_url') !== undefined;
+function readSubmissionUrl(f: JsonpbObject): string | undefined {
+  const present = f.value('submission_url') !== undefined;
   const text = readString(f, 'submission_url');
   const example = 'https://<broker>:43191/module/httptrap/<check uuid>/<secret>';
   if (!present || text === '') {
@@ -299,8 +225,8 @@ function readSubmissionUrl(f: Fields): string | undefined {
 
 const METRIC_TYPE_NAMES = 'COUNTER, GAUGE or DISTRIBUTION';
 
-function readMetricType(f: Fields): CirconusMetricConfig['type'] | undefined {
-  const v = f.get('type');
+function readMetricType(f: JsonpbObject): CirconusMetricConfig['type'] | undefined {
+  const v = f.value('type');
   if (v === undefined) {
     f.issue('type', `missing "type": one of ${METRIC_TYPE_NAMES}`, CODES.metricType);
     return undefined;
@@ -335,7 +261,7 @@ const ACCEPTED: Readonly<Record<CirconusMetricConfig['type'], readonly ValueType
   [CirconusMetricType.DISTRIBUTION]: [ValueType.DURATION, ValueType.INT64, ValueType.DOUBLE],
 };
 
-function checkValueType(f: Fields, type: CirconusMetricConfig['type'], spec: InstanceSpec): void {
+function checkValueType(f: JsonpbObject, type: CirconusMetricConfig['type'], spec: InstanceSpec): void {
   const accepted = ACCEPTED[type];
   if (accepted.includes(spec.valueType)) return;
   const names = accepted.map((t) => (t === ValueType.VALUE_TYPE_UNSPECIFIED ? 'no value (counts instances)' : ValueType[t]));
@@ -344,8 +270,8 @@ function checkValueType(f: Fields, type: CirconusMetricConfig['type'], spec: Ins
   f.issue('type', `${CirconusMetricType[type]} takes ${names.join(', ')}, but instance ${spec.name} has ${found}`, CODES.valueType);
 }
 
-function readDimensions(f: Fields, spec: InstanceSpec | undefined): string[] | undefined {
-  const v = f.get('dimensions');
+function readDimensions(f: JsonpbObject, spec: InstanceSpec | undefined): string[] | undefined {
+  const v = f.value('dimensions');
   if (v === undefined) return undefined;
   const key = f.keyOf('dimensions');
   if (!Array.isArray(v)) {
@@ -431,7 +357,7 @@ export function parseCirconusConfig(
     ctx.issue([], `circonus params must be a map, got ${describe(raw)}`, CODES.fieldType);
     return undefined;
   }
-  const f = new Fields(raw, [], PARAMS_FIELDS, 'circonus params', ctx);
+  const f = new JsonpbObject(raw, [], PARAMS_FIELDS, 'circonus params', JSONPB_CODES, ctx);
 
   const submissionUrl = readSubmissionUrl(f);
   const https = submissionUrl?.startsWith('https:') ?? false;
@@ -441,7 +367,7 @@ export function parseCirconusConfig(
   const interval = readDurationMs(f, 'submission_interval', CODES.submissionInterval);
   if (interval !== undefined) {
     if (interval < MIN_SUBMISSION_INTERVAL_MS) {
-      f.issue('submission_interval', `"${f.keyOf('submission_interval')}" must be at least 1s, got ${JSON.stringify(f.get('submission_interval'))}`, CODES.submissionInterval);
+      f.issue('submission_interval', `"${f.keyOf('submission_interval')}" must be at least 1s, got ${JSON.stringify(f.value('submission_interval'))}`, CODES.submissionInterval);
     } else {
       flushIntervalMs = Math.round(interval);
     }
@@ -452,11 +378,11 @@ export function parseCirconusConfig(
   if (timeout !== undefined) {
     const key = f.keyOf('request_timeout');
     if (timeout < 1) {
-      f.issue('request_timeout', `"${key}" must be at least 1ms, got ${JSON.stringify(f.get('request_timeout'))}`, CODES.requestTimeout);
+      f.issue('request_timeout', `"${key}" must be at least 1ms, got ${JSON.stringify(f.value('request_timeout'))}`, CODES.requestTimeout);
     } else if (timeout >= flushIntervalMs) {
       f.issue(
         'request_timeout',
-        `"${key}" (${JSON.stringify(f.get('request_timeout'))}) must be shorter than the submission interval (${flushIntervalMs} ms), so a stalled broker is cut off before the next flush is due`,
+        `"${key}" (${JSON.stringify(f.value('request_timeout'))}) must be shorter than the submission interval (${flushIntervalMs} ms), so a stalled broker is cut off before the next flush is due`,
         CODES.requestTimeout,
       );
     } else {
@@ -472,7 +398,7 @@ export function parseCirconusConfig(
   }
   if (submissionUrl !== undefined && !https) {
     for (const field of ['ca_file', 'tls_server_name'] as const) {
-      if (f.get(field) !== undefined) f.issue(field, `"${f.keyOf(field)}" only applies to an https submission_url`, CODES.tls);
+      if (f.value(field) !== undefined) f.issue(field, `"${f.keyOf(field)}" only applies to an https submission_url`, CODES.tls);
     }
   }
 
@@ -485,7 +411,7 @@ export function parseCirconusConfig(
   const byName = new Map(instances.map((i) => [i.name, i] as const));
   const metrics: CirconusMetricConfig[] = [];
   const seen = new Map<string, number>();
-  const metricsRaw = f.get('metrics');
+  const metricsRaw = f.value('metrics');
   const metricsPath = f.pathOf('metrics');
   if (metricsRaw !== undefined && !Array.isArray(metricsRaw)) {
     f.issue('metrics', `"${f.keyOf('metrics')}" must be a list of {name, type} entries, got ${describe(metricsRaw)}`, CODES.fieldType);
@@ -496,11 +422,11 @@ export function parseCirconusConfig(
         ctx.issue(path, `a metrics entry must be a map with "name" and "type", got ${describe(entry)}`, CODES.fieldType);
         return;
       }
-      const m = new Fields(entry, path, METRIC_FIELDS, 'a metrics entry', ctx);
+      const m = new JsonpbObject(entry, path, METRIC_FIELDS, 'a metrics entry', JSONPB_CODES, ctx);
       const name = readString(m, 'name');
       const type = readMetricType(m);
       let spec: InstanceSpec | undefined;
-      if (m.get('name') === undefined || name === '') {
+      if (m.value('name') === undefined || name === '') {
         m.issue('name', 'missing "name": the full name of a bound instance, <name>.instance.<namespace>', CODES.unknownInstance);
       } else if (name === undefined) {
         // Not a string: already reported.
@@ -522,7 +448,7 @@ export function parseCirconusConfig(
       const metricMaxSeries = readInteger(m, 'max_series', 1, MAX_SERIES_LIMIT, maxSeriesPerMetric, 'series');
       if (spec === undefined || type === undefined) return;
       checkValueType(m, type, spec);
-      if (m.get('dimensions') !== undefined && listed === undefined) return;
+      if (m.value('dimensions') !== undefined && listed === undefined) return;
       const tagDimensions = listed ?? spec.dimensions.map((d) => d.name);
       if (!checkCategories(ctx, listed === undefined ? path : m.pathOf('dimensions'), tagDimensions, listed !== undefined, spec.name)) return;
       metrics.push({ name: spec.name, type, tagDimensions, maxSeries: metricMaxSeries });

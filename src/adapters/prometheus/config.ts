@@ -1,4 +1,4 @@
-import { ValueType, type ConfigReporter, type ErrorCode, type InstanceSpec } from '../../core/adapter.js';
+import { JsonpbObject, ValueType, type ConfigReporter, type ErrorCode, type InstanceSpec, type JsonpbField, type JsonpbFieldCodes } from '../../core/adapter.js';
 import { parseGoDuration } from '../../core/adapter.js';
 import { bucketBoundsProblem, resolveBuckets, type BucketsDefinition } from './buckets.js';
 import {
@@ -73,6 +73,7 @@ export const PROM_CONFIG_CODES = {
 } as const satisfies Record<string, ErrorCode>;
 
 const CODES = PROM_CONFIG_CODES;
+const JSONPB_CODES: JsonpbFieldCodes = { unknownField: CODES.unknownField, duplicateField: CODES.duplicateField, field: CODES.type };
 
 /**
  * Cardinality guard defaults, sized for a small Prometheus: 10,000 series of an 11-bucket
@@ -115,12 +116,12 @@ export function parseConfig(
   report: ConfigReporter,
 ): PromConfig | undefined {
   const ctx = new Context(report);
-  const top = ctx.object(params ?? {}, [], ['metrics', 'metrics_expiration_policy', 'max_series']);
+  const top = ctx.object(params ?? {}, [], ['metrics', 'metrics_expiration_policy', 'max_series'], 'prometheus params');
   if (top === undefined) return undefined;
 
   const byName = new Map(instances.map((i) => [i.name, i]));
   const parsed: ParsedMetric[] = [];
-  const metricsField = top.get('metrics');
+  const metricsField = top.field('metrics');
   if (metricsField !== undefined) {
     const list = ctx.array(metricsField.value, metricsField.path);
     const seenInstances = new Map<string, number>();
@@ -144,10 +145,10 @@ export function parseConfig(
   }
 
   let expiry: PromExpiryPolicy | undefined;
-  const policy = top.get('metrics_expiration_policy');
+  const policy = top.field('metrics_expiration_policy');
   if (policy !== undefined && policy.value !== null) expiry = parseExpiry(ctx, policy.value, policy.path);
 
-  const maxSeries = seriesCap(ctx, top.get('max_series'), DEFAULT_MAX_SERIES_PER_HANDLER);
+  const maxSeries = seriesCap(ctx, top.field('max_series'), DEFAULT_MAX_SERIES_PER_HANDLER);
   return ctx.failed ? undefined : { metrics: parsed.map((p) => p.metric), expiry, maxSeries };
 }
 
@@ -183,17 +184,17 @@ function parseMetric(
     'buckets',
     'label_names',
     'max_series',
-  ]);
+  ], 'a metrics entry');
   if (obj === undefined) return undefined;
   const before = ctx.issueCount;
 
-  const namespace = ctx.string(obj.get('namespace')) ?? '';
-  const name = ctx.string(obj.get('name')) ?? '';
-  const instanceField = obj.get('instance_name');
+  const namespace = ctx.string(obj.field('namespace')) ?? '';
+  const name = ctx.string(obj.field('name')) ?? '';
+  const instanceField = obj.field('instance_name');
   const instanceName = ctx.string(instanceField) ?? '';
-  const description = ctx.string(obj.get('description')) ?? '';
-  const kind = parseKind(ctx, obj.get('kind'), path);
-  const labelsField = obj.get('label_names');
+  const description = ctx.string(obj.field('description')) ?? '';
+  const kind = parseKind(ctx, obj.field('kind'), path);
+  const labelsField = obj.field('label_names');
   // undefined when malformed: then the label checks below would only repeat that problem.
   const labelNamesOrBad = labelsField === undefined ? [] : ctx.stringArray(labelsField.value, labelsField.path);
   const labelNames = labelNamesOrBad ?? [];
@@ -241,12 +242,12 @@ function parseMetric(
   }
 
   // The family name.
-  const namePath = obj.get('name')?.path ?? instancePath;
+  const namePath = obj.field('name')?.path ?? instancePath;
   const fullName = fullMetricName(namespace, name, instanceName);
   if (!isValidMetricName(fullName)) {
     const ns = metricNamespace(namespace);
     const nsBad = ns !== '' && !/^[a-zA-Z_:][a-zA-Z0-9_:]*$/.test(ns);
-    const where = nsBad ? (obj.get('namespace')?.path ?? path) : namePath;
+    const where = nsBad ? (obj.field('namespace')?.path ?? path) : namePath;
     const shown = fullName === '' ? 'an empty name' : `"${fullName}"`;
     ctx.issue(
       where,
@@ -275,11 +276,11 @@ function parseMetric(
   if (instance !== undefined && labelNamesOrBad !== undefined) checkLabelsMatchDimensions(ctx, labels, instance, labelsPath);
 
   // Mixer reads buckets only for DISTRIBUTION; on other kinds only their shape is checked.
-  const bucketsField = obj.get('buckets');
+  const bucketsField = obj.field('buckets');
   const buckets = bucketsField === undefined ? undefined : parseBuckets(ctx, bucketsField.value, bucketsField.path, kind === 'DISTRIBUTION');
   let upperBounds: readonly number[] = [];
   if (kind === 'DISTRIBUTION' && ctx.issueCount === before) upperBounds = resolveBuckets(buckets);
-  const maxSeries = seriesCap(ctx, obj.get('max_series'), DEFAULT_MAX_SERIES_PER_METRIC);
+  const maxSeries = seriesCap(ctx, obj.field('max_series'), DEFAULT_MAX_SERIES_PER_METRIC);
 
   if (kind === undefined || ctx.issueCount !== before) return undefined;
   const metric: PromMetricConfig = {
@@ -334,7 +335,7 @@ function checkLabelsMatchDimensions(ctx: Context, labels: readonly string[], ins
 }
 
 function parseBuckets(ctx: Context, raw: unknown, path: Path, used: boolean): BucketsDefinition | undefined {
-  const obj = ctx.object(raw, path, ['linear_buckets', 'exponential_buckets', 'explicit_buckets']);
+  const obj = ctx.object(raw, path, ['linear_buckets', 'exponential_buckets', 'explicit_buckets'], 'buckets');
   if (obj === undefined) return undefined;
   const present = obj.fields.filter((f) => f.value !== null);
   if (present.length > 1) {
@@ -348,8 +349,8 @@ function parseBuckets(ctx: Context, raw: unknown, path: Path, used: boolean): Bu
   const f = present[0];
   if (f === undefined) return undefined;
   if (f.name === 'explicit_buckets') {
-    const eb = ctx.object(f.value, f.path, ['bounds']);
-    const boundsField = eb?.get('bounds');
+    const eb = ctx.object(f.value, f.path, ['bounds'], 'explicit_buckets');
+    const boundsField = eb?.field('bounds');
     const bounds = boundsField === undefined ? [] : ctx.numberArray(boundsField.value, boundsField.path);
     if (bounds === undefined) return undefined;
     if (used) {
@@ -360,28 +361,28 @@ function parseBuckets(ctx: Context, raw: unknown, path: Path, used: boolean): Bu
     return { type: 'explicit', bounds };
   }
   if (f.name === 'linear_buckets') {
-    const lb = ctx.object(f.value, f.path, ['num_finite_buckets', 'width', 'offset']);
+    const lb = ctx.object(f.value, f.path, ['num_finite_buckets', 'width', 'offset'], 'linear_buckets');
     if (lb === undefined) return undefined;
-    const n = ctx.int32(lb.get('num_finite_buckets')) ?? 0;
-    const width = ctx.double(lb.get('width')) ?? 0;
-    const offset = ctx.double(lb.get('offset')) ?? 0;
+    const n = ctx.int32(lb.field('num_finite_buckets')) ?? 0;
+    const width = ctx.double(lb.field('width')) ?? 0;
+    const offset = ctx.double(lb.field('offset')) ?? 0;
     const def: BucketsDefinition = { type: 'linear', numFiniteBuckets: n, width, offset };
     if (used) checkComputedBuckets(ctx, def, lb, f.path);
     return def;
   }
-  const xb = ctx.object(f.value, f.path, ['num_finite_buckets', 'growth_factor', 'scale']);
+  const xb = ctx.object(f.value, f.path, ['num_finite_buckets', 'growth_factor', 'scale'], 'exponential_buckets');
   if (xb === undefined) return undefined;
-  const n = ctx.int32(xb.get('num_finite_buckets')) ?? 0;
-  const growthFactor = ctx.double(xb.get('growth_factor')) ?? 0;
-  const scale = ctx.double(xb.get('scale')) ?? 0;
+  const n = ctx.int32(xb.field('num_finite_buckets')) ?? 0;
+  const growthFactor = ctx.double(xb.field('growth_factor')) ?? 0;
+  const scale = ctx.double(xb.field('scale')) ?? 0;
   const def: BucketsDefinition = { type: 'exponential', numFiniteBuckets: n, growthFactor, scale };
   if (used) checkComputedBuckets(ctx, def, xb, f.path);
   return def;
 }
 
-function checkComputedBuckets(ctx: Context, def: BucketsDefinition, obj: ObjectFields, path: Path): void {
+function checkComputedBuckets(ctx: Context, def: BucketsDefinition, obj: JsonpbObject, path: Path): void {
   if (def.type === 'explicit') return;
-  const nPath = obj.get('num_finite_buckets')?.path ?? path;
+  const nPath = obj.field('num_finite_buckets')?.path ?? path;
   if (def.numFiniteBuckets < 0) {
     ctx.issue(nPath, `num_finite_buckets must be >= 0, found ${def.numFiniteBuckets}`, CODES.buckets);
     return;
@@ -393,15 +394,15 @@ function checkComputedBuckets(ctx: Context, def: BucketsDefinition, obj: ObjectF
   if (def.type === 'exponential') {
     // client_golang's ExponentialBuckets panics on these whatever the count.
     if (!(def.scale > 0)) {
-      ctx.issue(obj.get('scale')?.path ?? path, `scale must be > 0, found ${def.scale}`, CODES.buckets);
+      ctx.issue(obj.field('scale')?.path ?? path, `scale must be > 0, found ${def.scale}`, CODES.buckets);
       return;
     }
     if (!(def.growthFactor > 1)) {
-      ctx.issue(obj.get('growth_factor')?.path ?? path, `growth_factor must be > 1, found ${def.growthFactor}`, CODES.buckets);
+      ctx.issue(obj.field('growth_factor')?.path ?? path, `growth_factor must be > 1, found ${def.growthFactor}`, CODES.buckets);
       return;
     }
   } else if (def.numFiniteBuckets > 0 && !(def.width > 0)) {
-    ctx.issue(obj.get('width')?.path ?? path, `width must be > 0, found ${def.width}`, CODES.buckets);
+    ctx.issue(obj.field('width')?.path ?? path, `width must be > 0, found ${def.width}`, CODES.buckets);
     return;
   }
   const problem = bucketBoundsProblem(resolveBuckets(def));
@@ -447,9 +448,9 @@ function formatPath(path: Path): string {
 }
 
 function parseExpiry(ctx: Context, raw: unknown, path: Path): PromExpiryPolicy | undefined {
-  const obj = ctx.object(raw, path, ['metrics_expiry_duration', 'expiry_check_interval_duration']);
+  const obj = ctx.object(raw, path, ['metrics_expiry_duration', 'expiry_check_interval_duration'], 'metrics_expiration_policy');
   if (obj === undefined) return undefined;
-  const ttlField = obj.get('metrics_expiry_duration');
+  const ttlField = obj.field('metrics_expiry_duration');
   const ttl = ctx.duration(ttlField);
   if (ttlField === undefined || ttl === undefined) {
     if (ttlField === undefined) {
@@ -461,7 +462,7 @@ function parseExpiry(ctx: Context, raw: unknown, path: Path): PromExpiryPolicy |
     ctx.issue(ttlField.path, `metrics_expiry_duration must be > 0, found ${JSON.stringify(ttlField.value)}`, CODES.expiry);
     return undefined;
   }
-  const intervalField = obj.get('expiry_check_interval_duration');
+  const intervalField = obj.field('expiry_check_interval_duration');
   const interval = intervalField === undefined ? 0 : ctx.duration(intervalField);
   if (interval === undefined) return undefined;
   if (interval < 0) {
@@ -476,23 +477,7 @@ function parseExpiry(ctx: Context, raw: unknown, path: Path): PromExpiryPolicy |
 // jsonpb-style reading: snake_case or lowerCamelCase keys, unknown keys rejected, every problem
 // reported at the path of the key as written (so the core can point at its line).
 
-interface Field {
-  /** The proto (snake_case) field name. */
-  readonly name: string;
-  /** The key as written. */
-  readonly key: string;
-  readonly value: unknown;
-  readonly path: Path;
-}
-
-interface ObjectFields {
-  readonly fields: readonly Field[];
-  get(name: string): Field | undefined;
-}
-
-function lowerCamel(snake: string): string {
-  return snake.replace(/_([a-z0-9])/g, (_m, c: string) => c.toUpperCase());
-}
+type Field = JsonpbField;
 
 function describe(v: unknown): string {
   if (v === null) return 'null';
@@ -520,34 +505,12 @@ class Context {
     this.report.warn(path, message, code);
   }
 
-  object(raw: unknown, path: Path, names: readonly string[]): ObjectFields | undefined {
+  object(raw: unknown, path: Path, names: readonly string[], what: string): JsonpbObject | undefined {
     if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
       this.issue(path, `expected a mapping, found ${describe(raw)}`, CODES.type);
       return undefined;
     }
-    const byKey = new Map<string, string>();
-    for (const n of names) {
-      byKey.set(n, n);
-      byKey.set(lowerCamel(n), n);
-    }
-    const fields: Field[] = [];
-    const seen = new Map<string, string>();
-    for (const [key, value] of Object.entries(raw)) {
-      const name = byKey.get(key);
-      const at = [...path, key];
-      if (name === undefined) {
-        this.issue(at, `unknown field "${key}" (expected one of ${names.join(', ')})`, CODES.unknownField);
-        continue;
-      }
-      const other = seen.get(name);
-      if (other !== undefined) {
-        this.issue(at, `"${key}" and "${other}" are the same field; give it once`, CODES.duplicateField);
-        continue;
-      }
-      seen.set(name, key);
-      fields.push({ name, key, value, path: at });
-    }
-    return { fields, get: (n) => fields.find((f) => f.name === n) };
+    return new JsonpbObject(raw as Record<string, unknown>, path, names, what, JSONPB_CODES, this);
   }
 
   array(raw: unknown, path: Path): readonly unknown[] | undefined {

@@ -3,9 +3,8 @@
  * snake_case or lowerCamelCase, unknown fields rejected), then checked against the instances bound
  * to the handler. Every problem is reported; nothing is fixed up silently.
  */
-import type { ConfigReporter, DimensionSpec, ErrorCode, InstanceSpec } from '../../core/adapter.js';
-import { ValueType } from '../../core/adapter.js';
-import { parseGoDuration } from '../../core/adapter.js';
+import type { ConfigReporter, DimensionSpec, ErrorCode, InstanceSpec, JsonpbFieldCodes } from '../../core/adapter.js';
+import { describeValue as describe, isRecord, JsonpbObject, parseGoDuration, ValueType } from '../../core/adapter.js';
 import { checkNameTemplate, parseNameTemplate, type NameTemplatePart } from './name-template.js';
 import { MAX_UDP_PAYLOAD } from './packer.js';
 import { describeChar, findIllegalStatNameChar } from './sanitize.js';
@@ -91,7 +90,6 @@ export const STATSD_ILLEGAL_NAME_TEXT: ErrorCode = 'STATSD_ILLEGAL_NAME_TEXT';
 export const STATSD_UNBOUND_METRIC: ErrorCode = 'STATSD_UNBOUND_METRIC';
 export const STATSD_UNCONFIGURED_INSTANCE: ErrorCode = 'STATSD_UNCONFIGURED_INSTANCE';
 
-type Path = readonly (string | number)[];
 
 const PARAMS_FIELDS = [
   'address',
@@ -105,72 +103,7 @@ const PARAMS_FIELDS = [
   'max_pending_lines',
 ] as const;
 const METRIC_FIELDS = ['type', 'name_template', 'max_series'] as const;
-
-function camel(snake: string): string {
-  return snake.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
-}
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-function describe(v: unknown): string {
-  if (v === null) return 'null';
-  if (Array.isArray(v)) return 'a list';
-  if (typeof v === 'object') return 'a map';
-  return `${typeof v} ${JSON.stringify(v)}`;
-}
-
-/**
- * One jsonpb object: resolves each proto field to the key the operator used, reports keys that
- * are no field and fields given under both spellings.
- */
-class FieldReader {
-  private readonly keys = new Map<string, string>();
-
-  constructor(
-    private readonly obj: Record<string, unknown>,
-    private readonly path: Path,
-    fields: readonly string[],
-    what: string,
-    private readonly report: ConfigReporter,
-  ) {
-    const byKey = new Map<string, string>();
-    for (const f of fields) {
-      byKey.set(f, f);
-      byKey.set(camel(f), f);
-    }
-    for (const key of Object.keys(obj)) {
-      const field = byKey.get(key);
-      if (field === undefined) {
-        const known = fields.map(camel).join(', ');
-        report.issue([...path, key], `unknown field "${key}" in ${what} (known fields: ${known})`, 'CFG_UNKNOWN_FIELD');
-        continue;
-      }
-      const seen = this.keys.get(field);
-      if (seen !== undefined) {
-        report.issue([...path, key], `"${key}" sets the same field as "${seen}"; give it once`, 'CFG_DUPLICATE');
-        continue;
-      }
-      this.keys.set(field, key);
-    }
-  }
-
-  /** Value of a field; jsonpb treats `null` as absent. */
-  get(field: string): unknown {
-    const key = this.keys.get(field);
-    const v = key === undefined ? undefined : this.obj[key];
-    return v === null ? undefined : v;
-  }
-
-  pathOf(field: string): Path {
-    return [...this.path, this.keys.get(field) ?? camel(field)];
-  }
-
-  issue(field: string, message: string, code: ErrorCode = 'CFG_FIELD'): void {
-    this.report.issue(this.pathOf(field), message, code);
-  }
-}
+const JSONPB_CODES: JsonpbFieldCodes = { unknownField: 'CFG_UNKNOWN_FIELD', duplicateField: 'CFG_DUPLICATE', field: 'CFG_FIELD' };
 
 /** Go's `net.SplitHostPort` plus a numeric port; `''` as host means this machine, as in Go. */
 export function parseStatsdAddress(text: string): StatsdAddress | string {
@@ -195,31 +128,31 @@ export function parseStatsdAddress(text: string): StatsdAddress | string {
   return { host: host === '' ? 'localhost' : host, port: Number(portText) };
 }
 
-function readString(r: FieldReader, field: string, fallback: string): string {
-  const v = r.get(field);
+function readString(r: JsonpbObject, field: string, fallback: string): string {
+  const v = r.value(field);
   if (v === undefined) return fallback;
   if (typeof v !== 'string') {
-    r.issue(field, `"${camel(field)}" must be a string, got ${describe(v)}`);
+    r.issue(field, `"${r.keyOf(field)}" must be a string, got ${describe(v)}`);
     return fallback;
   }
   return v;
 }
 
 /** jsonpb reads numbers from JSON numbers or from strings holding one. */
-function readNumber(r: FieldReader, field: string): number | undefined {
-  const v = r.get(field);
+function readNumber(r: JsonpbObject, field: string): number | undefined {
+  const v = r.value(field);
   if (v === undefined) return undefined;
   const n = typeof v === 'number' ? v : typeof v === 'string' && v.trim() !== '' ? Number(v) : Number.NaN;
   if (!Number.isFinite(n)) {
-    r.issue(field, `"${camel(field)}" must be a number, got ${describe(v)}`);
+    r.issue(field, `"${r.keyOf(field)}" must be a number, got ${describe(v)}`);
     return undefined;
   }
   return n;
 }
 
-function readFlushIntervalMs(r: FieldReader): number {
+function readFlushIntervalMs(r: JsonpbObject): number {
   const fallback = nanosToMs(parseDurationOrThrow(STATSD_DEFAULTS.flushDuration));
-  const v = r.get('flush_duration');
+  const v = r.value('flush_duration');
   if (v === undefined) return fallback;
   if (typeof v !== 'string') {
     r.issue('flush_duration', `"flushDuration" must be a Go duration string such as "300ms" or "1s", got ${describe(v)}`);
@@ -249,7 +182,7 @@ function nanosToMs(nanos: number): number {
   return Math.max(1, Math.round(nanos / 1e6));
 }
 
-function readFlushBytes(r: FieldReader): number {
+function readFlushBytes(r: JsonpbObject): number {
   const n = readNumber(r, 'flush_bytes');
   if (n === undefined) return STATSD_DEFAULTS.flushBytes;
   if (!Number.isInteger(n)) {
@@ -269,17 +202,17 @@ function readFlushBytes(r: FieldReader): number {
 }
 
 /** A whole number within [min, max]; jsonpb also reads it from a string holding one. */
-function readCount(r: FieldReader, field: string, min: number, max: number, fallback: number): number {
+function readCount(r: JsonpbObject, field: string, min: number, max: number, fallback: number): number {
   const n = readNumber(r, field);
   if (n === undefined) return fallback;
   if (!Number.isInteger(n) || n < min || n > max) {
-    r.issue(field, `"${camel(field)}" must be a whole number from ${min} to ${max}, got ${n}`);
+    r.issue(field, `"${r.keyOf(field)}" must be a whole number from ${min} to ${max}, got ${n}`);
     return fallback;
   }
   return n;
 }
 
-function readSamplingRate(r: FieldReader): number {
+function readSamplingRate(r: JsonpbObject): number {
   const n = readNumber(r, 'sampling_rate');
   if (n === undefined) return STATSD_DEFAULTS.samplingRate;
   if (n < MIN_SAMPLING_RATE || n > 1) {
@@ -293,8 +226,8 @@ function readSamplingRate(r: FieldReader): number {
 
 type SendableType = Exclude<StatsdMetricType, StatsdMetricType.UNKNOWN>;
 
-function readMetricType(r: FieldReader): SendableType | undefined {
-  const v = r.get('type');
+function readMetricType(r: JsonpbObject): SendableType | undefined {
+  const v = r.value('type');
   const names = 'COUNTER, GAUGE or DISTRIBUTION';
   if (v === undefined) {
     r.issue('type', `missing "type": one of ${names}`);
@@ -329,7 +262,7 @@ const ACCEPTED: Readonly<Record<SendableType, readonly ValueType[]>> = {
   [StatsdMetricType.DISTRIBUTION]: [ValueType.DURATION, ValueType.INT64, ValueType.DOUBLE],
 };
 
-function checkValueType(r: FieldReader, type: SendableType, spec: InstanceSpec): void {
+function checkValueType(r: JsonpbObject, type: SendableType, spec: InstanceSpec): void {
   const accepted = ACCEPTED[type];
   if (accepted.includes(spec.valueType)) return;
   const found =
@@ -342,7 +275,7 @@ function checkValueType(r: FieldReader, type: SendableType, spec: InstanceSpec):
   );
 }
 
-function readNameTemplate(r: FieldReader, dimensions: readonly DimensionSpec[]): [string, NameTemplatePart[]] | undefined {
+function readNameTemplate(r: JsonpbObject, dimensions: readonly DimensionSpec[]): [string, NameTemplatePart[]] | undefined {
   const text = readString(r, 'name_template', '');
   const parsed = parseNameTemplate(text);
   if (!parsed.ok) {
@@ -379,7 +312,7 @@ export function parseStatsdConfig(
     reporter.issue([], `statsd params must be a map, got ${describe(raw)}`, 'CFG_FIELD');
     return undefined;
   }
-  const r = new FieldReader(raw, [], PARAMS_FIELDS, 'statsd params', reporter);
+  const r = new JsonpbObject(raw, [], PARAMS_FIELDS, 'statsd params', JSONPB_CODES, reporter);
 
   const addressText = readString(r, 'address', STATSD_DEFAULTS.address);
   const address = parseStatsdAddress(addressText);
@@ -404,7 +337,7 @@ export function parseStatsdConfig(
 
   const byName = new Map(instances.map((i) => [i.name, i] as const));
   const metrics: StatsdMetricConfig[] = [];
-  const metricsRaw = r.get('metrics');
+  const metricsRaw = r.value('metrics');
   if (metricsRaw !== undefined && !isRecord(metricsRaw)) {
     r.issue('metrics', `"metrics" must be a map keyed by instance name, got ${describe(metricsRaw)}`);
   } else if (metricsRaw !== undefined) {
@@ -414,7 +347,7 @@ export function parseStatsdConfig(
         reporter.issue(path, `metric "${key}" must be a map with "type" and "nameTemplate", got ${describe(entry)}`, 'CFG_FIELD');
         continue;
       }
-      const m = new FieldReader(entry, path, METRIC_FIELDS, `metric "${key}"`, reporter);
+      const m = new JsonpbObject(entry, path, METRIC_FIELDS, `metric "${key}"`, JSONPB_CODES, reporter);
       const type = readMetricType(m);
       const spec = byName.get(key);
       if (spec === undefined) {

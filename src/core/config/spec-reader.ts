@@ -7,9 +7,9 @@ export function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-/** `compiled_adapter` → `compiledAdapter`: jsonpb accepts both spellings of every field. */
+/** `compiled_adapter` → `compiledAdapter`: jsonpb accepts both spellings of every field (protoc's JSON name). */
 export function camel(snake: string): string {
-  return snake.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
+  return snake.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
 }
 
 /**

@@ -90,7 +90,7 @@ describe('statsd params', () => {
       expect.objectContaining({ path: ['adress'], code: 'CFG_UNKNOWN_FIELD' }),
       expect.objectContaining({ path: ['metrics', 'requestcount.instance.istio-system', 'name'], code: 'CFG_UNKNOWN_FIELD' }),
     ]);
-    expect(issues[0]?.message).toContain('address, prefix, flushDuration, flushBytes, samplingRate, metrics');
+    expect(issues[0]?.message).toContain('address, prefix, flush_duration, flush_bytes, sampling_rate, metrics');
   });
 
   it('report a field given under both spellings', () => {
@@ -275,7 +275,7 @@ describe('statsd params', () => {
     expect(set.metrics.map((m) => m.maxSeries)).toEqual([7, 50]);
   });
 
-  it('refuse series and pending limits that are not whole numbers in range, at their path', () => {
+  it('refuse series and pending limits that are not whole numbers in range, at their path and in the spelling used', () => {
     const { config, issues } = parse({
       maxSeries: 0,
       max_pending_lines: -1,
@@ -284,8 +284,8 @@ describe('statsd params', () => {
     expect(config).toBeUndefined();
     expect(issues.map((i) => [i.path, i.message])).toEqual([
       [['maxSeries'], '"maxSeries" must be a whole number from 1 to 10000000, got 0'],
-      [['max_pending_lines'], '"maxPendingLines" must be a whole number from 0 to 10000000, got -1'],
-      [['metrics', 'requestcount.instance.istio-system', 'max_series'], '"maxSeries" must be a whole number from 1 to 10000000, got 1.5'],
+      [['max_pending_lines'], '"max_pending_lines" must be a whole number from 0 to 10000000, got -1'],
+      [['metrics', 'requestcount.instance.istio-system', 'max_series'], '"max_series" must be a whole number from 1 to 10000000, got 1.5'],
     ]);
   });
 
