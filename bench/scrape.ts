@@ -10,7 +10,7 @@
 import { performance } from 'node:perf_hooks';
 import { Counter, Histogram, Registry } from 'prom-client';
 import type { InstanceSpec, MetricInstance } from '../src/core/adapter.js';
-import { Exposition } from '../src/core/server/exposition.js';
+import { Exposition, type ChunkStream } from '../src/core/server/exposition.js';
 import { PrometheusHandler } from '../src/adapters/prometheus/index.js';
 import type { PromConfig } from '../src/adapters/prometheus/index.js';
 import { defaultPrometheusPlan, envFor, HTTP_INSTANCES, instanceOf, istioDimensions, valueFor } from './istio-series.js';
@@ -104,10 +104,21 @@ export async function run(): Promise<{ telemuxSamplesPerSec: number; promClientS
   const renderTelemux = async (): Promise<Render> => {
     let bytes = 0;
     const t0 = performance.now();
-    // Encoding to bytes is part of the cost: the socket does it on res.write.
-    await exposition.render('prometheus-text-0.0.4', (chunk: string | Uint8Array) => {
-      bytes += typeof chunk === 'string' ? Buffer.from(chunk, 'utf8').length : chunk.length;
-    });
+    // A stream, as the HTTP response is, so chunk buffers are recycled as in the server: a
+    // writer function keeps every chunk, so each would be a fresh allocation (and its first
+    // write a page fault). Encoding to bytes is part of the cost: the socket does it on res.write.
+    const sink: ChunkStream = {
+      destroyed: false,
+      write(chunk, done) {
+        bytes += typeof chunk === 'string' ? Buffer.from(chunk, 'utf8').length : chunk.length;
+        // Handed over, as a socket reports once the chunk is with the OS.
+        if (done !== undefined) queueMicrotask(() => done());
+        return true;
+      },
+      once: () => sink,
+      off: () => sink,
+    };
+    await exposition.render('prometheus-text-0.0.4', sink);
     return { ms: performance.now() - t0, bytes, samples: 0 };
   };
   const renderPromClient = async (): Promise<Render> => {
