@@ -430,6 +430,8 @@ export interface IngestFigures {
   readonly scrapeEldP99Ms: number;
   readonly scrapeEldMaxMs: number;
   readonly scrapeCpuShare: number;
+  /** Whether the window above was measured again at a corrected rate (else the two are one). */
+  readonly scrapeCorrected: boolean;
   /** The same window at the plain open loop's rate, scrapes on top. */
   readonly overloadedScrapeCpuShare: number;
   readonly overloadedScrapeEldP99Ms: number;
@@ -585,6 +587,7 @@ export async function run(): Promise<IngestFigures> {
       scrapeEldP99Ms: s.eld?.p99 ?? NaN,
       scrapeEldMaxMs: s.eld?.max ?? NaN,
       scrapeCpuShare: s.cpuShare,
+      scrapeCorrected: sw !== overloaded,
       overloadedScrapeCpuShare: overloaded.w.cpuShare,
       overloadedScrapeEldP99Ms: overloaded.w.eld?.p99 ?? NaN,
       overloadedScrapeEldMaxMs: overloaded.w.eld?.max ?? NaN,

@@ -47,8 +47,11 @@ function targets(f: Figures): string[] {
     out.push(`Report p99 ≤ 10 ms at 70%: ${i.p99Ms.toFixed(1)} ms (on the same schedule: the transport floor ${i.floorP99Ms.toFixed(1)} ms, an even server as busy as Telemux ${i.smoothP99Ms.toFixed(1)} ms) → ${verdict(i.p99Ms <= 10)}`);
     out.push(
       `event-loop delay p99 ≤ 20 ms, max ≤ 50 ms: p99 ${i.eldP99Ms.toFixed(1)} ms, max ${i.eldMaxMs.toFixed(1)} ms` +
-        ` (while scraping, server ${pct(i.scrapeCpuShare)} busy: p99 ${i.scrapeEldP99Ms.toFixed(1)}, max ${i.scrapeEldMaxMs.toFixed(1)};` +
-        ` scraped on top of the unscraped 70% rate, server ${pct(i.overloadedScrapeCpuShare)} busy: p99 ${i.overloadedScrapeEldP99Ms.toFixed(1)}, max ${i.overloadedScrapeEldMaxMs.toFixed(1)})` +
+        ` (while scraping, server ${pct(i.scrapeCpuShare)} busy: p99 ${i.scrapeEldP99Ms.toFixed(1)}, max ${i.scrapeEldMaxMs.toFixed(1)}` +
+        // The same window when the first was already near 70% busy.
+        (i.scrapeCorrected
+          ? `; scraped on top of the unscraped 70% rate, server ${pct(i.overloadedScrapeCpuShare)} busy: p99 ${i.overloadedScrapeEldP99Ms.toFixed(1)}, max ${i.overloadedScrapeEldMaxMs.toFixed(1)})`
+          : ')') +
         ` → ${verdict(Math.max(i.eldP99Ms, i.scrapeEldP99Ms) <= 20 && Math.max(i.eldMaxMs, i.scrapeEldMaxMs) <= 50)}`,
     );
   }
