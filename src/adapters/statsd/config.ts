@@ -155,16 +155,16 @@ function readFlushIntervalMs(r: JsonpbObject): number {
   const v = r.value('flush_duration');
   if (v === undefined) return fallback;
   if (typeof v !== 'string') {
-    r.issue('flush_duration', `"flushDuration" must be a Go duration string such as "300ms" or "1s", got ${describe(v)}`);
+    r.issue('flush_duration', `"${r.keyOf('flush_duration')}" must be a Go duration string such as "300ms" or "1s", got ${describe(v)}`);
     return fallback;
   }
   const d = parseGoDuration(v);
   if (!d.ok) {
-    r.issue('flush_duration', `"flushDuration": ${d.message} (expected e.g. "300ms" or "1s")`);
+    r.issue('flush_duration', `"${r.keyOf('flush_duration')}": ${d.message} (expected e.g. "300ms" or "1s")`);
     return fallback;
   }
   if (d.nanos < 0) {
-    r.issue('flush_duration', `"flushDuration" must not be negative, got ${JSON.stringify(v)}`);
+    r.issue('flush_duration', `"${r.keyOf('flush_duration')}" must not be negative, got ${JSON.stringify(v)}`);
     return fallback;
   }
   // 0 is proto3's "unset" after the merge; Mixer's client then used its own default.
@@ -186,15 +186,15 @@ function readFlushBytes(r: JsonpbObject): number {
   const n = readNumber(r, 'flush_bytes');
   if (n === undefined) return STATSD_DEFAULTS.flushBytes;
   if (!Number.isInteger(n)) {
-    r.issue('flush_bytes', `"flushBytes" must be a whole number of bytes, got ${n}`);
+    r.issue('flush_bytes', `"${r.keyOf('flush_bytes')}" must be a whole number of bytes, got ${n}`);
     return STATSD_DEFAULTS.flushBytes;
   }
   if (n < 0) {
-    r.issue('flush_bytes', `"flushBytes" must not be negative, got ${n}`);
+    r.issue('flush_bytes', `"${r.keyOf('flush_bytes')}" must not be negative, got ${n}`);
     return STATSD_DEFAULTS.flushBytes;
   }
   if (n > MAX_UDP_PAYLOAD) {
-    r.issue('flush_bytes', `"flushBytes" ${n} exceeds the largest UDP payload (${MAX_UDP_PAYLOAD} bytes)`);
+    r.issue('flush_bytes', `"${r.keyOf('flush_bytes')}" ${n} exceeds the largest UDP payload (${MAX_UDP_PAYLOAD} bytes)`);
     return STATSD_DEFAULTS.flushBytes;
   }
   // Mixer's Build forced a non-positive value back to the default; 0 is also proto3's "unset".
@@ -218,7 +218,7 @@ function readSamplingRate(r: JsonpbObject): number {
   if (n < MIN_SAMPLING_RATE || n > 1) {
     const why =
       n === 0 ? '; 0 would drop every timer sample (leave it out for the default 1)' : n > 1 ? '; it is a fraction, e.g. 0.1 for 10%' : '';
-    r.issue('sampling_rate', `"samplingRate" must be between ${MIN_SAMPLING_RATE} and 1, got ${n}${why}`);
+    r.issue('sampling_rate', `"${r.keyOf('sampling_rate')}" must be between ${MIN_SAMPLING_RATE} and 1, got ${n}${why}`);
     return STATSD_DEFAULTS.samplingRate;
   }
   return n;
@@ -279,13 +279,13 @@ function readNameTemplate(r: JsonpbObject, dimensions: readonly DimensionSpec[])
   const text = readString(r, 'name_template', '');
   const parsed = parseNameTemplate(text);
   if (!parsed.ok) {
-    r.issue('name_template', `column ${parsed.problem.column} of "nameTemplate": ${parsed.problem.message}`, STATSD_TEMPLATE_SYNTAX);
+    r.issue('name_template', `column ${parsed.problem.column} of "${r.keyOf('name_template')}": ${parsed.problem.message}`, STATSD_TEMPLATE_SYNTAX);
     return undefined;
   }
   const problems = checkNameTemplate(parsed.parts, dimensions);
   for (const p of problems) {
     const code = p.kind === 'unknown-dimension' ? STATSD_TEMPLATE_UNKNOWN_DIMENSION : STATSD_ILLEGAL_NAME_TEXT;
-    r.issue('name_template', `column ${p.column} of "nameTemplate": ${p.message}`, code);
+    r.issue('name_template', `column ${p.column} of "${r.keyOf('name_template')}": ${p.message}`, code);
   }
   return problems.length === 0 ? [text, [...parsed.parts]] : undefined;
 }

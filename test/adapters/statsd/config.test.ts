@@ -228,7 +228,7 @@ describe('statsd params', () => {
         path: ['metrics', 'requestcount.instance.istio-system', 'name_template'],
         code: 'STATSD_TEMPLATE_UNKNOWN_DIMENSION',
         message:
-          'column 38 of "nameTemplate": unknown dimension "responseCode" (the instance\'s dimensions are: destination_service, response_code)',
+          'column 38 of "name_template": unknown dimension "responseCode" (the instance\'s dimensions are: destination_service, response_code)',
       },
     ]);
   });
