@@ -48,7 +48,7 @@ function targets(f: Figures): string[] {
     out.push(
       `event-loop delay p99 ≤ 20 ms, max ≤ 50 ms: p99 ${i.eldP99Ms.toFixed(1)} ms, max ${i.eldMaxMs.toFixed(1)} ms` +
         ` (while scraping, server ${pct(i.scrapeCpuShare)} busy: p99 ${i.scrapeEldP99Ms.toFixed(1)}, max ${i.scrapeEldMaxMs.toFixed(1)}` +
-        // The same window when the first was already near 70% busy.
+        // The window at the unscraped rate, only when the one above was measured again: else they are one.
         (i.scrapeCorrected
           ? `; scraped on top of the unscraped 70% rate, server ${pct(i.overloadedScrapeCpuShare)} busy: p99 ${i.overloadedScrapeEldP99Ms.toFixed(1)}, max ${i.overloadedScrapeEldMaxMs.toFixed(1)})`
           : ')') +
