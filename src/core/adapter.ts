@@ -15,7 +15,8 @@ export type { ErrorCode } from './errors.js';
 export { parseGoDuration, type DurationResult } from './expr/duration.js';
 export { DEFAULT_SLICE_MS, nextTurn, SliceAbortedError, TimeSlicer } from './schedule/time-slicer.js';
 export { SlicedMergeSort, sortInSlices } from './schedule/sliced-sort.js';
-export { JsonpbObject, type JsonpbField, type JsonpbFieldCodes, type ParamsPath, type ParamsReporter } from './config/jsonpb-object.js';
+export { CountingReporter, JsonpbObject, type JsonpbField, type JsonpbFieldCodes } from './config/jsonpb-object.js';
+export type { ConfigPath } from './config/document.js';
 export { camel as jsonName, describe as describeValue, isRecord } from './config/spec-reader.js';
 
 /** The templates the core can build instances of. Only `metric` exists today. */

@@ -5,7 +5,18 @@
  * Every problem is reported with the path of the key the operator wrote; nothing is fixed up
  * silently.
  */
-import { describeValue as describe, isRecord, JsonpbObject, ValueType, type ConfigReporter, type ErrorCode, type InstanceSpec, type JsonpbFieldCodes } from '../../core/adapter.js';
+import {
+  CountingReporter,
+  describeValue as describe,
+  isRecord,
+  JsonpbObject,
+  ValueType,
+  type ConfigPath,
+  type ConfigReporter,
+  type ErrorCode,
+  type InstanceSpec,
+  type JsonpbFieldCodes,
+} from '../../core/adapter.js';
 import { parseGoDuration } from '../../core/expr/duration.js';
 import { CIRCONUS_CODES } from './errors.js';
 import { MAX_TAG_CATEGORY_BYTES, MAX_TAGS, tagCategory } from './stream-tags.js';
@@ -82,7 +93,6 @@ export const MAX_SERIES_LIMIT = 10_000_000;
 /** A body is built as one string; V8 caps strings at about 512 MiB, so stay well below. */
 export const MAX_PENDING_BYTES_LIMIT = 256 * 1024 * 1024;
 
-type Path = readonly (string | number)[];
 
 const PARAMS_FIELDS = [
   'submission_url',
@@ -119,21 +129,6 @@ export function redactUrl(url: string | URL): string {
     }
   }
   return `${u.protocol}//${u.host}${segments.join('/')}${u.search === '' ? '' : '?…'}`;
-}
-
-class Context {
-  failed = false;
-
-  constructor(private readonly report: ConfigReporter) {}
-
-  issue(path: Path, message: string, code: ErrorCode): void {
-    this.failed = true;
-    this.report.issue(path, message, code);
-  }
-
-  warn(path: Path, message: string, code: ErrorCode): void {
-    this.report.warn(path, message, code);
-  }
 }
 
 function readString(f: JsonpbObject, field: string): string | undefined {
@@ -307,7 +302,7 @@ function readDimensions(f: JsonpbObject, spec: InstanceSpec | undefined): string
 }
 
 /** Every tag dimension must make a category the broker keeps (§8.4 limits). */
-function checkCategories(ctx: Context, path: Path, names: readonly string[], listed: boolean, instance: string): boolean {
+function checkCategories(ctx: CountingReporter, path: ConfigPath, names: readonly string[], listed: boolean, instance: string): boolean {
   let ok = true;
   if (names.length > MAX_TAGS) {
     const fix = listed ? 'list fewer' : 'list the ones to keep under "dimensions"';
@@ -351,7 +346,7 @@ export function parseCirconusConfig(
   instances: readonly InstanceSpec[],
   report: ConfigReporter,
 ): CirconusConfig | undefined {
-  const ctx = new Context(report);
+  const ctx = new CountingReporter(report);
   const raw = params === undefined || params === null ? {} : params;
   if (!isRecord(raw)) {
     ctx.issue([], `circonus params must be a map, got ${describe(raw)}`, CODES.fieldType);

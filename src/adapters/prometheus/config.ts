@@ -1,4 +1,4 @@
-import { JsonpbObject, ValueType, type ConfigReporter, type ErrorCode, type InstanceSpec, type JsonpbField, type JsonpbFieldCodes } from '../../core/adapter.js';
+import { CountingReporter, JsonpbObject, ValueType, type ConfigPath, type ConfigReporter, type ErrorCode, type InstanceSpec, type JsonpbField, type JsonpbFieldCodes } from '../../core/adapter.js';
 import { parseGoDuration } from '../../core/adapter.js';
 import { bucketBoundsProblem, resolveBuckets, type BucketsDefinition } from './buckets.js';
 import {
@@ -85,7 +85,7 @@ export const DEFAULT_MAX_SERIES_PER_METRIC = 10_000;
 export const DEFAULT_MAX_SERIES_PER_HANDLER = 100_000;
 export const OVERFLOW_LABEL_VALUE = '__overflow__';
 
-function seriesCap(ctx: Context, field: Field | undefined, fallback: number): number {
+function seriesCap(ctx: Context, field: JsonpbField | undefined, fallback: number): number {
   if (field === undefined) return fallback;
   const n = ctx.int32(field);
   if (n === undefined) return fallback;
@@ -99,7 +99,6 @@ function seriesCap(ctx: Context, field: Field | undefined, fallback: number): nu
 /** client_golang allocates every bucket up front; Mixer would let a typo allocate 2^31 of them. */
 export const MAX_BUCKETS = 10_000;
 
-type Path = readonly (string | number)[];
 
 const KINDS: ReadonlyMap<string | number, PromMetricKind> = new Map<string | number, PromMetricKind>([
   ['GAUGE', 'GAUGE'],
@@ -163,14 +162,14 @@ function* seenNames(metrics: unknown): Iterable<string> {
 /** A valid metric and where it was written, for messages that relate two metrics. */
 interface ParsedMetric {
   readonly metric: PromMetricConfig;
-  readonly path: Path;
-  readonly namePath: Path;
+  readonly path: ConfigPath;
+  readonly namePath: ConfigPath;
 }
 
 function parseMetric(
   ctx: Context,
   raw: unknown,
-  path: Path,
+  path: ConfigPath,
   instances: ReadonlyMap<string, InstanceSpec>,
   seenInstances: Map<string, number>,
   index: number,
@@ -186,7 +185,7 @@ function parseMetric(
     'max_series',
   ], 'a metrics entry');
   if (obj === undefined) return undefined;
-  const before = ctx.issueCount;
+  const before = ctx.errors;
 
   const namespace = ctx.string(obj.field('namespace')) ?? '';
   const name = ctx.string(obj.field('name')) ?? '';
@@ -279,10 +278,10 @@ function parseMetric(
   const bucketsField = obj.field('buckets');
   const buckets = bucketsField === undefined ? undefined : parseBuckets(ctx, bucketsField.value, bucketsField.path, kind === 'DISTRIBUTION');
   let upperBounds: readonly number[] = [];
-  if (kind === 'DISTRIBUTION' && ctx.issueCount === before) upperBounds = resolveBuckets(buckets);
+  if (kind === 'DISTRIBUTION' && ctx.errors === before) upperBounds = resolveBuckets(buckets);
   const maxSeries = seriesCap(ctx, obj.field('max_series'), DEFAULT_MAX_SERIES_PER_METRIC);
 
-  if (kind === undefined || ctx.issueCount !== before) return undefined;
+  if (kind === undefined || ctx.errors !== before) return undefined;
   const metric: PromMetricConfig = {
     namespace,
     name,
@@ -300,7 +299,7 @@ function parseMetric(
   return { metric, path, namePath };
 }
 
-function parseKind(ctx: Context, field: Field | undefined, metricPath: Path): PromMetricKind | undefined {
+function parseKind(ctx: Context, field: JsonpbField | undefined, metricPath: ConfigPath): PromMetricKind | undefined {
   const expected = 'expected GAUGE, COUNTER or DISTRIBUTION';
   if (field === undefined || field.value === null) {
     ctx.issue(metricPath, `kind is required (${expected})`, CODES.kind);
@@ -313,7 +312,7 @@ function parseKind(ctx: Context, field: Field | undefined, metricPath: Path): Pr
 }
 
 /** client_golang panics (Mixer: a dispatch error) when the dimension names differ from the labels. */
-function checkLabelsMatchDimensions(ctx: Context, labels: readonly string[], instance: InstanceSpec, path: Path): void {
+function checkLabelsMatchDimensions(ctx: Context, labels: readonly string[], instance: InstanceSpec, path: ConfigPath): void {
   const dims = instance.dimensions.map((d) => d.name);
   const labelSet = new Set(labels);
   const dimSet = new Set(dims);
@@ -334,7 +333,7 @@ function checkLabelsMatchDimensions(ctx: Context, labels: readonly string[], ins
   );
 }
 
-function parseBuckets(ctx: Context, raw: unknown, path: Path, used: boolean): BucketsDefinition | undefined {
+function parseBuckets(ctx: Context, raw: unknown, path: ConfigPath, used: boolean): BucketsDefinition | undefined {
   const obj = ctx.object(raw, path, ['linear_buckets', 'exponential_buckets', 'explicit_buckets'], 'buckets');
   if (obj === undefined) return undefined;
   const present = obj.fields.filter((f) => f.value !== null);
@@ -380,7 +379,7 @@ function parseBuckets(ctx: Context, raw: unknown, path: Path, used: boolean): Bu
   return def;
 }
 
-function checkComputedBuckets(ctx: Context, def: BucketsDefinition, obj: JsonpbObject, path: Path): void {
+function checkComputedBuckets(ctx: Context, def: BucketsDefinition, obj: JsonpbObject, path: ConfigPath): void {
   if (def.type === 'explicit') return;
   const nPath = obj.field('num_finite_buckets')?.path ?? path;
   if (def.numFiniteBuckets < 0) {
@@ -443,11 +442,11 @@ function familyDifference(a: PromMetricConfig, b: PromMetricConfig): string | un
   return undefined;
 }
 
-function formatPath(path: Path): string {
+function formatPath(path: ConfigPath): string {
   return path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${p}`)).join('').replace(/^\./, '');
 }
 
-function parseExpiry(ctx: Context, raw: unknown, path: Path): PromExpiryPolicy | undefined {
+function parseExpiry(ctx: Context, raw: unknown, path: ConfigPath): PromExpiryPolicy | undefined {
   const obj = ctx.object(raw, path, ['metrics_expiry_duration', 'expiry_check_interval_duration'], 'metrics_expiration_policy');
   if (obj === undefined) return undefined;
   const ttlField = obj.field('metrics_expiry_duration');
@@ -477,8 +476,6 @@ function parseExpiry(ctx: Context, raw: unknown, path: Path): PromExpiryPolicy |
 // jsonpb-style reading: snake_case or lowerCamelCase keys, unknown keys rejected, every problem
 // reported at the path of the key as written (so the core can point at its line).
 
-type Field = JsonpbField;
-
 function describe(v: unknown): string {
   if (v === null) return 'null';
   if (Array.isArray(v)) return 'a list';
@@ -487,25 +484,9 @@ function describe(v: unknown): string {
   return `${typeof v} ${String(v)}`;
 }
 
-class Context {
-  issueCount = 0;
-
-  constructor(private readonly report: ConfigReporter) {}
-
-  get failed(): boolean {
-    return this.issueCount > 0;
-  }
-
-  issue(path: Path, message: string, code: ErrorCode): void {
-    this.issueCount++;
-    this.report.issue(path, message, code);
-  }
-
-  warn(path: Path, message: string, code: ErrorCode): void {
-    this.report.warn(path, message, code);
-  }
-
-  object(raw: unknown, path: Path, names: readonly string[], what: string): JsonpbObject | undefined {
+/** Reports and counts problems, and reads the shapes params are made of. */
+class Context extends CountingReporter {
+  object(raw: unknown, path: ConfigPath, names: readonly string[], what: string): JsonpbObject | undefined {
     if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
       this.issue(path, `expected a mapping, found ${describe(raw)}`, CODES.type);
       return undefined;
@@ -513,7 +494,7 @@ class Context {
     return new JsonpbObject(raw as Record<string, unknown>, path, names, what, JSONPB_CODES, this);
   }
 
-  array(raw: unknown, path: Path): readonly unknown[] | undefined {
+  array(raw: unknown, path: ConfigPath): readonly unknown[] | undefined {
     if (raw === null) return [];
     if (!Array.isArray(raw)) {
       this.issue(path, `expected a list, found ${describe(raw)}`, CODES.type);
@@ -522,7 +503,7 @@ class Context {
     return raw;
   }
 
-  string(field: Field | undefined): string | undefined {
+  string(field: JsonpbField | undefined): string | undefined {
     if (field === undefined || field.value === null) return undefined;
     if (typeof field.value !== 'string') {
       this.issue(field.path, `expected a string, found ${describe(field.value)}`, CODES.type);
@@ -531,7 +512,7 @@ class Context {
     return field.value;
   }
 
-  stringArray(raw: unknown, path: Path): string[] | undefined {
+  stringArray(raw: unknown, path: ConfigPath): string[] | undefined {
     const list = this.array(raw, path);
     if (list === undefined) return undefined;
     const out: string[] = [];
@@ -547,12 +528,12 @@ class Context {
   }
 
   /** jsonpb doubles: a number, or a string holding one (including "NaN" and "Infinity"). */
-  double(field: Field | undefined): number | undefined {
+  double(field: JsonpbField | undefined): number | undefined {
     if (field === undefined || field.value === null) return undefined;
     return this.doubleValue(field.value, field.path);
   }
 
-  numberArray(raw: unknown, path: Path): number[] | undefined {
+  numberArray(raw: unknown, path: ConfigPath): number[] | undefined {
     const list = this.array(raw, path);
     if (list === undefined) return undefined;
     const out: number[] = [];
@@ -565,7 +546,7 @@ class Context {
     return ok ? out : undefined;
   }
 
-  private doubleValue(v: unknown, path: Path): number | undefined {
+  private doubleValue(v: unknown, path: ConfigPath): number | undefined {
     if (typeof v === 'number') return v;
     if (typeof v === 'string') {
       const t = v.trim();
@@ -579,7 +560,7 @@ class Context {
   }
 
   /** jsonpb int32: an integer number or a string holding one, within int32 range. */
-  int32(field: Field | undefined): number | undefined {
+  int32(field: JsonpbField | undefined): number | undefined {
     if (field === undefined || field.value === null) return undefined;
     const v = field.value;
     const n = typeof v === 'number' ? v : typeof v === 'string' && /^[+-]?\d+$/.test(v.trim()) ? Number(v) : NaN;
@@ -591,7 +572,7 @@ class Context {
   }
 
   /** A Go duration string (`"10m"`, `"1.5s"`), in nanoseconds. */
-  duration(field: Field | undefined): number | undefined {
+  duration(field: JsonpbField | undefined): number | undefined {
     if (field === undefined || field.value === null) return undefined;
     const v = field.value;
     if (typeof v !== 'string') {

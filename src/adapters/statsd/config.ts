@@ -4,7 +4,7 @@
  * to the handler. Every problem is reported; nothing is fixed up silently.
  */
 import type { ConfigReporter, DimensionSpec, ErrorCode, InstanceSpec, JsonpbFieldCodes } from '../../core/adapter.js';
-import { describeValue as describe, isRecord, JsonpbObject, parseGoDuration, ValueType } from '../../core/adapter.js';
+import { CountingReporter, describeValue as describe, isRecord, JsonpbObject, parseGoDuration, ValueType } from '../../core/adapter.js';
 import { checkNameTemplate, parseNameTemplate, type NameTemplatePart } from './name-template.js';
 import { MAX_UDP_PAYLOAD } from './packer.js';
 import { describeChar, findIllegalStatNameChar } from './sanitize.js';
@@ -299,14 +299,7 @@ export function parseStatsdConfig(
   instances: readonly InstanceSpec[],
   report: ConfigReporter,
 ): StatsdConfig | undefined {
-  let failed = false;
-  const reporter: ConfigReporter = {
-    issue(path, message, code) {
-      failed = true;
-      report.issue(path, message, code);
-    },
-    warn: (path, message, code) => report.warn(path, message, code),
-  };
+  const reporter = new CountingReporter(report);
   const raw = params === undefined || params === null ? {} : params;
   if (!isRecord(raw)) {
     reporter.issue([], `statsd params must be a map, got ${describe(raw)}`, 'CFG_FIELD');
@@ -378,6 +371,6 @@ export function parseStatsdConfig(
     );
   }
 
-  if (failed || typeof address === 'string') return undefined;
+  if (reporter.failed || typeof address === 'string') return undefined;
   return { address, prefix, flushIntervalMs, flushBytes, samplingRate, maxSeries, maxPendingLines, metrics };
 }

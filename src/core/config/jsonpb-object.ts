@@ -3,15 +3,32 @@
  * every proto field may be spelt in snake_case or lowerCamelCase, a key that is no field is an
  * error, and so is one field given under both spellings.
  */
+import type { ConfigReporter } from '../adapter.js';
 import type { ErrorCode } from '../errors.js';
+import type { ConfigPath } from './document.js';
 import { camel } from './spec-reader.js';
 
-export type ParamsPath = readonly (string | number)[];
+/**
+ * A reporter that passes every problem on and counts the errors, so a parser that reports all
+ * problems at once can still tell whether it found any (warnings do not count).
+ */
+export class CountingReporter implements ConfigReporter {
+  errors = 0;
 
-/** Where a params object's problems go: an adapter's `ConfigReporter`, or a wrapper that counts them. */
-export interface ParamsReporter {
-  issue(path: ParamsPath, message: string, code?: ErrorCode): void;
-  warn(path: ParamsPath, message: string, code?: ErrorCode): void;
+  constructor(private readonly report: ConfigReporter) {}
+
+  get failed(): boolean {
+    return this.errors > 0;
+  }
+
+  issue(path: ConfigPath, message: string, code?: ErrorCode): void {
+    this.errors++;
+    this.report.issue(path, message, code);
+  }
+
+  warn(path: ConfigPath, message: string, code?: ErrorCode): void {
+    this.report.warn(path, message, code);
+  }
 }
 
 /** The codes an adapter reports its params problems under. */
@@ -30,7 +47,7 @@ export interface JsonpbField {
   readonly key: string;
   /** As written; `null` included (jsonpb reads it as "not set"). */
   readonly value: unknown;
-  readonly path: ParamsPath;
+  readonly path: ConfigPath;
 }
 
 export class JsonpbObject {
@@ -45,11 +62,11 @@ export class JsonpbObject {
    */
   constructor(
     obj: Record<string, unknown>,
-    readonly path: ParamsPath,
+    readonly path: ConfigPath,
     names: readonly string[],
     what: string,
     private readonly codes: JsonpbFieldCodes,
-    private readonly report: ParamsReporter,
+    private readonly report: ConfigReporter,
   ) {
     const byKey = new Map<string, string>();
     for (const n of names) {
@@ -93,7 +110,7 @@ export class JsonpbObject {
   }
 
   /** Where the field is, or where it would be when absent. */
-  pathOf(name: string): ParamsPath {
+  pathOf(name: string): ConfigPath {
     return this.byName.get(name)?.path ?? [...this.path, name];
   }
 
@@ -103,7 +120,7 @@ export class JsonpbObject {
   }
 
   /** A problem inside a field, such as one element of a list. */
-  issueAt(path: ParamsPath, message: string, code: ErrorCode = this.codes.field): void {
+  issueAt(path: ConfigPath, message: string, code: ErrorCode = this.codes.field): void {
     this.report.issue(path, message, code);
   }
 

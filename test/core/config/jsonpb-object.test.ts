@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { JsonpbObject, type ParamsPath } from '../../../src/core/adapter.js';
+import { CountingReporter, JsonpbObject, type ConfigPath } from '../../../src/core/adapter.js';
 
 const CODES = { unknownField: 'X_UNKNOWN', duplicateField: 'X_DUPLICATE', field: 'X_FIELD' };
 
-function read(obj: Record<string, unknown>, path: ParamsPath = ['params']) {
-  const issues: { path: ParamsPath; message: string; code: string | undefined; warning: boolean }[] = [];
+function read(obj: Record<string, unknown>, path: ConfigPath = ['params']) {
+  const issues: { path: ConfigPath; message: string; code: string | undefined; warning: boolean }[] = [];
   const o = new JsonpbObject(obj, path, ['flush_duration', 'max_series', 'name'], 'test params', CODES, {
     issue: (p, message, code) => issues.push({ path: p, message, code, warning: false }),
     warn: (p, message, code) => issues.push({ path: p, message, code, warning: true }),
@@ -60,5 +60,15 @@ describe('JsonpbObject (jsonpb field names for adapter params)', () => {
       { path: ['params', 'name'], message: 'odd', code: 'X_OTHER', warning: true },
       { path: ['params', 'name', 0], message: 'inside', code: 'X_FIELD', warning: false },
     ]);
+  });
+
+  it('counts the errors a parser reported through CountingReporter, passing every problem on, warnings uncounted', () => {
+    const seen: string[] = [];
+    const counting = new CountingReporter({ issue: (_p, m) => seen.push(`error ${m}`), warn: (_p, m) => seen.push(`warning ${m}`) });
+    const o = new JsonpbObject({ bogus: 1 }, [], ['name'], 'test params', CODES, counting);
+    o.warn('name', 'odd');
+    expect(counting.errors).toBe(1);
+    expect(counting.failed).toBe(true);
+    expect(seen).toEqual(['error unknown field "bogus" in test params (known fields: name)', 'warning odd']);
   });
 });
