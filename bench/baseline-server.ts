@@ -5,9 +5,11 @@
  *   nothing after it. The generated ts-proto service definition decodes each Report into objects
  *   (`ReportRequest.decode`) and the handler discards them. Telemux has to beat this by doing all
  *   of its work.
- * - `transport` (the floor): the same gRPC server Telemux runs (its options, its flow-control
- *   windows, raw-bytes deserialisers) with nothing behind it. What it costs per set is what grpc-js
- *   and HTTP/2 cost; Telemux's CPU above it is Telemux's own.
+ * - `transport` (the floor): the same gRPC server Telemux runs (grpc/unary-server.ts, with its
+ *   limits and flow-control windows) with nothing behind it. What it costs per set is what gRPC
+ *   framing and HTTP/2 cost; Telemux's CPU above it is Telemux's own.
+ * - `grpc-js`: the floor as it was before round 8, a grpc-js server with Telemux's former options
+ *   and raw-bytes deserialisers: what the transport Telemux replaced cost.
  * - `smooth <µs>`: the floor plus a busy wait of `<µs>` per Report, run as each Report arrives.
  *   Given what Telemux spent per Report above the floor, it is a server as busy as Telemux whose
  *   work is perfectly even: no flushes, no collector, no scrapes. Its latency at Telemux's load is
@@ -17,13 +19,15 @@
  * stdout, exits on SIGTERM.
  */
 import { performance } from 'node:perf_hooks';
-import { Server, ServerCredentials, type sendUnaryData, type ServerUnaryCall } from '@grpc/grpc-js';
+import { Server, ServerCredentials, type sendUnaryData, type ServerUnaryCall, type ServiceDefinition } from '@grpc/grpc-js';
+import type { Http2Session } from 'node:http2';
 import { MixerService, type ReportRequest, type ReportResponse } from '../src/gen/istio/mixer/v1/mixer.js';
-import { mixerServerOptions } from '../src/core/server/grpc-options.js';
-import { widenFlowControlWindows } from '../src/core/server/http2-window.js';
-import { RAW_MIXER_SERVICE } from '../src/core/server/report-service.js';
+import { silentLogger } from '../src/core/log.js';
+import { GrpcUnaryServer, type UnaryMethod } from '../src/core/server/grpc/unary-server.js';
+import { CONNECTION_WINDOW_BYTES, MAX_CONCURRENT_STREAMS, STREAM_WINDOW_BYTES } from '../src/core/server/http2-window.js';
+import { MIXER_CHECK_PATH, MIXER_REPORT_PATH } from '../src/core/server/report-service.js';
 
-const MODES = ['decode', 'transport', 'smooth'] as const;
+const MODES = ['decode', 'transport', 'smooth', 'grpc-js'] as const;
 const mode = MODES.find((m) => m === process.argv[2]) ?? 'decode';
 const spinMs = mode === 'smooth' ? Number(process.argv[3]) / 1e3 : 0;
 if (!(spinMs >= 0)) throw new Error(`smooth: the busy wait per Report must be a number of µs, got ${String(process.argv[3])}`);
@@ -48,13 +52,42 @@ function busyWait(ms: number): void {
   while (performance.now() < until);
 }
 
-function transportServer(): Server {
-  // Telemux's own server options, at its default message limit.
-  const server = new Server(mixerServerOptions(1024 * 1024));
-  server.addService(RAW_MIXER_SERVICE, {
+function transportServer(): GrpcUnaryServer {
+  const report: UnaryMethod = (call) => {
+    count += call.request.length;
+    if (spinMs > 0) busyWait(spinMs);
+    call.ok(EMPTY);
+  };
+  return new GrpcUnaryServer({
+    methods: new Map<string, UnaryMethod>([
+      [MIXER_REPORT_PATH, report],
+      [MIXER_CHECK_PATH, (call) => call.ok(EMPTY)],
+    ]),
+    maxMessageBytes: 1024 * 1024,
+    maxConcurrentStreams: MAX_CONCURRENT_STREAMS,
+    streamWindowBytes: STREAM_WINDOW_BYTES,
+    connectionWindowBytes: CONNECTION_WINDOW_BYTES,
+    logger: silentLogger,
+  });
+}
+
+const identity = (b: Buffer): Buffer => b;
+const rawMethod = (path: string): ServiceDefinition[string] => ({
+  path,
+  requestStream: false,
+  responseStream: false,
+  requestSerialize: identity,
+  requestDeserialize: identity,
+  responseSerialize: identity,
+  responseDeserialize: identity,
+});
+
+/** The floor before round 8: grpc-js with the options and windows Telemux then gave it. */
+function grpcJsServer(): Server {
+  const server = new Server({ 'grpc.max_receive_message_length': 1024 * 1024, 'grpc.max_concurrent_streams': MAX_CONCURRENT_STREAMS, 'grpc.enable_channelz': 0 });
+  server.addService({ Report: rawMethod(MIXER_REPORT_PATH), Check: rawMethod(MIXER_CHECK_PATH) }, {
     Report: (call: ServerUnaryCall<Buffer, Buffer>, cb: sendUnaryData<Buffer>) => {
       count += call.request.length;
-      if (spinMs > 0) busyWait(spinMs);
       cb(null, EMPTY);
     },
     Check: (_call: ServerUnaryCall<Buffer, Buffer>, cb: sendUnaryData<Buffer>) => cb(null, EMPTY),
@@ -62,14 +95,39 @@ function transportServer(): Server {
   return server;
 }
 
-const server = mode === 'decode' ? decodeServer() : transportServer();
-server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (err, port) => {
-  if (err) throw err;
-  if (mode !== 'decode' && !widenFlowControlWindows(server)) throw new Error('cannot widen the flow-control windows as Telemux does');
+/** grpc-js keeps its http2 servers in a private map; the windows are widened there, as Telemux did. */
+function widenGrpcJsWindows(server: Server): void {
+  const servers = (server as unknown as { http2Servers?: Map<{ updateSettings(s: object): void; on(e: 'session', f: (s: Http2Session) => void): void }, unknown> }).http2Servers;
+  if (!(servers instanceof Map)) throw new Error('this grpc-js keeps its http2 servers elsewhere; cannot widen its windows');
+  for (const h2 of servers.keys()) {
+    h2.updateSettings({ initialWindowSize: STREAM_WINDOW_BYTES });
+    h2.on('session', (session) => {
+      if (!session.destroyed) session.setLocalWindowSize(CONNECTION_WINDOW_BYTES);
+    });
+  }
+}
+
+function listening(port: number): void {
   process.stdout.write(`${mode} listening ${String(port)}\n`);
-});
+}
+
+let stop: () => void;
+if (mode === 'transport' || mode === 'smooth') {
+  const server = transportServer();
+  void server.listen({ host: '127.0.0.1', port: 0 }).then((a) => listening(a.port));
+  stop = () => void server.close(0);
+} else {
+  const server = mode === 'decode' ? decodeServer() : grpcJsServer();
+  server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (err, port) => {
+    if (err) throw err;
+    if (mode === 'grpc-js') widenGrpcJsWindows(server);
+    listening(port);
+  });
+  stop = () => server.forceShutdown();
+}
 process.once('SIGTERM', () => {
-  process.stderr.write(mode === 'decode' ? `baseline: ${String(count)} sets decoded\n` : `${mode === 'smooth' ? 'smooth server' : 'transport floor'}: ${String(count)} Report bytes received\n`);
-  server.forceShutdown();
+  const what = mode === 'decode' ? 'baseline' : mode === 'smooth' ? 'smooth server' : mode === 'grpc-js' ? 'grpc-js floor' : 'transport floor';
+  process.stderr.write(mode === 'decode' ? `${what}: ${String(count)} sets decoded\n` : `${what}: ${String(count)} Report bytes received\n`);
+  stop();
   process.exit(0);
 });

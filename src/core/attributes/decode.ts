@@ -593,7 +593,8 @@ export class ReportDecoder {
           const name = this.manifest.attributes[slot]!.name;
           throw new DecodeError('DECODE_TYPE_MISMATCH', `attribute '${name}' is an IP_ADDRESS but has ${len} bytes (want 4 or 16)`, this.recordOrUndefined());
         }
-        return materialise ? r.buf.slice(r.pos, inner) : EMPTY_IP;
+        // A copy: a view would keep the whole request's bytes alive for as long as the value lives.
+        return materialise ? new Uint8Array(r.buf.subarray(r.pos, inner)) : EMPTY_IP;
       }
       case F_STRING_MAPS: {
         if (!present) return new Map<string, string>();

@@ -1,4 +1,4 @@
-import { status, type Metadata } from '@grpc/grpc-js';
+import { status } from '@grpc/grpc-js';
 import { refusal, type Refusal, type RefusalReason } from './refusal.js';
 import { DEFAULT_SERIES_IDLE_TTL_MS, SeriesQuota, type SeriesCheck } from './series-quota.js';
 import type { TenantDirectory } from './tenants.js';
@@ -88,7 +88,7 @@ export class Admission {
    * (counted from the raw bytes by ReportLimits.scan, before decoding). A refused
    * Report takes nothing from the tenant's bucket.
    */
-  admit(metadata: Metadata, sets: number, now: number): AdmissionResult {
+  admit(metadata: RequestMetadata, sets: number, now: number): AdmissionResult {
     const directory = this.directory;
     if (directory === undefined) return OPEN;
     const token = bearerToken(metadata);
@@ -119,8 +119,16 @@ export class Admission {
   }
 }
 
+/**
+ * A call's request metadata by lower-case key: the gRPC endpoint's view of the HTTP/2 headers, or a
+ * grpc-js `Metadata`.
+ */
+export interface RequestMetadata {
+  get(key: string): readonly (string | Buffer)[];
+}
+
 /** The token of an `authorization: Bearer <token>` metadata entry; undefined when there is none. */
-export function bearerToken(metadata: Metadata): string | undefined {
+export function bearerToken(metadata: RequestMetadata): string | undefined {
   const values = metadata.get('authorization');
   const header = values[0];
   if (typeof header !== 'string') return undefined;

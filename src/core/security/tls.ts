@@ -1,4 +1,3 @@
-import { experimental, ServerCredentials } from '@grpc/grpc-js';
 import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { createSecureContext, type SecureContextOptions } from 'node:tls';
@@ -183,53 +182,4 @@ export class TlsSource {
 
 export function describeCertificate(leaf: X509Certificate): { subject: string; serial: string; notAfter: string } {
   return { subject: leaf.subject.replace(/\n/g, ', '), serial: leaf.serialNumber, notAfter: new Date(leaf.validTo).toISOString() };
-}
-
-/**
- * gRPC server credentials that follow the source: a new connection uses the material in force
- * when it is accepted; established connections keep theirs.
- *
- * grpc-js 1.14 lets credentials take their material from a certificate provider and calls
- * `setSecureContext` on its listeners when the provider publishes an update, which is exactly a
- * reload without re-binding. Its own FileWatcherCertificateProvider is not used: it publishes
- * whatever it reads, so a half-replaced cert/key pair would make every handshake fail until the
- * next poll, and a file read error withdraws the identity (connections dropped) instead of keeping
- * the last good one.
- */
-export function grpcServerCredentials(source: TlsSource): ServerCredentials {
-  const provider = new SourceCertificateProvider(source);
-  // The .d.ts names the first parameter caCertificateProvider, but grpc-js passes it on as the
-  // identity provider (and the second as the CA provider); one object serving both makes that moot.
-  return experimental.createCertificateProviderServerCredentials(provider, source.mutual ? provider : null, source.mutual);
-}
-
-class SourceCertificateProvider implements experimental.CertificateProvider {
-  private readonly ca = new Map<experimental.CaCertificateUpdateListener, () => void>();
-  private readonly identity = new Map<experimental.IdentityCertificateUpdateListener, () => void>();
-
-  constructor(private readonly source: TlsSource) {}
-
-  // Delivery is deferred like grpc-js's own provider: the server registers its context watcher
-  // only after adding these listeners, and a synchronous first update would reach no one.
-  addCaCertificateListener(listener: experimental.CaCertificateUpdateListener): void {
-    const send = (m: TlsMaterial): void => listener(m.ca === undefined ? null : { caCertificate: m.ca });
-    this.ca.set(listener, this.source.subscribe(send));
-    process.nextTick(send, this.source.material);
-  }
-
-  removeCaCertificateListener(listener: experimental.CaCertificateUpdateListener): void {
-    this.ca.get(listener)?.();
-    this.ca.delete(listener);
-  }
-
-  addIdentityCertificateListener(listener: experimental.IdentityCertificateUpdateListener): void {
-    const send = (m: TlsMaterial): void => listener({ certificate: m.cert, privateKey: m.key });
-    this.identity.set(listener, this.source.subscribe(send));
-    process.nextTick(send, this.source.material);
-  }
-
-  removeIdentityCertificateListener(listener: experimental.IdentityCertificateUpdateListener): void {
-    this.identity.get(listener)?.();
-    this.identity.delete(listener);
-  }
 }

@@ -4,15 +4,11 @@
  * KiB Reports, or a gateway carrying a thousand Reports a second on one connection, then queues
  * them in the client for seconds whenever the server is busy: there no shedder can refuse them,
  * and they arrive long after they were sent. gRPC's Go server widens its windows (BDP estimation);
- * grpc-js offers a client an option for it (`grpc-node.flow_control_window`) but a server none, so
- * Telemux widens them on the http2 servers grpc-js creates.
+ * Telemux's gRPC endpoint (grpc/unary-server.ts) opens its windows to these sizes.
  *
  * The memory this allows is bounded by the kernel's socket buffers and by the shedder: data is
  * read as it arrives, and a Report is refused in microseconds once the process is past its limits.
  */
-import type { Server } from '@grpc/grpc-js';
-import type { Http2SecureServer, Http2Server, Http2Session } from 'node:http2';
-
 /** Per call: the largest window HTTP/2 allows, so one call can always use the connection's whole window. */
 export const STREAM_WINDOW_BYTES = 2 ** 31 - 1;
 /**
@@ -25,22 +21,5 @@ export const STREAM_WINDOW_BYTES = 2 ** 31 - 1;
  */
 export const CONNECTION_WINDOW_BYTES = 256 * 1024;
 
-/**
- * Widens the flow-control windows of every HTTP/2 server `server` has bound. Call after
- * `bindAsync` has called back. Returns false when this version of grpc-js keeps its servers
- * elsewhere (the windows then stay at 64 KiB; a test pins the version that works).
- */
-export function widenFlowControlWindows(server: Server, streamBytes = STREAM_WINDOW_BYTES, connectionBytes = CONNECTION_WINDOW_BYTES): boolean {
-  const servers = (server as unknown as { http2Servers?: unknown }).http2Servers;
-  if (!(servers instanceof Map)) return false;
-  for (const candidate of servers.keys()) {
-    const h2 = candidate as Http2Server | Http2SecureServer;
-    if (typeof h2.updateSettings !== 'function') return false;
-    h2.updateSettings({ initialWindowSize: streamBytes });
-    h2.on('session', (session: Http2Session) => {
-      // A session closed before its first turn cannot take a window; it needs none.
-      if (!session.destroyed) session.setLocalWindowSize(connectionBytes);
-    });
-  }
-  return true;
-}
+/** HTTP/2 streams (calls) one connection may have open at once. */
+export const MAX_CONCURRENT_STREAMS = 1024;

@@ -1,4 +1,4 @@
-import { status as Status, type Metadata, type ServiceDefinition, type sendUnaryData, type ServerUnaryCall } from '@grpc/grpc-js';
+import { status as Status } from '@grpc/grpc-js';
 import { DecodeError, RecordLimitError } from '../attributes/decode.js';
 import { dispatchReport, type DispatchObserver } from '../dispatch/dispatcher.js';
 import type { Logger } from '../log.js';
@@ -8,36 +8,15 @@ import { CheckResponse } from '../../gen/istio/mixer/v1/mixer.js';
 import type { SelfMetrics } from './self-metrics.js';
 import type { Clock } from '../adapter.js';
 import { Admission } from '../security/admission.js';
+import type { UnaryCall, UnaryMethod } from './grpc/unary-server.js';
 import { OVERLOADED_MESSAGE, ReportLimits, type LoadShedder } from './overload.js';
 import { TurnBudgetQueue } from './turn-budget-queue.js';
 
-const identity = (b: Buffer): Buffer => b;
 const EMPTY = Buffer.alloc(0);
 
-/**
- * `istio.mixer.v1.Mixer` with raw-bytes (de)serialisers: Report bytes go straight to the
- * config-bound decoder instead of through a protobuf object graph.
- */
-export const RAW_MIXER_SERVICE: ServiceDefinition = {
-  Check: {
-    path: '/istio.mixer.v1.Mixer/Check',
-    requestStream: false,
-    responseStream: false,
-    requestSerialize: identity,
-    requestDeserialize: identity,
-    responseSerialize: identity,
-    responseDeserialize: identity,
-  },
-  Report: {
-    path: '/istio.mixer.v1.Mixer/Report',
-    requestStream: false,
-    responseStream: false,
-    requestSerialize: identity,
-    requestDeserialize: identity,
-    responseSerialize: identity,
-    responseDeserialize: identity,
-  },
-};
+/** The paths of `istio.mixer.v1.Mixer`'s two methods. */
+export const MIXER_REPORT_PATH = '/istio.mixer.v1.Mixer/Report';
+export const MIXER_CHECK_PATH = '/istio.mixer.v1.Mixer/Check';
 
 /** Mixer's answer to Check with no policy adapters (spec §1.2): OK for 1 minute or 10000 uses. */
 const CHECK_OK = Buffer.from(
@@ -74,13 +53,6 @@ export interface ReportServiceOptions {
   readonly maxQueuedBytes?: number;
 }
 
-/** A Report received while the turn's budget was spent, with what answering it needs. */
-interface PendingReport {
-  readonly bytes: Buffer;
-  readonly metadata: Metadata;
-  readonly cb: sendUnaryData<Buffer>;
-}
-
 const DEFAULT_TURN_BUDGET_MS = 5;
 const DEFAULT_MAX_QUEUED_BYTES = 32 * 1024 * 1024;
 
@@ -91,10 +63,10 @@ export class ReportService {
   private readonly admission: Admission;
   private readonly clock: Clock;
   private readonly limits: ReportLimits;
-  private readonly pending: TurnBudgetQueue<PendingReport>;
+  private readonly pending: TurnBudgetQueue<UnaryCall>;
 
   constructor(private readonly opts: ReportServiceOptions) {
-    this.pending = new TurnBudgetQueue((r) => this.process(r.bytes, r.metadata, r.cb), {
+    this.pending = new TurnBudgetQueue((call) => this.process(call), {
       budgetMs: opts.turnBudgetMs ?? DEFAULT_TURN_BUDGET_MS,
       maxQueuedBytes: opts.maxQueuedBytes ?? DEFAULT_MAX_QUEUED_BYTES,
     });
@@ -132,65 +104,66 @@ export class ReportService {
     return this.pending.idle();
   }
 
-  readonly implementation = {
-    Check: (_call: ServerUnaryCall<Buffer, Buffer>, cb: sendUnaryData<Buffer>): void => {
-      cb(null, CHECK_OK);
-    },
-    Report: (call: ServerUnaryCall<Buffer, Buffer>, cb: sendUnaryData<Buffer>): void => {
-      this.report(call.request, call.metadata, cb);
-    },
-  };
+  /** The Mixer service's methods by path, raw bytes in and out: Report bytes go straight to the config-bound decoder. */
+  readonly methods: ReadonlyMap<string, UnaryMethod> = new Map<string, UnaryMethod>([
+    [MIXER_CHECK_PATH, (call) => call.ok(CHECK_OK)],
+    [MIXER_REPORT_PATH, (call) => this.report(call)],
+  ]);
 
-  private report(bytes: Buffer, metadata: Metadata, cb: sendUnaryData<Buffer>): void {
+  /** Answers one Report call: now, in a later turn of the event loop, or with a refusal. */
+  report(call: UnaryCall): void {
     const m = this.opts.metrics;
+    const bytes = call.request;
     if (this.draining) {
-      return refuse(m, cb, Status.UNAVAILABLE, 'Telemux is shutting down; Report not accepted');
+      return refuse(m, call, Status.UNAVAILABLE, 'Telemux is shutting down; Report not accepted');
     }
     if (this.opts.runtime.active === undefined) {
-      return refuse(m, cb, Status.UNAVAILABLE, 'no configuration is active yet');
+      return refuse(m, call, Status.UNAVAILABLE, 'no configuration is active yet');
     }
     // Overload first: a refusal must be the cheapest answer there is.
     const shed = this.opts.shedder?.admit(bytes.length);
     if (shed) {
-      return refuse(m, cb, shed.code, shed.details);
+      return refuse(m, call, shed.code, shed.details);
     }
-    if (!this.pending.offer({ bytes, metadata, cb }, bytes.length)) {
+    if (!this.pending.offer(call, bytes.length)) {
       this.opts.shedder?.release(bytes.length);
       m.reportsShed.inc({ reason: 'report_queue' });
-      return refuse(m, cb, Status.UNAVAILABLE, OVERLOADED_MESSAGE);
+      return refuse(m, call, Status.UNAVAILABLE, OVERLOADED_MESSAGE);
     }
   }
 
   /** A Report admitted by the shedder, now or in a later turn; never throws. */
-  private process(bytes: Buffer, metadata: Metadata, cb: sendUnaryData<Buffer>): void {
+  private process(call: UnaryCall): void {
+    const bytes = call.request;
     try {
       // Read now, not on arrival: a reload in between may have closed the handlers of the config
       // the Report arrived under. `report` admitted it with a config active, and one is never withdrawn.
-      this.admitted(bytes, metadata, this.opts.runtime.active!, cb);
+      this.admitted(call, this.opts.runtime.active!);
     } catch (e) {
       // A bug, not bad input: answer the caller and keep serving the others.
       this.opts.logger.error('Report failed', { error: (e as Error).stack ?? String(e) });
-      refuse(this.opts.metrics, cb, Status.INTERNAL, `internal error: ${(e as Error).message}`);
+      refuse(this.opts.metrics, call, Status.INTERNAL, `internal error: ${(e as Error).message}`);
     } finally {
       this.opts.shedder?.release(bytes.length);
     }
   }
 
-  private admitted(bytes: Buffer, metadata: Metadata, active: ActiveConfig, cb: sendUnaryData<Buffer>): void {
+  private admitted(call: UnaryCall, active: ActiveConfig): void {
     const m = this.opts.metrics;
+    const bytes = call.request;
     // One scan of the envelope gives both its limit check and the set count the rate limit needs;
     // the decoder bounds each set as it reads it.
     const { sets, violation } = this.limits.scan(bytes);
     if (violation) {
       m.decodeErrors.inc({ code: violation.code });
       this.errorLog.warn('Report rejected', { code: violation.code, error: violation.message });
-      return refuse(m, cb, violation.grpcCode, violation.details);
+      return refuse(m, call, violation.grpcCode, violation.details);
     }
     // Before decoding, so that a refused Report costs next to nothing.
     const now = this.clock.now();
-    const admitted = this.admission.admit(metadata, sets, now);
+    const admitted = this.admission.admit(call.metadata, sets, now);
     if (!admitted.ok) {
-      return refuse(m, cb, admitted.code, admitted.message);
+      return refuse(m, call, admitted.code, admitted.message);
     }
     let bags;
     try {
@@ -200,32 +173,32 @@ export class ReportService {
         const v = this.limits.violationOf(e);
         m.decodeErrors.inc({ code: v.code });
         this.errorLog.warn('Report rejected', { code: v.code, error: v.message });
-        return refuse(m, cb, v.grpcCode, v.details);
+        return refuse(m, call, v.grpcCode, v.details);
       }
       if (!(e instanceof DecodeError)) throw e;
       const code = e.code === 'DECODE_DICTIONARY_VERSION' ? Status.INTERNAL : Status.INVALID_ARGUMENT;
       m.decodeErrors.inc({ code: e.code });
       this.errorLog.warn('Report rejected', { code: e.code, error: e.message });
-      return refuse(m, cb, code, `${e.message} [${e.code}]`);
+      return refuse(m, call, code, `${e.message} [${e.code}]`);
     }
     // Always written, also without tenants: a sidecar must not be able to claim a tenant.
     for (let i = 0; i < bags.length; i++) bags[i]!.values[active.tenantSlot] = admitted.tenant;
     const outcome = dispatchReport(bags, active.routing, active.namespaces, this.observer, this.admission.seriesCheck(admitted.tenant, now));
     if (outcome.refusal) {
-      return refuse(m, cb, outcome.refusal.code, outcome.refusal.message);
+      return refuse(m, call, outcome.refusal.code, outcome.refusal.message);
     }
     m.attributeSets.inc(bags.length);
     if (outcome.errors.length > 0) {
       this.errorLog.warn('Report dispatched with errors', { error: outcome.errors[0] });
-      return refuse(m, cb, Status.UNKNOWN, outcome.errors.join('\n'));
+      return refuse(m, call, Status.UNKNOWN, outcome.errors.join('\n'));
     }
     m.reports.inc({ code: 'OK' });
-    cb(null, EMPTY);
+    call.ok(EMPTY);
   }
 }
 
 /** Answers a Report with a non-OK status, counting it under the status's name. */
-function refuse(m: SelfMetrics, cb: sendUnaryData<Buffer>, code: Status, details: string): void {
+function refuse(m: SelfMetrics, call: UnaryCall, code: Status, details: string): void {
   m.reports.inc({ code: Status[code] });
-  cb({ code, details });
+  call.fail(code, details);
 }

@@ -1,4 +1,3 @@
-import { Server, ServerCredentials } from '@grpc/grpc-js';
 import { stat } from 'node:fs/promises';
 import type { AnyAdapter, Clock } from '../adapter.js';
 import { ConfigWatcher, DEFAULT_WATCH_DEBOUNCE_MS } from '../config/watch.js';
@@ -8,17 +7,20 @@ import { ConfigReloader, pathSource, type ApplyOutcome } from '../runtime/reload
 import { Runtime } from '../runtime/runtime.js';
 import { Admission } from '../security/admission.js';
 import { TenantsSource } from '../security/tenants-source.js';
-import { describeCertificate, grpcServerCredentials, TlsSource, type TlsFiles, type TlsMaterial } from '../security/tls.js';
+import { describeCertificate, TlsSource, type TlsFiles, type TlsMaterial } from '../security/tls.js';
 import type { StatViews } from '../stat/registry.js';
 import { adminApiRoutes } from './admin-api.js';
 import { Exposition, negotiateFormat, OPENMETRICS_CONTENT_TYPE, TEXT_CONTENT_TYPE } from './exposition.js';
-import { mixerServerOptions } from './grpc-options.js';
+import { GrpcUnaryServer } from './grpc/unary-server.js';
 import { formatHostPort, HttpEndpoint, isLoopback, type HostPort, type Route } from './http.js';
-import { CONNECTION_WINDOW_BYTES, STREAM_WINDOW_BYTES, widenFlowControlWindows } from './http2-window.js';
+import { CONNECTION_WINDOW_BYTES, MAX_CONCURRENT_STREAMS, STREAM_WINDOW_BYTES } from './http2-window.js';
 import { LoadShedder, ReportLimits, type LoadShedderOptions, type ReportLimitsOptions } from './overload.js';
-import { RAW_MIXER_SERVICE, ReportService } from './report-service.js';
+import { ReportService } from './report-service.js';
 import { SelfMetrics } from './self-metrics.js';
 import { VERSION } from '../version.js';
+
+/** gRPC's (and Mixer's) default largest request message. */
+const DEFAULT_MAX_MESSAGE_BYTES = 1024 * 1024;
 
 export interface TelemuxOptions {
   readonly configPath: string;
@@ -82,7 +84,7 @@ export class Telemux {
   private readonly httpTls: TlsSource | undefined;
   private readonly tenants: TenantsSource | undefined;
   private watcher: ConfigWatcher | undefined;
-  private readonly grpc: Server;
+  private grpc: GrpcUnaryServer | undefined;
   private readonly metricsHttp: HttpEndpoint;
   private readonly adminHttp: HttpEndpoint;
   private shuttingDown: Promise<void> | undefined;
@@ -109,7 +111,7 @@ export class Telemux {
           });
     this.runtime = new Runtime({ logger: opts.logger, clock: opts.clock ?? Date, exposition: this.exposition, metrics: this.metrics });
     this.reloader = new ConfigReloader({ runtime: this.runtime, adapters: opts.adapters, defaultNamespace: opts.defaultNamespace, metrics: this.metrics, logger: opts.logger, clock: opts.clock ?? Date });
-    const maxMessageBytes = opts.maxMessageBytes ?? 1024 * 1024;
+    const maxMessageBytes = opts.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
     this.shedder = new LoadShedder({ ...opts.overload, logger: opts.logger, onShed: (reason) => this.metrics.reportsShed.inc({ reason }) });
     this.reports = new ReportService({
       runtime: this.runtime,
@@ -121,8 +123,6 @@ export class Telemux {
       limits: new ReportLimits({ ...opts.limits, maxMessageBytes }),
       turnBudgetMs: opts.reportTurnBudgetMs,
     });
-    this.grpc = new Server(mixerServerOptions(maxMessageBytes));
-    this.grpc.addService(RAW_MIXER_SERVICE, this.reports.implementation);
     const onError = (e: Error): void => opts.logger.error('http handler failed', { error: e.message });
     this.metricsHttp = new HttpEndpoint(
       new Map([
@@ -257,17 +257,18 @@ export class Telemux {
     }
   }
 
+  // Made here, not in the constructor, because TLS material is loaded (asynchronously) by then.
   private bindGrpc(address: HostPort): Promise<HostPort> {
-    return new Promise((resolve, reject) => {
-      const credentials = this.grpcTls ? grpcServerCredentials(this.grpcTls) : ServerCredentials.createInsecure();
-      this.grpc.bindAsync(formatHostPort(address), credentials, (err, port) => {
-        if (err) return reject(err);
-        if (!widenFlowControlWindows(this.grpc, STREAM_WINDOW_BYTES, this.opts.connectionWindowBytes ?? CONNECTION_WINDOW_BYTES)) {
-          this.opts.logger.warn('cannot widen the HTTP/2 flow-control windows of this grpc-js version; Reports may queue in clients under load');
-        }
-        resolve({ host: address.host, port });
-      });
+    this.grpc = new GrpcUnaryServer({
+      methods: this.reports.methods,
+      maxMessageBytes: this.opts.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES,
+      maxConcurrentStreams: MAX_CONCURRENT_STREAMS,
+      streamWindowBytes: STREAM_WINDOW_BYTES,
+      connectionWindowBytes: this.opts.connectionWindowBytes ?? CONNECTION_WINDOW_BYTES,
+      tls: this.grpcTls,
+      logger: this.opts.logger,
     });
+    return this.grpc.listen(address);
   }
 
   /** Reports received and waiting for a later turn of the event loop (see turn-budget-queue.ts). */
@@ -301,17 +302,7 @@ export class Telemux {
     // handlers' final flush.
     await this.reports.settled();
     await this.runtime.close();
-    await new Promise<void>((resolve) => {
-      const force = setTimeout(() => {
-        this.grpc.forceShutdown();
-        resolve();
-      }, 2_000);
-      force.unref();
-      this.grpc.tryShutdown(() => {
-        clearTimeout(force);
-        resolve();
-      });
-    });
+    await this.grpc?.close(2_000);
     await Promise.all([this.metricsHttp.close(), this.adminHttp.close()]);
     await this.closeSecurity();
   }

@@ -1,0 +1,100 @@
+/**
+ * Reassembles the single length-prefixed message of a unary gRPC request from the DATA chunks
+ * HTTP/2 delivers (gRPC over HTTP/2: a 1-byte compressed flag, a 4-byte big-endian length, the
+ * message). A message that arrives within one chunk is handed on as a view of it, without a copy;
+ * otherwise it is copied once into a buffer of its exact length. A declared length above the limit
+ * is refused as soon as its prefix is read, before any of the message is held.
+ */
+import { status as Status } from '@grpc/grpc-js';
+
+const PREFIX_BYTES = 5;
+
+/** Why a request's bytes are not one acceptable message; answered as a gRPC status. */
+export interface FramingError {
+  readonly code: Status;
+  readonly details: string;
+}
+
+export class UnaryMessageReader {
+  private prefixRead = 0;
+  private compressedFlag = 0;
+  private length = 0;
+  private body: Buffer | undefined;
+  private bodyRead = 0;
+  private complete = false;
+  /** Set once the bytes cannot be a valid request; later chunks are ignored. */
+  error: FramingError | undefined;
+
+  constructor(
+    private readonly maxMessageBytes: number,
+    private readonly method: string,
+  ) {}
+
+  /** Takes the next DATA chunk. */
+  push(chunk: Buffer): void {
+    if (this.error !== undefined) return;
+    let pos = 0;
+    const n = chunk.length;
+    while (pos < n) {
+      if (this.complete) {
+        this.error = { code: Status.UNIMPLEMENTED, details: `Received a second request message for unary method ${this.method}` };
+        return;
+      }
+      if (this.prefixRead < PREFIX_BYTES) {
+        // The common case: the whole prefix and the whole message in this chunk.
+        if (this.prefixRead === 0 && n - pos >= PREFIX_BYTES) {
+          this.compressedFlag = chunk[pos]!;
+          this.length = chunk.readUInt32BE(pos + 1);
+          this.prefixRead = PREFIX_BYTES;
+          pos += PREFIX_BYTES;
+        } else {
+          const b = chunk[pos++]!;
+          if (this.prefixRead === 0) this.compressedFlag = b;
+          // Unsigned: `* 256` rather than `<< 8`, which would go negative past 2^31.
+          else this.length = this.length * 256 + b;
+          this.prefixRead++;
+        }
+        if (this.prefixRead < PREFIX_BYTES) continue;
+        if (this.length > this.maxMessageBytes) {
+          this.error = { code: Status.RESOURCE_EXHAUSTED, details: `Received message larger than max (${this.length} vs. ${this.maxMessageBytes})` };
+          return;
+        }
+        if (this.length <= n - pos) {
+          this.body = chunk.subarray(pos, pos + this.length);
+          this.bodyRead = this.length;
+          pos += this.length;
+          this.complete = true;
+          continue;
+        }
+        this.body = Buffer.allocUnsafe(this.length);
+        this.bodyRead = 0;
+        if (this.length === 0) {
+          this.complete = true;
+          continue;
+        }
+      }
+      const take = Math.min(this.length - this.bodyRead, n - pos);
+      chunk.copy(this.body!, this.bodyRead, pos, pos + take);
+      this.bodyRead += take;
+      pos += take;
+      if (this.bodyRead === this.length) this.complete = true;
+    }
+  }
+
+  /**
+   * At the end of the request: the message and whether its compressed flag is set, or the framing
+   * error. Exactly one whole message is a valid unary request.
+   */
+  finish(): { readonly message: Buffer; readonly compressed: boolean } | FramingError {
+    if (this.error !== undefined) return this.error;
+    if (!this.complete) {
+      if (this.prefixRead === 0) return { code: Status.UNIMPLEMENTED, details: `Received no request message for unary method ${this.method}` };
+      const details =
+        this.prefixRead < PREFIX_BYTES
+          ? `Request ended inside a message prefix: ${String(this.prefixRead)} of 5 bytes received`
+          : `Request ended inside a message: ${String(this.bodyRead)} of ${String(this.length)} bytes received`;
+      return { code: Status.INTERNAL, details };
+    }
+    return { message: this.body!, compressed: this.compressedFlag !== 0 };
+  }
+}
