@@ -6,7 +6,8 @@
  *   HTTP sink) when that adapter is compiled in, each fed the four HTTP instances by its own rule.
  * - Baseline: bench/baseline-server.ts, which only decodes each Report with ts-proto.
  * - Transport floor: the same file in `transport` mode, Telemux's gRPC server with nothing behind
- *   it: CPU per set above it is Telemux's own code.
+ *   it: CPU per set above it is Telemux's own code. And in `grpc-js` mode, the floor as it was
+ *   until round 8 (grpc-js's server): what the transport Telemux replaced costs on the same load.
  * - Load: bench/loadgen.ts in its own process, four HTTP/2 connections, 100 INDEPENDENT sets per
  *   Report (see workload.ts).
  *
@@ -18,8 +19,8 @@
  *
  * Phases: closed-loop maximum rate (alternating Telemux, baseline and floor, ROUNDS times,
  * medians); Telemux open-loop at 70% of its maximum (Report latency, event-loop delay, its
- * mark-compacts), then the transport floor on the same schedule as a control for what the host
- * and the transport add to latency. Then, after seeding 10,000 label sets (40,000 series), one
+ * mark-compacts), then the transport floors (Telemux's and grpc-js's) on the same schedule as
+ * controls for what the host and the transport add to latency. Then, after seeding 10,000 label sets (40,000 series), one
  * scrape alone, and Telemux's open loop again while /metrics is scraped every 5 s (with curl when
  * installed: a scraper that reads at socket speed): first at the plain open loop's rate with the
  * scrapes on top, then at an ingest rate that leaves the server 70% busy in all, scrapes
@@ -239,7 +240,7 @@ async function startTelemux(configDir: string, pin: boolean): Promise<Started> {
   return { child, grpc: m[1]!, metrics: m[2]!, admin: m[3]! };
 }
 
-async function startReference(mode: 'decode' | 'transport' | 'smooth', pin: boolean, extraArgs: readonly string[] = []): Promise<Started> {
+async function startReference(mode: 'decode' | 'transport' | 'smooth' | 'grpc-js', pin: boolean, extraArgs: readonly string[] = []): Promise<Started> {
   const [cmd, args] = pinned(1, [process.execPath, ...serverNodeFlags(), join(here, 'baseline-server.js'), mode, ...extraArgs], pin);
   const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'inherit'] });
   const m = await waitForLine(child, 'stdout', new RegExp(`${mode} listening (\\d+)`), mode);
@@ -413,6 +414,8 @@ export interface IngestFigures {
   readonly baselineCpuUsPerSet: number;
   /** What Telemux's gRPC server costs per set with nothing behind it. */
   readonly transportCpuUsPerSet: number;
+  /** The same for grpc-js's server, which Telemux used until round 8. */
+  readonly grpcJsCpuUsPerSet: number;
   /** Sets/s one fully used core sustains: 1e6 / cpuUsPerSet. */
   readonly capacity: number;
   readonly p99Ms: number;
@@ -421,6 +424,8 @@ export interface IngestFigures {
   readonly scrapeP99Ms: number;
   /** Report latency p99 of the transport floor on the same open-loop schedule (the control). */
   readonly floorP99Ms: number;
+  /** The same for grpc-js's server. */
+  readonly grpcJsFloorP99Ms: number;
   /**
    * The same for a server as busy as Telemux was on that schedule whose work is perfectly even
    * (the floor plus a busy wait): what queueing at this load costs on this host.
@@ -459,6 +464,8 @@ export async function run(): Promise<IngestFigures> {
     children.push(baseline.child);
     const floor = await startReference('transport', pin);
     children.push(floor.child);
+    const grpcJs = await startReference('grpc-js', pin);
+    children.push(grpcJs.child);
     const loadChild = fork(join(here, 'loadgen.js'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     children.push(loadChild);
     if (pin) spawnSync('taskset', ['-a', '-p', '-c', '0', String(loadChild.pid)]);
@@ -471,6 +478,7 @@ export async function run(): Promise<IngestFigures> {
     const tm: Window[] = [];
     const bl: Window[] = [];
     const fl: Window[] = [];
+    const gl: Window[] = [];
     for (let r = 0; r < ROUNDS; r++) {
       const t = await measure(gen, telemux, closed(telemux.grpc));
       tm.push(t);
@@ -478,10 +486,13 @@ export async function run(): Promise<IngestFigures> {
       bl.push(b);
       const f = await measure(gen, floor, closed(floor.grpc));
       fl.push(f);
+      const g = await measure(gen, grpcJs, closed(grpcJs.grpc));
+      gl.push(g);
       console.log(
         `round ${String(r + 1)}: telemux ${fmtRate(t.setsPerSec)} sets (${t.cpuUsPerSet.toFixed(2)} µs CPU/set, server ${(t.cpuShare * 100).toFixed(0)}% of CPU 1, CPU 1 busy ${(t.coreBusy * 100).toFixed(0)}%, loadgen ${(t.result.cpuShare * 100).toFixed(0)}%${fmtRefused(t)})` +
           ` | baseline ${fmtRate(b.setsPerSec)} sets (${b.cpuUsPerSet.toFixed(2)} µs CPU/set, server ${(b.cpuShare * 100).toFixed(0)}%, CPU 1 busy ${(b.coreBusy * 100).toFixed(0)}%)` +
-          ` | transport ${fmtRate(f.setsPerSec)} sets (${f.cpuUsPerSet.toFixed(2)} µs CPU/set, loadgen ${(f.result.cpuShare * 100).toFixed(0)}%)`,
+          ` | transport ${fmtRate(f.setsPerSec)} sets (${f.cpuUsPerSet.toFixed(2)} µs CPU/set, loadgen ${(f.result.cpuShare * 100).toFixed(0)}%)` +
+          ` | grpc-js ${fmtRate(g.setsPerSec)} sets (${g.cpuUsPerSet.toFixed(2)} µs CPU/set, loadgen ${(g.result.cpuShare * 100).toFixed(0)}%)`,
       );
     }
     const tRate = median(tm.map((w) => w.setsPerSec));
@@ -490,11 +501,13 @@ export async function run(): Promise<IngestFigures> {
     const bCpu = median(bl.map((w) => w.cpuUsPerSet));
     const fCpu = median(fl.map((w) => w.cpuUsPerSet));
     const fRate = median(fl.map((w) => w.setsPerSec));
+    const gCpu = median(gl.map((w) => w.cpuUsPerSet));
     console.log(`closed loop (median of ${String(ROUNDS)}):`);
     const kernel = (ws: Window[]): string => `(kernel ${median(ws.map((w) => w.sysUsPerSet)).toFixed(2)})`;
     console.log(`  telemux   ${fmtRate(tRate).padStart(9)} sets  ${tCpu.toFixed(2)} µs CPU/set ${kernel(tm)}  RSS ${fmtBytes(median(tm.map((w) => w.rss)))}  Report p50 ${fmtMs(median(tm.map((w) => w.result.latencyMs.p50)))}  event-loop p99 ${fmtMs(median(tm.map((w) => w.eld?.p99 ?? NaN)))}`);
     console.log(`  baseline  ${fmtRate(bRate).padStart(9)} sets  ${bCpu.toFixed(2)} µs CPU/set ${kernel(bl)}  RSS ${fmtBytes(median(bl.map((w) => w.rss)))}  Report p50 ${fmtMs(median(bl.map((w) => w.result.latencyMs.p50)))}  (ts-proto decode only)`);
     console.log(`  transport ${fmtRate(fRate).padStart(9)} sets  ${fCpu.toFixed(2)} µs CPU/set ${kernel(fl)}  RSS ${fmtBytes(median(fl.map((w) => w.rss)))}  Report p50 ${fmtMs(median(fl.map((w) => w.result.latencyMs.p50)))}  (Telemux's gRPC server, nothing behind it)`);
+    console.log(`  grpc-js   ${fmtRate(median(gl.map((w) => w.setsPerSec))).padStart(9)} sets  ${gCpu.toFixed(2)} µs CPU/set ${kernel(gl)}  RSS ${fmtBytes(median(gl.map((w) => w.rss)))}  Report p50 ${fmtMs(median(gl.map((w) => w.result.latencyMs.p50)))}  (grpc-js's server, nothing behind it: the floor until round 8)`);
     console.log(`  ratio     ${(tRate / bRate).toFixed(2)}x the baseline's sets/s; ${(bCpu / tCpu).toFixed(2)}x less CPU per set`);
     console.log(
       `  own code  ${(tCpu - fCpu).toFixed(2)} µs CPU/set above the transport floor (${((100 * (tCpu - fCpu)) / tCpu).toFixed(0)}% of Telemux's CPU; the floor alone sustains ${fmtRate(1e6 / fCpu)} sets per core)`,
@@ -523,6 +536,8 @@ export async function run(): Promise<IngestFigures> {
     // generator add to every Report's latency whatever the server does.
     const of = await measure(gen, floor, open(floor.grpc));
     console.log(fmtControl('the transport floor', of));
+    const og = await measure(gen, grpcJs, open(grpcJs.grpc));
+    console.log(fmtControl("grpc-js's server (the floor until round 8)", og));
 
     // And against a server as busy as Telemux was on this schedule, with its work spread evenly:
     // the floor plus, per Report, the CPU Telemux spent above the floor's in that window.
@@ -566,7 +581,7 @@ export async function run(): Promise<IngestFigures> {
     const eldP99 = Math.max(o.eld?.p99 ?? NaN, s.eld?.p99 ?? NaN);
     const eldMax = Math.max(o.eld?.max ?? NaN, s.eld?.max ?? NaN);
     console.log(
-      `summary: telemux=${fmtRate(tRate)} sets (${tCpu.toFixed(2)}us CPU/set) baseline=${fmtRate(bRate)} sets ratio=${(tRate / bRate).toFixed(2)}x transport-floor=${fCpu.toFixed(2)}us CPU/set ` +
+      `summary: telemux=${fmtRate(tRate)} sets (${tCpu.toFixed(2)}us CPU/set) baseline=${fmtRate(bRate)} sets ratio=${(tRate / bRate).toFixed(2)}x transport-floor=${fCpu.toFixed(2)}us CPU/set grpc-js-floor=${gCpu.toFixed(2)}us CPU/set ` +
         `p99@70%=${fmtMs(o.result.latencyMs.p99)} (transport floor ${fmtMs(of.result.latencyMs.p99)}, even server ${fmtMs(os.result.latencyMs.p99)}, scraping ${fmtMs(s.result.latencyMs.p99)}) eventloop p99=${fmtMs(eldP99)} max=${fmtMs(eldMax)}`,
     );
     return {
@@ -577,9 +592,11 @@ export async function run(): Promise<IngestFigures> {
       cpuUsPerSet: tCpu,
       baselineCpuUsPerSet: bCpu,
       transportCpuUsPerSet: fCpu,
+      grpcJsCpuUsPerSet: gCpu,
       capacity: 1e6 / tCpu,
       p99Ms: o.result.latencyMs.p99,
       floorP99Ms: of.result.latencyMs.p99,
+      grpcJsFloorP99Ms: og.result.latencyMs.p99,
       smoothP99Ms: os.result.latencyMs.p99,
       eldP99Ms: o.eld?.p99 ?? NaN,
       eldMaxMs: o.eld?.max ?? NaN,
