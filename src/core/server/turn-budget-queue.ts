@@ -1,13 +1,13 @@
 /**
  * Bounds how much Report work one turn of the event loop does. HTTP/2 flow control lets a
  * connection deliver a whole window of Reports (about five Envoy-sized ones per connection) in a
- * single read, and grpc-js hands each to its handler at once; with a few busy connections one
+ * single read, and the gRPC endpoint hands each to its handler at once; with a few busy connections one
  * turn then runs tens of milliseconds of decoding and dispatch while timers (flush tickers, the
  * load shedder's sampling) and other sockets (/metrics, admin) wait behind it.
  *
  * Work runs at once while the current turn has used less than its budget and nothing is queued;
  * past the budget it is queued in arrival order and run from `setImmediate`, a budget's worth per
- * turn, so the loop turns between batches. The queue holds work grpc-js has already read (and
+ * turn, so the loop turns between batches. The queue holds work the endpoint has already read (and
  * re-opened the flow-control window for), so it is bounded in bytes: past the bound `offer`
  * refuses, and the caller answers as to any overload.
  */
