@@ -14,10 +14,12 @@ COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist/src ./dist/src
 COPY package.json ./
 COPY config ./config
+COPY scripts/telemux.sh ./scripts/telemux.sh
 USER node
 # 9091 Mixer gRPC (Report/Check), 42422 mesh metrics (/metrics), 15014 admin (self-metrics, health, /api/v1).
 EXPOSE 9091 42422 15014
-ENTRYPOINT ["node", "--initial-old-space-size=128", "dist/src/main.js"]
+# The launcher picks the Node flags (and --single-threaded-gc when the container is pinned to one CPU).
+ENTRYPOINT ["sh", "/app/scripts/telemux.sh"]
 # In a container the admin port must listen beyond loopback to be scraped; set TELEMUX_ADMIN_TOKEN to
 # protect its /api/v1 (config and stat), which the image's default command requires.
 CMD ["serve", "--admin-address", "0.0.0.0:15014"]

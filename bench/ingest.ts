@@ -15,7 +15,8 @@
  * when it exists. CPU time comes from /proc/<pid>/stat (all threads, GC included), RSS from
  * /proc/<pid>/status, event-loop delay from Telemux's own `telemux_event_loop_delay_seconds`,
  * mark-compacts from its `telemux_nodejs_gc_duration_seconds{kind="major"}`. Telemux runs with
- * the Node flags `npm start` uses (TELEMUX_NODE_FLAGS).
+ * the launcher `npm start` and the container image use (scripts/telemux.sh), which on one CPU adds
+ * --single-threaded-gc; the reference servers run with the same collector.
  *
  * Phases: closed-loop maximum rate (alternating Telemux, baseline and floor, ROUNDS times,
  * medians); Telemux open-loop at 70% of its maximum (Report latency, event-loop delay, its
@@ -223,17 +224,31 @@ function serverNodeFlags(): string[] {
   return (process.env.BENCH_SERVER_NODE_FLAGS ?? '').split(' ').filter((f) => f !== '');
 }
 
-/** The Node flags Telemux is launched with by `npm start` and the container image (README, "The Node heap"). */
-const TELEMUX_NODE_FLAGS = ['--initial-old-space-size=128'];
+/**
+ * Whether the servers run V8's collector single-threaded, as scripts/telemux.sh decides for
+ * Telemux: on when the process may use one CPU (here: pinned), unless TELEMUX_SINGLE_THREADED_GC
+ * says otherwise. The reference servers follow the same choice, so the controls run with the
+ * collector Telemux runs with.
+ */
+function singleThreadedGc(pin: boolean): boolean {
+  const choice = process.env.TELEMUX_SINGLE_THREADED_GC ?? '';
+  return choice === '1' || ((choice === '' || choice === 'auto') && pin);
+}
 
+function referenceGcFlags(pin: boolean): string[] {
+  return singleThreadedGc(pin) ? ['--single-threaded-gc'] : [];
+}
+
+/** Telemux through the launcher `npm start` and the container image use (scripts/telemux.sh), which picks its Node flags. */
 async function startTelemux(configDir: string, pin: boolean): Promise<Started> {
-  const main = join(packageRoot(), 'dist', 'src', 'main.js');
+  const launcher = join(packageRoot(), 'scripts', 'telemux.sh');
   const [cmd, args] = pinned(
     1,
-    [process.execPath, ...TELEMUX_NODE_FLAGS, ...serverNodeFlags(), main, 'serve', '--config', configDir, '--grpc-address', '127.0.0.1:0', '--metrics-address', '127.0.0.1:0', '--admin-address', '127.0.0.1:0', '--drain-duration', '0s', '--shed-event-loop-utilization', '0', '--shed-event-loop-delay', '0'],
+    ['sh', launcher, 'serve', '--config', configDir, '--grpc-address', '127.0.0.1:0', '--metrics-address', '127.0.0.1:0', '--admin-address', '127.0.0.1:0', '--drain-duration', '0s', '--shed-event-loop-utilization', '0', '--shed-event-loop-delay', '0'],
     pin,
   );
-  const child = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  const env = { ...process.env, NODE: process.execPath, TELEMUX_NODE_FLAGS: serverNodeFlags().join(' ') };
+  const child = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'], env });
   const m = await waitForLine(child, 'stderr', /msg="telemux started".*grpc=(\S+).*metrics=(\S+).*admin=(\S+)/, 'telemux');
   // Keep draining stderr so a chatty server can never block on a full pipe.
   child.stderr?.resume();
@@ -241,7 +256,7 @@ async function startTelemux(configDir: string, pin: boolean): Promise<Started> {
 }
 
 async function startReference(mode: 'decode' | 'transport' | 'smooth' | 'grpc-js', pin: boolean, extraArgs: readonly string[] = []): Promise<Started> {
-  const [cmd, args] = pinned(1, [process.execPath, ...serverNodeFlags(), join(here, 'baseline-server.js'), mode, ...extraArgs], pin);
+  const [cmd, args] = pinned(1, [process.execPath, ...referenceGcFlags(pin), ...serverNodeFlags(), join(here, 'baseline-server.js'), mode, ...extraArgs], pin);
   const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'inherit'] });
   const m = await waitForLine(child, 'stdout', new RegExp(`${mode} listening (\\d+)`), mode);
   child.stdout?.resume();
@@ -447,6 +462,11 @@ export async function run(): Promise<IngestFigures> {
   console.log(machineLine());
   const pin = process.platform === 'linux' && hasTaskset();
   console.log(pin ? 'pinning: servers on CPU 1, load generator and bench runner on CPU 0 (taskset)' : 'pinning: taskset not available, processes are NOT pinned');
+  console.log(
+    singleThreadedGc(pin)
+      ? "V8's collector: single-threaded on every server (--single-threaded-gc, as scripts/telemux.sh runs Telemux on one CPU); TELEMUX_SINGLE_THREADED_GC=0 to compare"
+      : "V8's collector: V8's default, with helper threads, on every server",
+  );
   const circonus = ADAPTERS.has('circonus');
   const dir = await mkdtemp(join(tmpdir(), 'telemux-bench-'));
   const sinks = await startSinks();

@@ -121,6 +121,8 @@ export async function serveCommand(argv: readonly string[]): Promise<number> {
     grpc_tls: grpcTls ? (grpcTls.clientCa ? 'mutual' : 'on') : undefined,
     http_tls: httpTls ? (httpTls.clientCa ? 'mutual' : 'on') : undefined,
     tenants: tenantsPath,
+    // What V8 runs with (scripts/telemux.sh chooses the collector's threading by the CPUs allowed).
+    node_flags: process.execArgv.length > 0 ? process.execArgv.join(' ') : undefined,
   });
   await new Promise<void>((resolve) => {
     const stop = (signal: string): void => {

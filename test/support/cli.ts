@@ -37,13 +37,20 @@ export interface ServingCli {
   exited: Promise<number | null>;
 }
 
+export interface ServeOptions {
+  /** Starts the CLI through this command instead of `node dist/src/main.js` (say the launcher script). */
+  readonly command?: readonly string[];
+  readonly env?: Readonly<Record<string, string>>;
+}
+
 /** Starts `telemux serve` on port 0 everywhere and waits for its startup line. */
-export function serveCli(args: readonly string[]): Promise<ServingCli> {
+export function serveCli(args: readonly string[], opts: ServeOptions = {}): Promise<ServingCli> {
   return new Promise((resolve, reject) => {
+    const [cmd, ...prefix] = opts.command ?? [process.execPath, CLI];
     const child = spawn(
-      process.execPath,
-      [CLI, 'serve', '--grpc-address', '127.0.0.1:0', '--metrics-address', '127.0.0.1:0', '--admin-address', '127.0.0.1:0', ...args],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
+      cmd!,
+      [...prefix, 'serve', '--grpc-address', '127.0.0.1:0', '--metrics-address', '127.0.0.1:0', '--admin-address', '127.0.0.1:0', ...args],
+      { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...opts.env } },
     );
     let err = '';
     const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
