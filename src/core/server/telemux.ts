@@ -84,7 +84,7 @@ export class Telemux {
   private readonly httpTls: TlsSource | undefined;
   private readonly tenants: TenantsSource | undefined;
   private watcher: ConfigWatcher | undefined;
-  private grpc: GrpcUnaryServer | undefined;
+  private readonly grpc: GrpcUnaryServer;
   private readonly metricsHttp: HttpEndpoint;
   private readonly adminHttp: HttpEndpoint;
   private shuttingDown: Promise<void> | undefined;
@@ -122,6 +122,15 @@ export class Telemux {
       shedder: this.shedder,
       limits: new ReportLimits({ ...opts.limits, maxMessageBytes }),
       turnBudgetMs: opts.reportTurnBudgetMs,
+    });
+    this.grpc = new GrpcUnaryServer({
+      methods: this.reports.methods,
+      maxMessageBytes,
+      maxConcurrentStreams: MAX_CONCURRENT_STREAMS,
+      streamWindowBytes: STREAM_WINDOW_BYTES,
+      connectionWindowBytes: opts.connectionWindowBytes ?? CONNECTION_WINDOW_BYTES,
+      tls: this.grpcTls,
+      logger: opts.logger,
     });
     const onError = (e: Error): void => opts.logger.error('http handler failed', { error: e.message });
     this.metricsHttp = new HttpEndpoint(
@@ -257,17 +266,7 @@ export class Telemux {
     }
   }
 
-  // Made here, not in the constructor, because TLS material is loaded (asynchronously) by then.
   private bindGrpc(address: HostPort): Promise<HostPort> {
-    this.grpc = new GrpcUnaryServer({
-      methods: this.reports.methods,
-      maxMessageBytes: this.opts.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES,
-      maxConcurrentStreams: MAX_CONCURRENT_STREAMS,
-      streamWindowBytes: STREAM_WINDOW_BYTES,
-      connectionWindowBytes: this.opts.connectionWindowBytes ?? CONNECTION_WINDOW_BYTES,
-      tls: this.grpcTls,
-      logger: this.opts.logger,
-    });
     return this.grpc.listen(address);
   }
 
@@ -302,7 +301,7 @@ export class Telemux {
     // handlers' final flush.
     await this.reports.settled();
     await this.runtime.close();
-    await this.grpc?.close(2_000);
+    await this.grpc.close(2_000);
     await Promise.all([this.metricsHttp.close(), this.adminHttp.close()]);
     await this.closeSecurity();
   }
