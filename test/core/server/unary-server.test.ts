@@ -282,6 +282,20 @@ describe('UnaryMessageReader', () => {
     expect('message' in read && read.message.buffer).toBe(framed.buffer);
   });
 
+  it('holds only the bytes that arrived, not what a length prefix declares', () => {
+    // 200 calls each declaring a 1 MiB message and sending 10 bytes of it: a reader that allocated
+    // the declared length up front would hold 200 MiB here.
+    const before = process.memoryUsage().arrayBuffers;
+    const readers: UnaryMessageReader[] = [];
+    for (let i = 0; i < 200; i++) {
+      const reader = new UnaryMessageReader(2 * 1024 * 1024, '/m');
+      reader.push(Buffer.concat([Buffer.from([0, 0, 0x10, 0, 0]), Buffer.alloc(10)]));
+      readers.push(reader);
+    }
+    expect(process.memoryUsage().arrayBuffers - before).toBeLessThan(8 * 1024 * 1024);
+    expect(readers.map((r) => r.finish())[0]).toEqual({ code: status.INTERNAL, details: 'Request ended inside a message: 10 of 1048576 bytes received' });
+  });
+
   it('reads a length above 2^31 as the large unsigned number it is', () => {
     const reader = new UnaryMessageReader(1024, '/m');
     for (const b of [0, 0xff, 0xff, 0xff, 0xff]) reader.push(Buffer.from([b]));

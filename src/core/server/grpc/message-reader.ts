@@ -2,8 +2,8 @@
  * Reassembles the single length-prefixed message of a unary gRPC request from the DATA chunks
  * HTTP/2 delivers (gRPC over HTTP/2: a 1-byte compressed flag, a 4-byte big-endian length, the
  * message). A message that arrives within one chunk is handed on as a view of it, without a copy;
- * otherwise it is copied once into a buffer of its exact length. A declared length above the limit
- * is refused as soon as its prefix is read, before any of the message is held.
+ * otherwise its pieces are joined into one buffer once the last of them arrives. A declared length
+ * above the limit is refused as soon as its prefix is read, before any of the message is held.
  */
 import { status as Status } from '@grpc/grpc-js';
 
@@ -20,6 +20,8 @@ export class UnaryMessageReader {
   private compressedFlag = 0;
   private length = 0;
   private body: Buffer | undefined;
+  /** The message's pieces so far, when it spans chunks. */
+  private parts: Buffer[] | undefined;
   private bodyRead = 0;
   private complete = false;
   /** Set once the bytes cannot be a valid request; later chunks are ignored. */
@@ -66,18 +68,21 @@ export class UnaryMessageReader {
           this.complete = true;
           continue;
         }
-        this.body = Buffer.allocUnsafe(this.length);
+        this.parts = [];
         this.bodyRead = 0;
-        if (this.length === 0) {
-          this.complete = true;
-          continue;
-        }
       }
+      // Views of the chunks as they come, joined once the message is whole: memory grows with the
+      // bytes that arrive, never with what a length prefix declares (a client sending only
+      // prefixes on many calls would otherwise make the server allocate a megabyte per call).
       const take = Math.min(this.length - this.bodyRead, n - pos);
-      chunk.copy(this.body!, this.bodyRead, pos, pos + take);
+      this.parts!.push(chunk.subarray(pos, pos + take));
       this.bodyRead += take;
       pos += take;
-      if (this.bodyRead === this.length) this.complete = true;
+      if (this.bodyRead === this.length) {
+        this.body = Buffer.concat(this.parts!, this.length);
+        this.parts = undefined;
+        this.complete = true;
+      }
     }
   }
 
