@@ -3,6 +3,9 @@
  * bound, by how much and where, is counted under its code, and records nothing.
  */
 import { status as Status } from '@grpc/grpc-js';
+import { connect, constants } from 'node:http2';
+import { formatHostPort } from '../../src/core/server/http.js';
+import { ReportRequest } from '../../src/gen/istio/mixer/v1/mixer.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildReport, int, str, type AttributeSet } from '../../src/client/compressor.js';
 import { startTelemux, type Running } from '../support/harness.js';
@@ -60,5 +63,44 @@ describe('a Telemux with tight Report limits', () => {
     const rejections = self.find((f) => f.name === 'telemux_report_rejections_total')?.metrics ?? [];
     const byCode = Object.fromEntries(rejections.map((m) => [m.labels?.code, Number(m.value)]));
     expect(byCode).toMatchObject({ REPORT_TOO_MANY_ATTRIBUTES: 1, REPORT_STRING_TOO_LONG: 1, REPORT_TOO_MANY_SETS: 1 });
+  });
+});
+
+describe('a Telemux holding Reports that are still arriving', () => {
+  it('refuses the one that would pass its bound with UNAVAILABLE, counts it as shed, and serves the rest', async () => {
+    const t = await startTelemux({ maxPendingBytes: 64 * 1024 });
+    const session = connect(`http://${formatHostPort(t.addresses.grpc)}`);
+    session.on('error', () => {});
+    try {
+      // A Report of about 60 KiB, framed; calls send only part of it and stop.
+      const sets = Array.from({ length: 40 }, (_, i) => httpSet({ 'request.path': str(`/${'x'.repeat(1400)}${String(i)}`) }));
+      const bytes = Buffer.from(ReportRequest.encode(buildReport(sets)).finish());
+      const framed = Buffer.concat([Buffer.from([0, 0, 0, 0, 0]), bytes]);
+      framed.writeUInt32BE(bytes.length, 1);
+      expect(bytes.length).toBeGreaterThan(50 * 1024);
+      const call = (): ReturnType<typeof session.request> => {
+        const req = session.request({ ':method': 'POST', ':path': '/istio.mixer.v1.Mixer/Report', 'content-type': 'application/grpc' });
+        req.on('error', () => {});
+        return req;
+      };
+      const stalled = call();
+      stalled.write(framed.subarray(0, 45 * 1024));
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const refused = call();
+      const status = new Promise<string | undefined>((resolve) => refused.on('response', (h) => resolve(h['grpc-status'] as string | undefined)));
+      refused.write(framed.subarray(0, 30 * 1024));
+      expect(await status).toBe(String(Status.UNAVAILABLE));
+
+      const self = await (await t.admin('/metrics')).text();
+      expect(self).toMatch(/^telemux_reports_shed_total\{reason="pending_bytes"\} 1$/m);
+      expect(self).toMatch(/^telemux_reports_total\{code="UNAVAILABLE"\} 1$/m);
+      // Once the stalled call is reset, a whole Report goes through.
+      stalled.close(constants.NGHTTP2_CANCEL);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(await t.report(buildReport(sets))).toEqual({ code: Status.OK, details: '' });
+    } finally {
+      session.close();
+      await t.stop();
+    }
   });
 });

@@ -48,6 +48,7 @@ export interface StartOptions {
   /** Per-Report bounds (sets, attributes per set, string bytes); default the server's. */
   readonly limits?: TelemuxOptions['limits'];
   readonly connectionWindowBytes?: number;
+  readonly maxPendingBytes?: number;
   readonly reportTurnBudgetMs?: number;
   /** Adapters besides the compiled-in ones (say the recording adapter), by name. */
   readonly extraAdapters?: readonly AnyAdapter[];
@@ -80,6 +81,7 @@ export async function startTelemux(opts: StartOptions = {}): Promise<Running> {
     securityPollIntervalMs: opts.securityPollIntervalMs,
     limits: opts.limits,
     connectionWindowBytes: opts.connectionWindowBytes,
+    maxPendingBytes: opts.maxPendingBytes,
     reportTurnBudgetMs: opts.reportTurnBudgetMs,
     grpcAddress: LOOPBACK,
     metricsAddress: LOOPBACK,

@@ -15,7 +15,7 @@ import { GrpcUnaryServer } from './grpc/unary-server.js';
 import { formatHostPort, HttpEndpoint, isLoopback, type HostPort, type Route } from './http.js';
 import { CONNECTION_WINDOW_BYTES, MAX_CONCURRENT_STREAMS, STREAM_WINDOW_BYTES } from './http2-window.js';
 import { LoadShedder, ReportLimits, type LoadShedderOptions, type ReportLimitsOptions } from './overload.js';
-import { ReportService } from './report-service.js';
+import { MIXER_REPORT_PATH, ReportService } from './report-service.js';
 import { SelfMetrics } from './self-metrics.js';
 import { VERSION } from '../version.js';
 
@@ -34,6 +34,8 @@ export interface TelemuxOptions {
   readonly drainMs?: number;
   /** gRPC max receive message size; Mixer's default is 1 MiB. */
   readonly maxMessageBytes?: number;
+  /** Bytes of Reports still arriving that all calls together may hold (default 64 MiB); see grpc/unary-server.ts. */
+  readonly maxPendingBytes?: number;
   /** HTTP/2 bytes one connection may have in flight on the Report endpoint; see http2-window.ts. */
   readonly connectionWindowBytes?: number;
   /** Report work one event-loop turn may do before later Reports wait a turn (default 5 ms); see turn-budget-queue.ts. */
@@ -126,11 +128,18 @@ export class Telemux {
     this.grpc = new GrpcUnaryServer({
       methods: this.reports.methods,
       maxMessageBytes,
+      maxPendingBytes: opts.maxPendingBytes,
       maxConcurrentStreams: MAX_CONCURRENT_STREAMS,
       streamWindowBytes: STREAM_WINDOW_BYTES,
       connectionWindowBytes: opts.connectionWindowBytes ?? CONNECTION_WINDOW_BYTES,
       tls: this.grpcTls,
       logger: opts.logger,
+      // Refused before the Report service sees them, so counted here as it counts its refusals.
+      onPendingLimit: (path) => {
+        if (path !== MIXER_REPORT_PATH) return;
+        this.metrics.reports.inc({ code: 'UNAVAILABLE' });
+        this.metrics.reportsShed.inc({ reason: 'pending_bytes' });
+      },
     });
     const onError = (e: Error): void => opts.logger.error('http handler failed', { error: e.message });
     this.metricsHttp = new HttpEndpoint(

@@ -215,6 +215,76 @@ describe('the gRPC unary server on node:http2', () => {
   });
 });
 
+describe('the bound on request bytes still arriving', () => {
+  it('refuses the call whose next piece would pass it, and counts nothing of calls once they are whole, reset or cut off', async () => {
+    const server = new GrpcUnaryServer({
+      methods: new Map<string, UnaryMethod>([['/test.Echo/Echo', (call) => call.ok(call.request)]]),
+      maxMessageBytes: MAX,
+      maxPendingBytes: 100 * 1024,
+      maxConcurrentStreams: 100,
+      streamWindowBytes: 1 << 20,
+      connectionWindowBytes: 1 << 20,
+      logger: silentLogger,
+    });
+    const { port } = await server.listen({ host: '127.0.0.1', port: 0 });
+    const session = connect(`http://127.0.0.1:${String(port)}`);
+    session.on('error', () => {});
+    try {
+      const message = randomBytes(60 * 1024);
+      const framed = grpcFrame(message);
+      const part = (n: number): Buffer => framed.subarray(0, 5 + n);
+      const open = (): ReturnType<ClientHttp2Session['request']> => {
+        const req = session.request({ ':method': 'POST', ':path': '/test.Echo/Echo', 'content-type': 'application/grpc' });
+        req.on('error', () => {});
+        return req;
+      };
+      const until = async (what: () => boolean): Promise<void> => {
+        for (let i = 0; i < 200 && !what(); i++) await new Promise((resolve) => setTimeout(resolve, 10));
+        expect(what()).toBe(true);
+      };
+
+      // Two calls hold 40 KiB each of their 60 KiB messages: 80 of the 100 KiB.
+      const first = open();
+      first.write(part(40 * 1024));
+      const second = open();
+      const secondAnswer = new Promise<RawAnswer>((resolve) => {
+        let trailers: IncomingHttpHeaders | undefined;
+        const body: Buffer[] = [];
+        second.on('trailers', (t) => (trailers = t));
+        second.on('data', (c: Buffer) => body.push(c));
+        second.on('end', () => resolve({ headers: {}, trailers, body: Buffer.concat(body) }));
+      });
+      second.write(part(40 * 1024));
+      await until(() => server.pendingBytes === 80 * 1024);
+      // A third would hold 120 KiB: refused at once, without waiting for its end.
+      const third = await rawCall(session, '/test.Echo/Echo', [part(40 * 1024)], {}, false);
+      expect(statusOf(third)).toEqual({ code: status.UNAVAILABLE, message: `Server is holding too many partly received requests (${String(100 * 1024)} bytes); try again` });
+      await until(() => server.pendingBytes === 80 * 1024);
+      // A reset call gives its share back...
+      first.close(constants.NGHTTP2_CANCEL);
+      await until(() => server.pendingBytes === 40 * 1024);
+      // ...and a call whose message is whole holds nothing against the bound.
+      second.end(framed.subarray(5 + 40 * 1024));
+      const a = await secondAnswer;
+      expect(a.trailers?.['grpc-status']).toBe('0');
+      expect(a.body).toEqual(framed);
+      await until(() => server.pendingBytes === 0);
+      // So does a call cut off with its connection.
+      const cut = connect(`http://127.0.0.1:${String(port)}`);
+      cut.on('error', () => {});
+      const doomed = cut.request({ ':method': 'POST', ':path': '/test.Echo/Echo', 'content-type': 'application/grpc' });
+      doomed.on('error', () => {});
+      doomed.write(part(30 * 1024));
+      await until(() => server.pendingBytes === 30 * 1024);
+      cut.destroy();
+      await until(() => server.pendingBytes === 0);
+    } finally {
+      session.close();
+      await server.close(0);
+    }
+  });
+});
+
 describe('closing the gRPC unary server', () => {
   it('lets a call in flight finish, then refuses new connections', async () => {
     let release!: () => void;

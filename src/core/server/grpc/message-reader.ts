@@ -9,6 +9,17 @@ import { status as Status } from '@grpc/grpc-js';
 
 const PREFIX_BYTES = 5;
 
+/**
+ * The bytes of messages still arriving that all calls of a server may hold together. A client
+ * that starts many calls and never finishes their messages then costs the server a bounded amount
+ * of memory, not a megabyte per call; the calls past the bound are refused as overload.
+ */
+export class PendingBytes {
+  held = 0;
+
+  constructor(readonly limit: number) {}
+}
+
 /** Why a request's bytes are not one acceptable message; answered as a gRPC status. */
 export interface FramingError {
   readonly code: Status;
@@ -23,6 +34,8 @@ export class UnaryMessageReader {
   /** The message's pieces so far, when it spans chunks. */
   private parts: Buffer[] | undefined;
   private bodyRead = 0;
+  /** Of `bodyRead`, the bytes counted in `pending` (those of a message spanning chunks, until it is whole). */
+  private heldBytes = 0;
   private complete = false;
   /** Set once the bytes cannot be a valid request; later chunks are ignored. */
   error: FramingError | undefined;
@@ -30,7 +43,18 @@ export class UnaryMessageReader {
   constructor(
     private readonly maxMessageBytes: number,
     private readonly method: string,
+    private readonly pending: PendingBytes = new PendingBytes(Number.POSITIVE_INFINITY),
   ) {}
+
+  /**
+   * Stops counting what this call holds against the server's bound and drops it. Called when the
+   * call's stream closes, whatever state it is in; safe to call more than once.
+   */
+  release(): void {
+    this.pending.held -= this.heldBytes;
+    this.heldBytes = 0;
+    this.parts = undefined;
+  }
 
   /** Takes the next DATA chunk. */
   push(chunk: Buffer): void {
@@ -75,12 +99,20 @@ export class UnaryMessageReader {
       // bytes that arrive, never with what a length prefix declares (a client sending only
       // prefixes on many calls would otherwise make the server allocate a megabyte per call).
       const take = Math.min(this.length - this.bodyRead, n - pos);
+      if (this.pending.held + take > this.pending.limit) {
+        this.error = { code: Status.UNAVAILABLE, details: `Server is holding too many partly received requests (${this.pending.limit} bytes); try again` };
+        this.release();
+        return;
+      }
+      this.pending.held += take;
+      this.heldBytes += take;
       this.parts!.push(chunk.subarray(pos, pos + take));
       this.bodyRead += take;
       pos += take;
       if (this.bodyRead === this.length) {
         this.body = Buffer.concat(this.parts!, this.length);
-        this.parts = undefined;
+        // Whole: the message is now the method's, bounded by its own limits (the Report queue).
+        this.release();
         this.complete = true;
       }
     }

@@ -31,7 +31,7 @@ import type { RequestMetadata } from '../../security/admission.js';
 import { contextOptions, type TlsSource } from '../../security/tls.js';
 import type { HostPort } from '../http.js';
 import { encodeGrpcMessage } from './grpc-message.js';
-import { UnaryMessageReader, type FramingError } from './message-reader.js';
+import { PendingBytes, UnaryMessageReader, type FramingError } from './message-reader.js';
 
 /** One unary call: its request message and metadata, and the two ways to answer it. */
 export interface UnaryCall {
@@ -54,6 +54,13 @@ export interface UnaryServerOptions {
   readonly methods: ReadonlyMap<string, UnaryMethod>;
   /** Largest request message accepted, compressed or decompressed. */
   readonly maxMessageBytes: number;
+  /**
+   * Bytes of request messages still arriving that all calls together may hold (default 64 MiB);
+   * a call whose next piece would pass it is refused with UNAVAILABLE.
+   */
+  readonly maxPendingBytes?: number;
+  /** Called for each call refused by that bound, with its path (for a counter). */
+  readonly onPendingLimit?: (path: string) => void;
   readonly maxConcurrentStreams: number;
   /** HTTP/2 flow-control window per call and per connection; see http2-window.ts. */
   readonly streamWindowBytes: number;
@@ -69,12 +76,17 @@ const OK_TRAILERS = Object.freeze({ 'grpc-status': '0' });
 const OK_OPTIONS = Object.freeze({ waitForTrailers: true, sendDate: false });
 const END_OPTIONS = Object.freeze({ endStream: true, sendDate: false });
 const EMPTY_FRAME = Buffer.alloc(5);
+const DEFAULT_MAX_PENDING_BYTES = 64 * 1024 * 1024;
 const NO_VALUES: readonly string[] = Object.freeze([]);
 
 const CALL = Symbol('unaryCall');
 type StreamWithCall = ServerHttp2Stream & { [CALL]?: Http2UnaryCall };
 
 function ignore(): void {}
+
+function releaseCall(this: StreamWithCall): void {
+  this[CALL]?.reader.release();
+}
 
 function sendOkTrailers(this: ServerHttp2Stream): void {
   this.sendTrailers(OK_TRAILERS);
@@ -106,10 +118,11 @@ class Http2UnaryCall implements UnaryCall, RequestMetadata {
     private readonly stream: ServerHttp2Stream,
     private readonly headers: IncomingHttpHeaders,
     readonly method: UnaryMethod,
-    path: string,
+    readonly path: string,
     maxMessageBytes: number,
+    pending: PendingBytes,
   ) {
-    this.reader = new UnaryMessageReader(maxMessageBytes, path);
+    this.reader = new UnaryMessageReader(maxMessageBytes, path, pending);
   }
 
   get metadata(): RequestMetadata {
@@ -165,19 +178,25 @@ export class GrpcUnaryServer {
   private server: Http2Server | Http2SecureServer | undefined;
   private unsubscribe: (() => void) | undefined;
   private readonly sessions = new Set<Http2Session>();
+  private readonly pending: PendingBytes;
   private readonly onData: (this: StreamWithCall, chunk: Buffer) => void;
   private readonly onEnd: (this: StreamWithCall) => void;
 
   constructor(private readonly opts: UnaryServerOptions) {
+    this.pending = new PendingBytes(opts.maxPendingBytes ?? DEFAULT_MAX_PENDING_BYTES);
     const maxMessageBytes = opts.maxMessageBytes;
     const logger = opts.logger;
+    const onPendingLimit = opts.onPendingLimit;
     // Shared by every stream (`this` is the stream), so a call costs no closures.
     this.onData = function (this: StreamWithCall, chunk: Buffer): void {
       const call = this[CALL]!;
       call.reader.push(chunk);
       // Answer a framing error at once (an oversized message before it is sent); the rest of the
       // request is then read and dropped.
-      if (call.reader.error) trailersOnly(this, call.reader.error.code, call.reader.error.details);
+      const error = call.reader.error;
+      if (error === undefined || this.headersSent) return;
+      if (error.code === Status.UNAVAILABLE) onPendingLimit?.(call.path);
+      trailersOnly(this, error.code, error.details);
     };
     this.onEnd = function (this: StreamWithCall): void {
       const call = this[CALL]!;
@@ -208,9 +227,12 @@ export class GrpcUnaryServer {
       stream.resume();
       return;
     }
-    (stream as StreamWithCall)[CALL] = new Http2UnaryCall(stream, headers, method, path, this.opts.maxMessageBytes);
+    (stream as StreamWithCall)[CALL] = new Http2UnaryCall(stream, headers, method, path, this.opts.maxMessageBytes, this.pending);
     stream.on('data', this.onData);
     stream.on('end', this.onEnd);
+    // Every stream closes, answered or reset or with its connection: what a call still holds is
+    // uncounted then, whichever way it ended.
+    stream.once('close', releaseCall);
   };
 
   private readonly onSession = (session: Http2Session): void => {
@@ -243,6 +265,11 @@ export class GrpcUnaryServer {
     // A failed TLS handshake or a client that is not HTTP/2: that connection fails, the server goes on.
     server.on('sessionError', ignore);
     return server;
+  }
+
+  /** Bytes of request messages still arriving, held by all calls together. */
+  get pendingBytes(): number {
+    return this.pending.held;
   }
 
   listen(address: HostPort): Promise<HostPort> {
