@@ -232,7 +232,7 @@ export class GrpcUnaryServer {
     stream.on('end', this.onEnd);
     // Every stream closes, answered or reset or with its connection: what a call still holds is
     // uncounted then, whichever way it ended.
-    stream.once('close', releaseCall);
+    stream.on('close', releaseCall);
   };
 
   private readonly onSession = (session: Http2Session): void => {
