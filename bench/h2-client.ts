@@ -11,14 +11,8 @@
  */
 import { connect, constants, type ClientHttp2Session, type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http2';
 
-/** `message` behind the 5-byte gRPC frame header (uncompressed, big-endian length). */
-export function grpcFrame(message: Uint8Array): Buffer {
-  const framed = Buffer.allocUnsafeSlow(5 + message.length);
-  framed[0] = 0;
-  framed.writeUInt32BE(message.length, 1);
-  framed.set(message, 5);
-  return framed;
-}
+// The server's own framing: the load is framed exactly as Telemux frames its answers.
+export { grpcFrame } from '../src/core/server/grpc/unary-server.js';
 
 /** Stands in for a status code when the call failed below gRPC (no status at all). */
 export const NO_STATUS = -1;

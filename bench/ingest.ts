@@ -520,14 +520,19 @@ export async function run(): Promise<IngestFigures> {
     const tCpu = median(tm.map((w) => w.cpuUsPerSet));
     const bCpu = median(bl.map((w) => w.cpuUsPerSet));
     const fCpu = median(fl.map((w) => w.cpuUsPerSet));
-    const fRate = median(fl.map((w) => w.setsPerSec));
     const gCpu = median(gl.map((w) => w.cpuUsPerSet));
     console.log(`closed loop (median of ${String(ROUNDS)}):`);
-    const kernel = (ws: Window[]): string => `(kernel ${median(ws.map((w) => w.sysUsPerSet)).toFixed(2)})`;
-    console.log(`  telemux   ${fmtRate(tRate).padStart(9)} sets  ${tCpu.toFixed(2)} µs CPU/set ${kernel(tm)}  RSS ${fmtBytes(median(tm.map((w) => w.rss)))}  Report p50 ${fmtMs(median(tm.map((w) => w.result.latencyMs.p50)))}  event-loop p99 ${fmtMs(median(tm.map((w) => w.eld?.p99 ?? NaN)))}`);
-    console.log(`  baseline  ${fmtRate(bRate).padStart(9)} sets  ${bCpu.toFixed(2)} µs CPU/set ${kernel(bl)}  RSS ${fmtBytes(median(bl.map((w) => w.rss)))}  Report p50 ${fmtMs(median(bl.map((w) => w.result.latencyMs.p50)))}  (ts-proto decode only)`);
-    console.log(`  transport ${fmtRate(fRate).padStart(9)} sets  ${fCpu.toFixed(2)} µs CPU/set ${kernel(fl)}  RSS ${fmtBytes(median(fl.map((w) => w.rss)))}  Report p50 ${fmtMs(median(fl.map((w) => w.result.latencyMs.p50)))}  (Telemux's gRPC server, nothing behind it)`);
-    console.log(`  grpc-js   ${fmtRate(median(gl.map((w) => w.setsPerSec))).padStart(9)} sets  ${gCpu.toFixed(2)} µs CPU/set ${kernel(gl)}  RSS ${fmtBytes(median(gl.map((w) => w.rss)))}  Report p50 ${fmtMs(median(gl.map((w) => w.result.latencyMs.p50)))}  (grpc-js's server, nothing behind it: the floor until round 8)`);
+    // One row per server, medians of its rounds.
+    const row = (name: string, ws: Window[], tail: string): void => {
+      const m = (f: (w: Window) => number): number => median(ws.map(f));
+      console.log(
+        `  ${name.padEnd(9)} ${fmtRate(m((w) => w.setsPerSec)).padStart(9)} sets  ${m((w) => w.cpuUsPerSet).toFixed(2)} µs CPU/set (kernel ${m((w) => w.sysUsPerSet).toFixed(2)})  RSS ${fmtBytes(m((w) => w.rss))}  Report p50 ${fmtMs(m((w) => w.result.latencyMs.p50))}  ${tail}`,
+      );
+    };
+    row('telemux', tm, `event-loop p99 ${fmtMs(median(tm.map((w) => w.eld?.p99 ?? NaN)))}`);
+    row('baseline', bl, '(ts-proto decode only)');
+    row('transport', fl, "(Telemux's gRPC server, nothing behind it)");
+    row('grpc-js', gl, "(grpc-js's server, nothing behind it: the floor until round 8)");
     console.log(`  ratio     ${(tRate / bRate).toFixed(2)}x the baseline's sets/s; ${(bCpu / tCpu).toFixed(2)}x less CPU per set`);
     console.log(
       `  own code  ${(tCpu - fCpu).toFixed(2)} µs CPU/set above the transport floor (${((100 * (tCpu - fCpu)) / tCpu).toFixed(0)}% of Telemux's CPU; the floor alone sustains ${fmtRate(1e6 / fCpu)} sets per core)`,

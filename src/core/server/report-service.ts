@@ -110,6 +110,16 @@ export class ReportService {
     [MIXER_REPORT_PATH, (call) => this.report(call)],
   ]);
 
+  /**
+   * Counts a call the gRPC server refused before its message was whole (its bound on bytes still
+   * arriving), with the Report refusals counted here.
+   */
+  refusedWhileArriving(path: string): void {
+    if (path !== MIXER_REPORT_PATH) return;
+    this.opts.metrics.reports.inc({ code: Status[Status.UNAVAILABLE] });
+    this.opts.metrics.reportsShed.inc({ reason: 'pending_bytes' });
+  }
+
   /** Answers one Report call: now, in a later turn of the event loop, or with a refusal. */
   report(call: UnaryCall): void {
     const m = this.opts.metrics;

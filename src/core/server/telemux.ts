@@ -15,7 +15,7 @@ import { GrpcUnaryServer } from './grpc/unary-server.js';
 import { formatHostPort, HttpEndpoint, isLoopback, type HostPort, type Route } from './http.js';
 import { CONNECTION_WINDOW_BYTES, MAX_CONCURRENT_STREAMS, STREAM_WINDOW_BYTES } from './http2-window.js';
 import { LoadShedder, ReportLimits, type LoadShedderOptions, type ReportLimitsOptions } from './overload.js';
-import { MIXER_REPORT_PATH, ReportService } from './report-service.js';
+import { ReportService } from './report-service.js';
 import { SelfMetrics } from './self-metrics.js';
 import { VERSION } from '../version.js';
 
@@ -134,12 +134,7 @@ export class Telemux {
       connectionWindowBytes: opts.connectionWindowBytes ?? CONNECTION_WINDOW_BYTES,
       tls: this.grpcTls,
       logger: opts.logger,
-      // Refused before the Report service sees them, so counted here as it counts its refusals.
-      onPendingLimit: (path) => {
-        if (path !== MIXER_REPORT_PATH) return;
-        this.metrics.reports.inc({ code: 'UNAVAILABLE' });
-        this.metrics.reportsShed.inc({ reason: 'pending_bytes' });
-      },
+      onPendingLimit: (path) => this.reports.refusedWhileArriving(path),
     });
     const onError = (e: Error): void => opts.logger.error('http handler failed', { error: e.message });
     this.metricsHttp = new HttpEndpoint(

@@ -16,8 +16,12 @@ const PREFIX_BYTES = 5;
  */
 export class PendingBytes {
   held = 0;
+  /** What a call past the bound is answered; one object, so a refusal is told by identity. */
+  readonly refusal: FramingError;
 
-  constructor(readonly limit: number) {}
+  constructor(readonly limit: number) {
+    this.refusal = { code: Status.UNAVAILABLE, details: `Server is holding too many partly received requests (${String(limit)} bytes); try again` };
+  }
 }
 
 /** Why a request's bytes are not one acceptable message; answered as a gRPC status. */
@@ -31,17 +35,15 @@ export class UnaryMessageReader {
   private compressedFlag = 0;
   private length = 0;
   private body: Buffer | undefined;
-  /** The message's pieces so far, when it spans chunks. */
+  /** The pieces so far of a message spanning chunks, until it is whole; their `bodyRead` bytes count in `pending`. */
   private parts: Buffer[] | undefined;
   private bodyRead = 0;
-  /** Of `bodyRead`, the bytes counted in `pending` (those of a message spanning chunks, until it is whole). */
-  private heldBytes = 0;
   private complete = false;
   /** Set once the bytes cannot be a valid request; later chunks are ignored. */
   error: FramingError | undefined;
 
   constructor(
-    private readonly maxMessageBytes: number,
+    readonly maxMessageBytes: number,
     private readonly method: string,
     private readonly pending: PendingBytes = new PendingBytes(Number.POSITIVE_INFINITY),
   ) {}
@@ -51,8 +53,8 @@ export class UnaryMessageReader {
    * call's stream closes, whatever state it is in; safe to call more than once.
    */
   release(): void {
-    this.pending.held -= this.heldBytes;
-    this.heldBytes = 0;
+    if (this.parts === undefined) return;
+    this.pending.held -= this.bodyRead;
     this.parts = undefined;
   }
 
@@ -100,12 +102,11 @@ export class UnaryMessageReader {
       // prefixes on many calls would otherwise make the server allocate a megabyte per call).
       const take = Math.min(this.length - this.bodyRead, n - pos);
       if (this.pending.held + take > this.pending.limit) {
-        this.error = { code: Status.UNAVAILABLE, details: `Server is holding too many partly received requests (${this.pending.limit} bytes); try again` };
+        this.error = this.pending.refusal;
         this.release();
         return;
       }
       this.pending.held += take;
-      this.heldBytes += take;
       this.parts!.push(chunk.subarray(pos, pos + take));
       this.bodyRead += take;
       pos += take;

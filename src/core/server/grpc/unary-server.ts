@@ -92,12 +92,13 @@ function sendOkTrailers(this: ServerHttp2Stream): void {
   this.sendTrailers(OK_TRAILERS);
 }
 
-function frame(message: Buffer): Buffer {
+/** `message` behind the 5-byte gRPC frame header (uncompressed, big-endian length). */
+export function grpcFrame(message: Uint8Array): Buffer {
   if (message.length === 0) return EMPTY_FRAME;
   const out = Buffer.allocUnsafe(5 + message.length);
   out[0] = 0;
   out.writeUInt32BE(message.length, 1);
-  message.copy(out, 5);
+  out.set(message, 5);
   return out;
 }
 
@@ -142,7 +143,7 @@ class Http2UnaryCall implements UnaryCall, RequestMetadata {
     if (!answerable(s)) return;
     s.respond(OK_HEADERS, OK_OPTIONS);
     s.once('wantTrailers', sendOkTrailers);
-    s.end(frame(response));
+    s.end(grpcFrame(response));
   }
 
   fail(code: Status, details: string): void {
@@ -150,7 +151,8 @@ class Http2UnaryCall implements UnaryCall, RequestMetadata {
   }
 
   /** The request message, decompressed per `grpc-encoding`, or why it cannot be had. */
-  message(maxMessageBytes: number): Buffer | FramingError {
+  message(): Buffer | FramingError {
+    const maxMessageBytes = this.reader.maxMessageBytes;
     const read = this.reader.finish();
     if (!('message' in read)) return read;
     if (!read.compressed) return read.message;
@@ -184,9 +186,9 @@ export class GrpcUnaryServer {
 
   constructor(private readonly opts: UnaryServerOptions) {
     this.pending = new PendingBytes(opts.maxPendingBytes ?? DEFAULT_MAX_PENDING_BYTES);
-    const maxMessageBytes = opts.maxMessageBytes;
     const logger = opts.logger;
     const onPendingLimit = opts.onPendingLimit;
+    const pendingRefusal = this.pending.refusal;
     // Shared by every stream (`this` is the stream), so a call costs no closures.
     this.onData = function (this: StreamWithCall, chunk: Buffer): void {
       const call = this[CALL]!;
@@ -195,12 +197,12 @@ export class GrpcUnaryServer {
       // request is then read and dropped.
       const error = call.reader.error;
       if (error === undefined || this.headersSent) return;
-      if (error.code === Status.UNAVAILABLE) onPendingLimit?.(call.path);
+      if (error === pendingRefusal) onPendingLimit?.(call.path);
       trailersOnly(this, error.code, error.details);
     };
     this.onEnd = function (this: StreamWithCall): void {
       const call = this[CALL]!;
-      const message = call.message(maxMessageBytes);
+      const message = call.message();
       if (!Buffer.isBuffer(message)) return trailersOnly(this, message.code, message.details);
       call.request = message;
       try {
