@@ -4,18 +4,31 @@ import { DEFAULT_SLICE_MS, nextTurn, TimeSlicer } from '../schedule/time-slicer.
 export const TEXT_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 export const OPENMETRICS_CONTENT_TYPE = 'application/openmetrics-text; version=1.0.0; charset=utf-8';
 
-/** Picks the exposition format from a scraper's Accept header (Prometheus asks for OpenMetrics first). */
+/**
+ * Picks the exposition format from a scraper's Accept header, as client_golang's negotiation does:
+ * the media ranges in order of preference (q-value, then position), the first one we can serve
+ * wins. Position alone is not preference: Prometheus lists each protocol with a lower q than the
+ * one before, so `scrape_protocols` that put the text format first must get text.
+ */
 export function negotiateFormat(accept: string | undefined): ExpositionFormat {
   if (!accept) return 'prometheus-text-0.0.4';
-  for (const part of accept.split(',')) {
-    const [type, ...params] = part.trim().split(';').map((s) => s.trim());
-    if (type !== 'application/openmetrics-text') continue;
-    const q = params.find((p) => p.startsWith('q='));
-    if (q && Number(q.slice(2)) === 0) continue;
-    const version = params.find((p) => p.startsWith('version='))?.slice('version='.length);
-    if (version === undefined || version.startsWith('1.0')) return 'openmetrics-1.0.0';
-  }
-  return 'prometheus-text-0.0.4';
+  const ranges: { readonly format: ExpositionFormat; readonly q: number; readonly at: number }[] = [];
+  accept.split(',').forEach((part, at) => {
+    const [type = '', ...params] = part.trim().split(';').map((s) => s.trim());
+    const param = (name: string): string | undefined => params.find((p) => p.startsWith(`${name}=`))?.slice(name.length + 1);
+    const qText = param('q');
+    const q = qText === undefined ? 1 : Number(qText);
+    if (!(q > 0)) return;
+    const version = param('version');
+    const t = type.toLowerCase();
+    if (t === 'application/openmetrics-text' && (version === undefined || version.startsWith('1.0'))) {
+      ranges.push({ format: 'openmetrics-1.0.0', q, at });
+    } else if ((t === 'text/plain' && (version === undefined || version === '0.0.4')) || t === '*/*' || t === 'text/*') {
+      ranges.push({ format: 'prometheus-text-0.0.4', q, at });
+    }
+  });
+  ranges.sort((a, b) => b.q - a.q || a.at - b.at);
+  return ranges[0]?.format ?? 'prometheus-text-0.0.4';
 }
 
 /** The sources behind the shared pull endpoint, newest registration first. */

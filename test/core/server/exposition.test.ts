@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import type { ExposedFamily, ExpositionFormat } from '../../../src/core/adapter.js';
-import { Exposition, type ChunkStream } from '../../../src/core/server/exposition.js';
+import { Exposition, negotiateFormat, type ChunkStream } from '../../../src/core/server/exposition.js';
 
 function family(name: string, chunks: readonly string[], bytes = false): ExposedFamily {
   return {
@@ -113,5 +113,21 @@ describe('the shared /metrics endpoint', () => {
     await e.render('prometheus-text-0.0.4', () => undefined, 0);
     rendering = false;
     expect(turns).toBeGreaterThan(10);
+  });
+});
+
+describe('format negotiation', () => {
+  it('serves what the scraper prefers by q-value, not by position in Accept', () => {
+    // Prometheus' own default header, and the one it sends when scrape_protocols puts the text
+    // format first: each entry gets a lower q than the one before.
+    expect(negotiateFormat('application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1')).toBe('openmetrics-1.0.0');
+    expect(negotiateFormat('text/plain;version=0.0.4;q=0.5,application/openmetrics-text;version=1.0.0;q=0.4,*/*;q=0.3')).toBe('prometheus-text-0.0.4');
+    expect(negotiateFormat('application/openmetrics-text;version=1.0.0;q=0.4,text/plain;version=0.0.4;q=0.5')).toBe('prometheus-text-0.0.4');
+    expect(negotiateFormat('text/plain;q=0.2,application/openmetrics-text;q=0.9')).toBe('openmetrics-1.0.0');
+    // Equal q: the first listed wins.
+    expect(negotiateFormat('text/plain;version=0.0.4,application/openmetrics-text;version=1.0.0')).toBe('prometheus-text-0.0.4');
+    expect(negotiateFormat('application/openmetrics-text;version=1.0.0;q=0,text/plain')).toBe('prometheus-text-0.0.4');
+    expect(negotiateFormat(undefined)).toBe('prometheus-text-0.0.4');
+    expect(negotiateFormat('*/*')).toBe('prometheus-text-0.0.4');
   });
 });
