@@ -33,15 +33,26 @@ export function negotiateFormat(accept: string | undefined): ExpositionFormat {
 
 /** The sources behind the shared pull endpoint, newest registration first. */
 export class Exposition implements ExpositionRegistry {
-  private readonly sources = new Map<string, { source: ExpositionSource; seq: number }>();
+  /**
+   * Every source registered under an owner, oldest first; the last is the one served. A reload
+   * starts a handler's replacement before it closes the old one, and a reload that fails part-way
+   * closes the replacement instead: the old handler, still running, must then be served again.
+   */
+  private readonly sources = new Map<string, { source: ExpositionSource; seq: number }[]>();
   private seq = 0;
 
   register(owner: string, source: ExpositionSource): void {
-    this.sources.set(owner, { source, seq: ++this.seq });
+    const list = this.sources.get(owner) ?? [];
+    list.push({ source, seq: ++this.seq });
+    this.sources.set(owner, list);
   }
 
   unregister(owner: string, source: ExpositionSource): void {
-    if (this.sources.get(owner)?.source === source) this.sources.delete(owner);
+    const list = this.sources.get(owner);
+    if (list === undefined) return;
+    const i = list.findIndex((e) => e.source === source);
+    if (i >= 0) list.splice(i, 1);
+    if (list.length === 0) this.sources.delete(owner);
   }
 
   /**
@@ -55,7 +66,7 @@ export class Exposition implements ExpositionRegistry {
   async render(format: ExpositionFormat, out: ChunkWriter | ChunkStream, sliceMs = DEFAULT_SLICE_MS): Promise<void> {
     const stream = typeof out === 'function' ? undefined : out;
     const write: ChunkWriter = stream === undefined ? (out as ChunkWriter) : (chunk) => stream.write(chunk);
-    const ordered = [...this.sources.values()].sort((a, b) => b.seq - a.seq);
+    const ordered = [...this.sources.values()].map((list) => list[list.length - 1]!).sort((a, b) => b.seq - a.seq);
     const seen = new Set<string>();
     const slicer = new TimeSlicer(sliceMs);
     for (const { source } of ordered) {

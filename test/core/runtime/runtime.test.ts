@@ -9,6 +9,7 @@ import { Exposition } from '../../../src/core/server/exposition.js';
 import { SelfMetrics } from '../../../src/core/server/self-metrics.js';
 import { buildReport, encodeReport, int, str } from '../../../src/client/compressor.js';
 import { recordingAdapter } from '../../support/recording-adapter.js';
+import { prometheusAdapter } from '../../../src/adapters/prometheus/index.js';
 
 const MANIFEST = `
 apiVersion: config.istio.io/v1alpha2
@@ -102,6 +103,35 @@ describe('the runtime', () => {
     expect(built.find((h) => h.config.label === 'c')?.closed).toBe(1);
     send([{ 'request.path': str('/x') }]);
     expect(built[0]!.received).toHaveLength(1);
+  });
+
+  it('keeps serving the previous prometheus handler on /metrics when a reload that would replace it fails', async () => {
+    const { adapter } = recordingAdapter();
+    const adapters = new Map<string, typeof adapter | typeof prometheusAdapter>([[adapter.name, adapter], [prometheusAdapter.name, prometheusAdapter]]);
+    const exposition = new Exposition();
+    const runtime = new Runtime({ logger: silentLogger, clock: Date, exposition, metrics: new SelfMetrics(() => []) });
+    cleanup = () => runtime.close();
+    const compile = (yaml: string) => {
+      const r = compileConfig(parseConfigText(yaml, 'test.yaml').documents, { adapters });
+      expect(r.issues.filter((i) => i.severity === 'error')).toEqual([]);
+      return r.snapshot!;
+    };
+    const prom = (description: string) =>
+      `---\napiVersion: config.istio.io/v1alpha2\nkind: handler\nmetadata: {name: prom, namespace: istio-system}\nspec:\n  compiledAdapter: prometheus\n  params:\n    metrics: [{name: hits_total, description: ${description}, instance_name: hits.instance.istio-system, kind: COUNTER, label_names: [path, code]}]\n`;
+    const scrape = async (): Promise<string> => {
+      let out = '';
+      await exposition.render('prometheus-text-0.0.4', (c) => void (out += typeof c === 'string' ? c : Buffer.from(c).toString('utf8')));
+      return out;
+    };
+    await runtime.apply(compile(MANIFEST + prom('first') + ruleDoc('rp', 'prom')));
+    const active = runtime.active!;
+    const bags = new ReportDecoder(active.snapshot.manifest).decode(encodeReport(buildReport([{ 'request.path': str('/x'), 'response.code': int(200) }]))).bags;
+    dispatchReport(bags, active.routing, active.namespaces, { buildError: () => undefined, matchError: () => undefined, handlerDispatched: () => undefined });
+    expect(await scrape()).toContain('istio_hits_total{code="200",path="/x"} 1');
+    // The prometheus handler is rebuilt (its description changed), then another handler fails to start.
+    await expect(runtime.apply(compile(MANIFEST + prom('second') + handlerDoc('d', '{label: d, failStart: true}') + ruleDoc('rp', 'prom') + ruleDoc('rd', 'd')))).rejects.toThrow(/could not start/);
+    expect(runtime.active).toBe(active);
+    expect(await scrape()).toContain('istio_hits_total{code="200",path="/x"} 1');
   });
 
   it('isolates a handler that throws: the others still get their batch and the error is reported', async () => {

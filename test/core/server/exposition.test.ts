@@ -31,6 +31,30 @@ describe('the shared /metrics endpoint', () => {
     expect(out.join('')).toBe('b-new\na1\n# EOF\n');
   });
 
+  it("serves a handler's previous source again when its replacement is withdrawn before the old one", async () => {
+    // A reload that fails part-way closes the handlers it built; the one it would have replaced
+    // keeps running and must stay on /metrics.
+    const e = new Exposition();
+    const old = { families: () => [family('a', ['a-old\n'])] };
+    const replacement = { families: () => [family('a', ['a-new\n'])] };
+    e.register('h', old);
+    e.register('h', replacement);
+    const render = async (): Promise<string> => {
+      const out: string[] = [];
+      await e.render('prometheus-text-0.0.4', (c) => void out.push(typeof c === 'string' ? c : Buffer.from(c).toString('utf8')));
+      return out.join('');
+    };
+    expect(await render()).toBe('a-new\n');
+    e.unregister('h', replacement);
+    expect(await render()).toBe('a-old\n');
+    // The usual order: the replacement stays once the old one is withdrawn.
+    e.register('h', replacement);
+    e.unregister('h', old);
+    expect(await render()).toBe('a-new\n');
+    e.unregister('h', replacement);
+    expect(await render()).toBe('');
+  });
+
   it("prefers a family's bytes to its strings, and writes them as they are", async () => {
     const e = new Exposition();
     e.register('h', { families: () => [family('x', ['x 1\n'], true)] });
