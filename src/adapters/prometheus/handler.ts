@@ -15,7 +15,8 @@ import { OVERFLOW_LABEL_VALUE, type PromConfig } from './config.js';
 import { TallyLog } from '../../core/log.js';
 import { ChunkBuffers, renderFamilyBytes, renderFamilyChunks, SERIES_PER_CHUNK } from './exposition.js';
 import { valueConverterFor, type ValueConverter } from './prom-value.js';
-import { idKey, LabelValues, MetricFamily } from './series-store.js';
+import { familyRegistryOf, type FamilyRegistry } from './family-registry.js';
+import { idKey, type LabelValues, type MetricFamily } from './series-store.js';
 
 /**
  * How one instance's dimensions become a series key: which dimension feeds each label (in
@@ -69,9 +70,10 @@ const EVENTS = {
 } as const;
 
 /**
- * The Prometheus handler: an in-memory series store fed by handleMetrics and rendered on
- * scrape through the shared exposition registry. Mixer's process-wide registry is replaced by
- * one store per handler; the core keeps an unchanged handler across reloads, so series survive.
+ * The Prometheus handler: series fed by handleMetrics and rendered on scrape through the shared
+ * exposition registry. Its families come from the endpoint's FamilyRegistry, as Mixer's came from
+ * its process-wide registry: a rebuilt handler takes over the series of every metric whose
+ * definition it kept, and the core keeps an unchanged handler across reloads as it is.
  */
 export class PrometheusHandler implements Handler {
   readonly flushIntervalMs: number | undefined;
@@ -82,8 +84,9 @@ export class PrometheusHandler implements Handler {
   private readonly rebound = new WeakMap<InstanceSpec, Binding | string>();
   private readonly ttlMs: number | undefined;
   private readonly source: ExpositionSource;
-  /** Label values of every family, stored once. */
-  private readonly labels = new LabelValues();
+  private readonly registry: FamilyRegistry;
+  /** Label values of every family, stored once (shared by every handler on the endpoint). */
+  private readonly labels: LabelValues;
   private readonly plans = new Map<string, KeyPlan>();
   private readonly seriesCaps = new Map<MetricFamily, number>();
   private readonly maxSeries: number;
@@ -93,12 +96,15 @@ export class PrometheusHandler implements Handler {
   /** Instances recorded into an overflow series in the current batch. */
   private overflowed = 0;
   private registered = false;
+  private closed = false;
 
   constructor(
     config: PromConfig,
     instances: readonly InstanceSpec[],
     private readonly env: HandlerEnv,
   ) {
+    this.registry = familyRegistryOf(env.exposition);
+    this.labels = this.registry.labels;
     const specs = new Map(instances.map((i) => [i.name, i]));
     const families = new Map<string, MetricFamily>();
     const bindings = new Map<string, Binding | string>();
@@ -106,7 +112,7 @@ export class PrometheusHandler implements Handler {
       let family = families.get(m.fullName);
       if (family === undefined) {
         // parseConfig guarantees metrics sharing a name have identical definitions.
-        family = new MetricFamily(m.fullName, m.help, m.kind, [...m.labels].sort(), m.upperBounds, this.labels);
+        family = this.registry.acquire({ name: m.fullName, help: m.help, kind: m.kind, labelNames: [...m.labels].sort(), upperBounds: m.upperBounds });
         families.set(m.fullName, family);
       }
       if (!this.seriesCaps.has(family)) this.seriesCaps.set(family, m.maxSeries);
@@ -297,9 +303,14 @@ export class PrometheusHandler implements Handler {
   }
 
   async close(): Promise<void> {
-    if (!this.registered) return;
-    this.registered = false;
-    this.env.exposition.unregister(this.env.name, this.source);
+    if (this.closed) return;
+    this.closed = true;
+    if (this.registered) {
+      this.registered = false;
+      this.env.exposition.unregister(this.env.name, this.source);
+    }
+    // A replacement holding the same families keeps them, series and all.
+    for (const f of this.families) this.registry.release(f);
   }
 
   liveSeries(): number {

@@ -403,6 +403,11 @@ export class MetricFamily implements FamilyView {
     return removed;
   }
 
+  /** Removes every series, releasing its label values. */
+  clear(): number {
+    return this.evictTouchedBefore(Number.POSITIVE_INFINITY);
+  }
+
   sortedSlots(): Int32Array {
     if (this.sorted === undefined) {
       const slots = new Int32Array(this.index.size);

@@ -105,35 +105,6 @@ describe('the runtime', () => {
     expect(built[0]!.received).toHaveLength(1);
   });
 
-  it('keeps serving the previous prometheus handler on /metrics when a reload that would replace it fails', async () => {
-    const { adapter } = recordingAdapter();
-    const adapters = new Map<string, typeof adapter | typeof prometheusAdapter>([[adapter.name, adapter], [prometheusAdapter.name, prometheusAdapter]]);
-    const exposition = new Exposition();
-    const runtime = new Runtime({ logger: silentLogger, clock: Date, exposition, metrics: new SelfMetrics(() => []) });
-    cleanup = () => runtime.close();
-    const compile = (yaml: string) => {
-      const r = compileConfig(parseConfigText(yaml, 'test.yaml').documents, { adapters });
-      expect(r.issues.filter((i) => i.severity === 'error')).toEqual([]);
-      return r.snapshot!;
-    };
-    const prom = (description: string) =>
-      `---\napiVersion: config.istio.io/v1alpha2\nkind: handler\nmetadata: {name: prom, namespace: istio-system}\nspec:\n  compiledAdapter: prometheus\n  params:\n    metrics: [{name: hits_total, description: ${description}, instance_name: hits.instance.istio-system, kind: COUNTER, label_names: [path, code]}]\n`;
-    const scrape = async (): Promise<string> => {
-      let out = '';
-      await exposition.render('prometheus-text-0.0.4', (c) => void (out += typeof c === 'string' ? c : Buffer.from(c).toString('utf8')));
-      return out;
-    };
-    await runtime.apply(compile(MANIFEST + prom('first') + ruleDoc('rp', 'prom')));
-    const active = runtime.active!;
-    const bags = new ReportDecoder(active.snapshot.manifest).decode(encodeReport(buildReport([{ 'request.path': str('/x'), 'response.code': int(200) }]))).bags;
-    dispatchReport(bags, active.routing, active.namespaces, { buildError: () => undefined, matchError: () => undefined, handlerDispatched: () => undefined });
-    expect(await scrape()).toContain('istio_hits_total{code="200",path="/x"} 1');
-    // The prometheus handler is rebuilt (its description changed), then another handler fails to start.
-    await expect(runtime.apply(compile(MANIFEST + prom('second') + handlerDoc('d', '{label: d, failStart: true}') + ruleDoc('rp', 'prom') + ruleDoc('rd', 'd')))).rejects.toThrow(/could not start/);
-    expect(runtime.active).toBe(active);
-    expect(await scrape()).toContain('istio_hits_total{code="200",path="/x"} 1');
-  });
-
   it('isolates a handler that throws: the others still get their batch and the error is reported', async () => {
     const { runtime, built, compile, send } = setup();
     cleanup = () => runtime.close();
@@ -198,5 +169,134 @@ describe('the runtime', () => {
     expect(h.closed).toBe(1);
     await runtime.close();
     expect(h.closed).toBe(1);
+  });
+});
+
+/** A runtime with the real prometheus adapter (and the recording one), scraped as the endpoint would be. */
+function promSetup() {
+  const { adapter } = recordingAdapter();
+  const adapters = new Map<string, typeof adapter | typeof prometheusAdapter>([[adapter.name, adapter], [prometheusAdapter.name, prometheusAdapter]]);
+  const exposition = new Exposition();
+  const runtime = new Runtime({ logger: silentLogger, clock: Date, exposition, metrics: new SelfMetrics(() => []) });
+  const compile = (yaml: string) => {
+    const r = compileConfig(parseConfigText(yaml, 'test.yaml').documents, { adapters });
+    expect(r.issues.filter((i) => i.severity === 'error')).toEqual([]);
+    return r.snapshot!;
+  };
+  const send = (path: string) => {
+    const active = runtime.active!;
+    const bags = new ReportDecoder(active.snapshot.manifest).decode(encodeReport(buildReport([{ 'request.path': str(path), 'response.code': int(200) }]))).bags;
+    dispatchReport(bags, active.routing, active.namespaces, { buildError: () => undefined, matchError: () => undefined, handlerDispatched: () => undefined });
+  };
+  const scrape = async (): Promise<string> => {
+    let out = '';
+    await exposition.render('prometheus-text-0.0.4', (c) => void (out += typeof c === 'string' ? c : Buffer.from(c).toString('utf8')));
+    return out;
+  };
+  return { runtime, compile, send, scrape };
+}
+
+/** A prometheus handler exporting `metrics` (flow-style YAML MetricInfo entries). */
+function promDoc(name: string, ...metrics: string[]): string {
+  return `---\napiVersion: config.istio.io/v1alpha2\nkind: handler\nmetadata: {name: ${name}, namespace: istio-system}\nspec:\n  compiledAdapter: prometheus\n  params:\n    metrics: [${metrics.join(', ')}]\n`;
+}
+
+const HITS = (description = 'hits', labels = 'path, code') => `{name: hits_total, description: ${description}, instance_name: hits.instance.istio-system, kind: COUNTER, label_names: [${labels}]}`;
+
+const PATHS = `
+---
+apiVersion: config.istio.io/v1alpha2
+kind: instance
+metadata: {name: paths}
+spec:
+  compiledTemplate: metric
+  params:
+    value: "1"
+    dimensions: {path: request.path | "none"}
+`;
+const PATHS_METRIC = `{name: paths_total, instance_name: paths.instance.istio-system, kind: COUNTER, label_names: [path]}`;
+
+describe('prometheus handlers across reloads (one registry, as in Mixer)', () => {
+  let cleanup: (() => Promise<void>) | undefined;
+  afterEach(async () => {
+    await cleanup?.();
+    cleanup = undefined;
+  });
+
+  it('keeps serving the previous prometheus handler on /metrics when a reload that would replace it fails', async () => {
+    const { runtime, compile, send, scrape } = promSetup();
+    cleanup = () => runtime.close();
+    await runtime.apply(compile(MANIFEST + promDoc('prom', HITS('first')) + ruleDoc('rp', 'prom')));
+    const active = runtime.active;
+    send('/x');
+    expect(await scrape()).toContain('istio_hits_total{code="200",path="/x"} 1');
+    // The prometheus handler is rebuilt (its description changed), then another handler fails to start.
+    await expect(runtime.apply(compile(MANIFEST + promDoc('prom', HITS('second')) + handlerDoc('d', '{label: d, failStart: true}') + ruleDoc('rp', 'prom') + ruleDoc('rd', 'd')))).rejects.toThrow(/could not start/);
+    expect(runtime.active).toBe(active);
+    expect(await scrape()).toContain('istio_hits_total{code="200",path="/x"} 1');
+    send('/x');
+    expect(await scrape()).toContain('istio_hits_total{code="200",path="/x"} 2');
+  });
+
+  it('keeps the series of the metrics a rebuilt handler did not redefine, and restarts the ones it did', async () => {
+    const { runtime, compile, send, scrape } = promSetup();
+    cleanup = () => runtime.close();
+    await runtime.apply(compile(MANIFEST + PATHS + promDoc('prom', HITS()) + ruleDoc('rp', 'prom')));
+    send('/a');
+    send('/a');
+    // A metric added to the handler rebuilds it; hits_total is defined as before.
+    const added = await runtime.apply(compile(MANIFEST + PATHS + promDoc('prom', HITS(), PATHS_METRIC) + ruleDoc('rp', 'prom', { instances: 'hits.instance.istio-system, paths.instance.istio-system' })));
+    expect(added.changed).toEqual(['prom.handler.istio-system']);
+    expect(await scrape()).toContain('istio_hits_total{code="200",path="/a"} 2');
+    send('/a');
+    let text = await scrape();
+    expect(text).toContain('istio_hits_total{code="200",path="/a"} 3');
+    expect(text).toContain('istio_paths_total{path="/a"} 1');
+
+    // An edited instance expression rebuilds it too; the metric definitions are unchanged.
+    const edited = MANIFEST.replace('request.path | "none"', 'request.path | "unknown"');
+    await runtime.apply(compile(edited + PATHS + promDoc('prom', HITS(), PATHS_METRIC) + ruleDoc('rp', 'prom', { instances: 'hits.instance.istio-system, paths.instance.istio-system' })));
+    send('/a');
+    text = await scrape();
+    expect(text).toContain('istio_hits_total{code="200",path="/a"} 4');
+    expect(text).toContain('istio_paths_total{path="/a"} 2');
+
+    // A redefined metric (new help) is a new collector, as in Mixer: it starts from zero. The other keeps its series.
+    await runtime.apply(compile(edited + PATHS + promDoc('prom', HITS('renamed'), PATHS_METRIC) + ruleDoc('rp', 'prom', { instances: 'hits.instance.istio-system, paths.instance.istio-system' })));
+    text = await scrape();
+    expect(text).not.toContain('istio_hits_total{');
+    expect(text).toContain('istio_paths_total{path="/a"} 2');
+    send('/a');
+    text = await scrape();
+    expect(text).toContain('# HELP istio_hits_total renamed');
+    expect(text).toContain('istio_hits_total{code="200",path="/a"} 1');
+    expect(text).toContain('istio_paths_total{path="/a"} 3');
+  });
+
+  it('adds up two handlers exporting the same metric, as Mixer\'s shared collector did', async () => {
+    const { runtime, compile, send, scrape } = promSetup();
+    cleanup = () => runtime.close();
+    await runtime.apply(compile(MANIFEST + promDoc('prom-a', HITS()) + promDoc('prom-b', HITS()) + ruleDoc('ra', 'prom-a') + ruleDoc('rb', 'prom-b')));
+    send('/a');
+    const text = await scrape();
+    expect(text).toContain('istio_hits_total{code="200",path="/a"} 2');
+    expect(text.match(/^istio_hits_total\{/gm)).toHaveLength(1);
+    // Without prom-b, prom-a still holds the series.
+    await runtime.apply(compile(MANIFEST + promDoc('prom-a', HITS()) + ruleDoc('ra', 'prom-a')));
+    send('/a');
+    expect(await scrape()).toContain('istio_hits_total{code="200",path="/a"} 3');
+  });
+
+  it('drops the series of a handler that is removed', async () => {
+    const { runtime, compile, send, scrape } = promSetup();
+    cleanup = () => runtime.close();
+    await runtime.apply(compile(MANIFEST + promDoc('prom', HITS()) + ruleDoc('rp', 'prom')));
+    send('/a');
+    await runtime.apply(compile(MANIFEST + handlerDoc('a', '{label: a}') + ruleDoc('ra', 'a')));
+    expect(await scrape()).not.toContain('istio_hits_total');
+    // Brought back, it starts from zero.
+    await runtime.apply(compile(MANIFEST + promDoc('prom', HITS()) + ruleDoc('rp', 'prom')));
+    send('/a');
+    expect(await scrape()).toContain('istio_hits_total{code="200",path="/a"} 1');
   });
 });
