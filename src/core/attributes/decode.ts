@@ -274,11 +274,33 @@ export class ReportDecoder {
    * pass; words found after an entry (legal, never seen) restart the element with them.
    */
   private decodeElement(buf: Uint8Array, start: number, end: number, bag: AttributeBag, prev: AttributeBag | undefined): void {
-    const r = this.reader;
     this.words = this.defaultWords;
+    this.reader.reset(buf, start, end);
+    let entries: number;
+    try {
+      entries = this.decodeElementInOrder(buf, start, end, bag, prev);
+    } catch (e) {
+      // Entries met before words later in the element were read against the wrong dictionary, so
+      // a word index that only those words define looked out of range (or named another
+      // attribute): read the element again with all its words.
+      if (e instanceof DecodeError && !(e instanceof RecordLimitError) && wordsAfterEntries(buf, start, end)) {
+        this.restartWithWords(buf, start, end, bag, prev);
+        return;
+      }
+      throw e;
+    }
+    // -1: restartWithWords decoded (and bounded) the element.
+    if (entries > this.limits.maxAttributesPerSet) throw new RecordLimitError('attributes', '', entries, this.recordIndex);
+  }
+
+  /**
+   * The single pass of decodeElement, in wire order. Returns the number of map entries, or -1 after
+   * handing the element to restartWithWords (words found after an entry).
+   */
+  private decodeElementInOrder(buf: Uint8Array, start: number, end: number, bag: AttributeBag, prev: AttributeBag | undefined): number {
+    const r = this.reader;
     let hasWords = false;
     let entries = 0;
-    r.reset(buf, start, end);
     while (r.pos < end) {
       const tag = buf[r.pos]! < 0x80 ? buf[r.pos++]! : r.uint32();
       const field = tag >>> 3;
@@ -286,7 +308,7 @@ export class ReportDecoder {
       if (field === F_WORDS && wt === WIRE_LEN) {
         if (entries > 0) {
           this.restartWithWords(buf, start, end, bag, prev);
-          return;
+          return -1;
         }
         if (!hasWords) {
           this.elementWords.reset(buf);
@@ -316,7 +338,7 @@ export class ReportDecoder {
         r.skip(wt);
       }
     }
-    if (entries > this.limits.maxAttributesPerSet) throw new RecordLimitError('attributes', '', entries, this.recordIndex);
+    return entries;
   }
 
   /** One of the element's own words; its length is bounded like any string. */
@@ -543,6 +565,16 @@ export class ReportDecoder {
       const len = valueEnd - valueStart - lengthPrefixSize(r.buf, valueStart);
       if (len > this.limits.maxStringBytes) throw new RecordLimitError('string', 'a bytes value', len, this.recordIndex);
     }
+    if ((map === F_TIMESTAMPS || map === F_DURATIONS) && valueStart >= 0) {
+      // Validated whatever the attribute: Mixer's gogo decoder (stdtime/stdduration) refuses the
+      // whole request on any out-of-range value. readValue then uses what this read.
+      r.reset(r.buf, valueStart, valueEnd);
+      this.readSecondsNanos(r.delimited());
+      const problem = map === F_TIMESTAMPS ? timestampProblem(this.seconds, this.nanos) : durationProblem(this.seconds, this.nanos);
+      if (problem !== undefined) {
+        throw new DecodeError('DECODE_MALFORMED', `invalid ${MAP_NAMES[map]} value {seconds: ${this.seconds}, nanos: ${this.nanos}}: ${problem}`, this.recordOrUndefined());
+      }
+    }
     const slot = this.keySlot(key);
     if (slot < 0) {
       // Not in the vocabulary: never read, but string word indices must still be valid.
@@ -576,16 +608,13 @@ export class ReportDecoder {
         return present ? r.double() : 0;
       case F_BOOLS:
         return present ? r.bool() : false;
-      case F_TIMESTAMPS: {
+      // Seconds and nanos were read and validated by store.
+      case F_TIMESTAMPS:
         if (!present) return new Timestamp(0, 0);
-        this.readSecondsNanos(r.delimited());
         return materialise ? new Timestamp(this.seconds, this.nanos) : EPOCH;
-      }
-      case F_DURATIONS: {
+      case F_DURATIONS:
         if (!present) return 0;
-        this.readSecondsNanos(r.delimited());
         return this.seconds * 1e9 + this.nanos;
-      }
       case F_BYTES: {
         const inner = present ? r.delimited() : start;
         const len = present ? inner - r.pos : 0;
@@ -750,4 +779,54 @@ function lengthPrefixSize(buf: Uint8Array, pos: number): number {
   let n = 0;
   while (buf[pos + n]! >= 0x80) n++;
   return n + 1;
+}
+
+// google.protobuf.Timestamp's valid range, 0001-01-01T00:00:00Z up to (excluding) 10000-01-01.
+const MIN_TIMESTAMP_SECONDS = -62_135_596_800;
+const MAX_TIMESTAMP_SECONDS = 253_402_300_800;
+// time.Duration is int64 nanoseconds: at most 9223372036.854775807 s either way.
+const MAX_DURATION_SECONDS = 9_223_372_036;
+
+/** Why gogo's TimestampFromProto would refuse the value, or undefined. */
+function timestampProblem(seconds: number, nanos: number): string | undefined {
+  if (seconds < MIN_TIMESTAMP_SECONDS) return 'before 0001-01-01';
+  if (seconds >= MAX_TIMESTAMP_SECONDS) return 'after 10000-01-01';
+  if (nanos < 0 || nanos >= 1e9) return 'nanos not in range [0, 1e9)';
+  return undefined;
+}
+
+/** Why gogo's DurationFromProto would refuse the value (including overflowing time.Duration), or undefined. */
+function durationProblem(seconds: number, nanos: number): string | undefined {
+  if (nanos <= -1e9 || nanos >= 1e9) return 'nanos out of range';
+  if ((seconds < 0 && nanos > 0) || (seconds > 0 && nanos < 0)) return 'seconds and nanos have different signs';
+  if (
+    seconds > MAX_DURATION_SECONDS ||
+    seconds < -MAX_DURATION_SECONDS ||
+    (seconds === MAX_DURATION_SECONDS && nanos > 854_775_807) ||
+    (seconds === -MAX_DURATION_SECONDS && nanos < -854_775_808)
+  ) {
+    return 'out of range for time.Duration';
+  }
+  return undefined;
+}
+
+/** Whether an element (already read once, so well-formed up to where it failed) has words after a map entry. */
+function wordsAfterEntries(buf: Uint8Array, start: number, end: number): boolean {
+  const r = new WireReader(buf);
+  r.reset(buf, start, end);
+  let entries = false;
+  try {
+    while (r.pos < end) {
+      const tag = r.uint32();
+      const field = tag >>> 3;
+      if (field === F_WORDS && entries) return true;
+      if (field >= F_STRINGS && field <= F_STRING_MAPS) entries = true;
+      r.skip(tag & 7);
+    }
+  } catch (e) {
+    // Malformed further on: the first error stands.
+    if (e instanceof MalformedError) return false;
+    throw e;
+  }
+  return false;
 }

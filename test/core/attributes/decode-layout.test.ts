@@ -181,4 +181,36 @@ describe('Report decoding of every legal layout', () => {
     expect(decodeMaps(buf).map((m) => m.get('request.path'))).toEqual(['/own', '/shared']);
     expect(decodeMaps(buf)).toEqual(referenceDecode(buf, manifest));
   });
+
+  it("resolves indices that only an element's later words define, in keys, values and string maps", () => {
+    // default_words has one word; the element's own three words, written last, define -2 and -3.
+    const el: CompressedAttributes = {
+      words: [],
+      strings: { 17: -2 },
+      int64s: {},
+      doubles: {},
+      bools: {},
+      timestamps: {},
+      durations: {},
+      bytes: {},
+      stringMaps: { 15: { entries: { [-3]: -2 } } },
+    };
+    const canonical: Options = { layout: () => 'canonical', wordsLast: () => false };
+    for (const semantics of [0, 1]) {
+      const w = new BinaryWriter();
+      w.uint32((1 << 3) | WireType.LengthDelimited).bytes(encodeElement(el, ['x', '/own', 'user-agent'], canonical, { n: 0 }));
+      w.uint32((2 << 3) | WireType.LengthDelimited).string('/shared');
+      w.uint32((4 << 3) | WireType.Varint).int32(semantics);
+      const buf = w.finish();
+      const [bag] = decodeMaps(buf);
+      expect(bag!.get('request.path')).toBe('/own');
+      expect(bag!.get('request.headers')).toEqual(new Map([['user-agent', '/own']]));
+      expect(decodeMaps(buf)).toEqual(referenceDecode(buf, manifest));
+    }
+    // Without words anywhere in the element, the same index is still out of range.
+    const w = new BinaryWriter();
+    w.uint32((1 << 3) | WireType.LengthDelimited).bytes(encodeElement(el, undefined, canonical, { n: 0 }));
+    w.uint32((2 << 3) | WireType.LengthDelimited).string('/shared');
+    expect(() => decodeMaps(w.finish())).toThrow(/attributes\[0\]: attribute index -2 is not defined/);
+  });
 });

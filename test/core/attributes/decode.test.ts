@@ -174,6 +174,34 @@ describe('Report decoding', () => {
     expect(decodeError(encodeReport(req)).code).toBe('DECODE_WORD_INDEX');
   });
 
+  it('rejects timestamps and durations that Mixer\'s decoder refuses, naming the record, and accepts the extremes it takes', () => {
+    const withTime = (seconds: bigint, nanos: number): Uint8Array => {
+      const req = buildReport([{ 'request.path': str('/a') }, { 'request.path': str('/b') }]);
+      req.attributes[1]!.timestamps[24] = { seconds, nanos };
+      return encodeReport(req);
+    };
+    const withDuration = (seconds: bigint, nanos: number): Uint8Array => {
+      const req = buildReport([{ 'request.path': str('/a') }]);
+      req.attributes[0]!.durations[29] = { seconds, nanos };
+      return encodeReport(req);
+    };
+    for (const [s, n] of [[5n, -1], [5n, 1_000_000_000], [-62_135_596_801n, 0], [253_402_300_800n, 0]] as const) {
+      const err = decodeError(withTime(s, n));
+      expect(err.code).toBe('DECODE_MALFORMED');
+      expect(err.message).toMatch(/^attributes\[1\]: invalid timestamps value/);
+    }
+    for (const [s, n] of [[1n, -5], [-1n, 5], [0n, 1_000_000_000], [9_223_372_037n, 0], [9_223_372_036n, 854_775_808], [-9_223_372_036n, -854_775_809]] as const) {
+      expect(decodeError(withDuration(s, n)).message).toMatch(/^attributes\[0\]: invalid durations value/);
+    }
+    // Also for an attribute outside the vocabulary: the request as a whole does not decode in Mixer.
+    const unknown = buildReport([{ 'not.declared': ts(1, 0) }]);
+    unknown.attributes[0]!.timestamps[-1] = { seconds: 1n, nanos: -1 };
+    expect(decodeError(encodeReport(unknown)).code).toBe('DECODE_MALFORMED');
+    expect(decode(withTime(-62_135_596_800n, 999_999_999))[1]!.get('request.time')).toEqual(new Timestamp(-62_135_596_800, 999_999_999));
+    expect(decode(withDuration(-1n, -5))[0]!.get('response.duration')).toBe(-1_000_000_005);
+    expect(decode(withDuration(0n, -5))[0]!.get('response.duration')).toBe(-5);
+  });
+
   it('agrees with the generated ts-proto decoder on generated messages', () => {
     const vocab = istioVocabulary();
     const word = fc.oneof(fc.constantFrom(...GLOBAL_DICTIONARY.slice(0, 40)), fc.string({ maxLength: 12 }), fc.string({ unit: 'grapheme', maxLength: 6 }));
