@@ -82,6 +82,9 @@ function fold(c: Compiled, expr: TypedCall): Compiled {
   const inputs = expr.target === undefined ? expr.args : [expr.target, ...expr.args];
   if (!inputs.every(isConstantTree)) return c;
   try {
+    // A constant index whose key is missing is "" to ev but absent to `|` (emptyStringMap()["k"]):
+    // that node must stay as it is, or `| default` would never fall through.
+    if (c.tryEv(NO_ATTRIBUTES) === undefined) return c;
     return constant(c.ev(NO_ATTRIBUTES));
   } catch (e) {
     if (e instanceof ExprEvalError) return c;

@@ -40,6 +40,14 @@ describe('`|` falls through only when its left side is absent', () => {
     expect(evaluate('ar[as] | "d"', manifest, { ar: stringMap({ k: 'v' }), as: 'k' })).toBe('v');
   });
 
+  it('falls through a missing key of a map known at compile time, which folding must not turn into ""', () => {
+    expect(evaluate('emptyStringMap()["k"] | "d"', manifest)).toBe('d');
+    expect(evaluate('conditional(true, emptyStringMap(), ar)["k"] | "d"', manifest)).toBe('d');
+    expect(evaluate('emptyStringMap()["k"] | ar["k"] | "d"', manifest, { ar: stringMap({ k: 'v' }) })).toBe('v');
+    // Outside `|` the missing key is still "".
+    expect(evaluate('emptyStringMap()["k"]', manifest)).toBe('');
+  });
+
   it('treats a present empty map value as present', () => {
     expect(evaluate('ar["k"] | "d"', manifest, { ar: stringMap({ k: '' }) })).toBe('');
   });
