@@ -1,6 +1,6 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { isMap, isScalar, isSeq, LineCounter, parseAllDocuments, type Document, type Node } from 'yaml';
+import { isMap, isScalar, isSeq, LineCounter, parseAllDocuments, type Document, type Node, type Scalar } from 'yaml';
 import type { ConfigIssue, ErrorCode, SourcePosition } from '../errors.js';
 
 export type ConfigPath = readonly (string | number)[];
@@ -13,15 +13,18 @@ export class ConfigDocument {
     readonly file: string,
     private readonly doc: Document,
     private readonly lines: LineCounter,
+    /** The whole source text the document was parsed from (node ranges index into it). */
+    private readonly text?: string,
   ) {
     this.data = doc.toJS({ maxAliasCount: 100 }) as unknown;
   }
 
   /**
    * Position of the node at `path`, or of its closest existing ancestor. `offset` points inside a
-   * scalar's text (an expression error's column): quotes are skipped so it lands on the character.
+   * scalar's value (an expression error's column): it is mapped back through the scalar's quoting,
+   * escapes and line folding so that it lands on the character in the file.
    */
-  positionOf(path: ConfigPath, offset = 0): SourcePosition {
+  positionOf(path: ConfigPath, offset?: number): SourcePosition {
     let node: unknown = this.doc.contents;
     let keyNode: Node | undefined;
     for (const seg of path) {
@@ -39,13 +42,78 @@ export class ConfigDocument {
     }
     const target = (node as Node | null | undefined)?.range ? (node as Node) : keyNode;
     let at = target?.range?.[0] ?? 0;
-    if (offset > 0 && isScalar(node)) {
+    if (offset !== undefined && isScalar(node) && node.range) {
       const quoted = node.type === 'QUOTE_DOUBLE' || node.type === 'QUOTE_SINGLE';
-      at += offset + (quoted ? 1 : 0);
+      at =
+        this.text !== undefined && typeof node.value === 'string'
+          ? scalarSourceOffset(this.text, node.type, node.range[0], node.range[1], node.value, offset)
+          : at + offset + (quoted ? 1 : 0);
     }
     const { line, col } = this.lines.linePos(at);
     return { file: this.file, line, col };
   }
+}
+
+function isYamlSpace(c: string | undefined): boolean {
+  return c === ' ' || c === '\t' || c === '\n' || c === '\r';
+}
+
+/**
+ * Where the character at `offset` of a scalar's value is in the source text. The value differs
+ * from the source by the quotes, `\` escapes and `''` (quoted styles), a block scalar's header and
+ * indentation, and line folding (a line break and the next line's indentation read as one space or
+ * newline): walk both, matching what the value kept and skipping what YAML dropped.
+ */
+function scalarSourceOffset(text: string, type: Scalar['type'], start: number, end: number, value: string, offset: number): number {
+  const double = type === 'QUOTE_DOUBLE';
+  const single = type === 'QUOTE_SINGLE';
+  let j = start;
+  if (double || single) j++;
+  else if (type === 'BLOCK_LITERAL' || type === 'BLOCK_FOLDED') {
+    const eol = text.indexOf('\n', start);
+    if (eol < 0 || eol >= end) return start;
+    j = eol + 1;
+  }
+  let i = 0;
+  while (i < offset && j < end) {
+    const v = value[i];
+    const c = text[j];
+    if (double && c === '\\') {
+      const n = text[j + 1];
+      if (n === '\n' || n === '\r') {
+        // An escaped line break: the break and the next line's indentation leave nothing.
+        j += n === '\r' && text[j + 2] === '\n' ? 3 : 2;
+        while (text[j] === ' ' || text[j] === '\t') j++;
+        continue;
+      }
+      j += n === 'x' ? 4 : n === 'u' ? 6 : n === 'U' ? 10 : 2;
+      i += (value.codePointAt(i) ?? 0) > 0xffff ? 2 : 1;
+      continue;
+    }
+    if (single && c === "'" && text[j + 1] === "'") {
+      j += 2;
+      i++;
+    } else if (c === v) {
+      i++;
+      j++;
+    } else if (isYamlSpace(c)) {
+      // Folding, indentation or stripped trailing space; a folded break is the value's space.
+      if (isYamlSpace(v)) i++;
+      j++;
+    } else if (isYamlSpace(v)) {
+      i++;
+    } else {
+      j++;
+    }
+  }
+  // Land on the character itself, not on the indentation or escaped line break before it.
+  const target = value[offset];
+  if (target !== undefined && !isYamlSpace(target)) {
+    while (j < end && (isYamlSpace(text[j]) || (double && text[j] === '\\' && (text[j + 1] === '\n' || text[j + 1] === '\r')))) {
+      j += text[j] === '\\' ? 2 : 1;
+    }
+  }
+  return j;
 }
 
 export interface LoadedSource {
@@ -66,7 +134,7 @@ export function parseConfigText(text: string, file: string): LoadedSource {
     }
     if (doc.errors.length > 0 || doc.contents === null) continue;
     try {
-      documents.push(new ConfigDocument(file, doc, lines));
+      documents.push(new ConfigDocument(file, doc, lines, text));
     } catch (e) {
       // toJS resolves aliases: an unresolved one, or an alias bomb past maxAliasCount, lands here.
       const { line, col } = lines.linePos(doc.contents.range?.[0] ?? 0);
