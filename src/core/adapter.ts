@@ -143,12 +143,32 @@ export interface Handler {
   liveSeries?(): number;
 }
 
+/** One handler of an adapter whose params parsed, as `checkAcrossHandlers` sees it. */
+export interface ParsedHandler<C> {
+  /** Handler FQN, e.g. `prometheus.handler.istio-system`. */
+  readonly name: string;
+  readonly config: C;
+}
+
+/**
+ * A config error about `handlers[handlerIndex]`; `path` is relative to that handler's `params`.
+ * The core turns it into `file:line:col` in that handler's YAML and rejects the config.
+ */
+export type AcrossHandlersReporter = (handlerIndex: number, path: readonly (string | number)[], message: string, code?: ErrorCode) => void;
+
 export interface Adapter<C> {
   /** The `compiledAdapter` name written in YAML. */
   readonly name: string;
   readonly templates: readonly TemplateName[];
   /** Validates params (plain data from YAML) against the bound instances, reporting every problem. */
   parseConfig(params: unknown, instances: readonly InstanceSpec[], report: ConfigReporter): C | undefined;
+  /**
+   * Checks what no single handler's params can show: handlers of one adapter that share a
+   * process-wide resource (Mixer's one Prometheus registry) and disagree about it. Called once per
+   * config with every handler of this adapter that parsed, in the order the handlers are written,
+   * so "the later one" is stable and is what a report should point at.
+   */
+  checkAcrossHandlers?(handlers: readonly ParsedHandler<C>[], report: AcrossHandlersReporter): void;
   createHandler(config: C, instances: readonly InstanceSpec[], env: HandlerEnv): Handler;
 }
 

@@ -1,5 +1,5 @@
 import { defineAdapter } from '../../core/adapter.js';
-import { parseConfig, type PromConfig } from './config.js';
+import { checkAcrossHandlers, parseConfig, type PromConfig } from './config.js';
 import { PrometheusHandler } from './handler.js';
 
 /** `compiledAdapter: prometheus`: metric instances exposed on the core's pull endpoint. */
@@ -7,5 +7,6 @@ export const prometheusAdapter = defineAdapter<PromConfig>({
   name: 'prometheus',
   templates: ['metric'],
   parseConfig,
+  checkAcrossHandlers,
   createHandler: (config, instances, env) => new PrometheusHandler(config, instances, env),
 });

@@ -1,4 +1,16 @@
-import { CountingReporter, JsonpbObject, ValueType, type ConfigPath, type ConfigReporter, type ErrorCode, type InstanceSpec, type JsonpbField, type JsonpbFieldCodes } from '../../core/adapter.js';
+import {
+  CountingReporter,
+  JsonpbObject,
+  ValueType,
+  type AcrossHandlersReporter,
+  type ConfigPath,
+  type ConfigReporter,
+  type ErrorCode,
+  type InstanceSpec,
+  type JsonpbField,
+  type JsonpbFieldCodes,
+  type ParsedHandler,
+} from '../../core/adapter.js';
 import { parseGoDuration } from '../../core/adapter.js';
 import { bucketBoundsProblem, resolveBuckets, type BucketsDefinition } from './buckets.js';
 import {
@@ -21,6 +33,8 @@ import { isConvertibleValueType } from './prom-value.js';
 export type PromMetricKind = 'GAUGE' | 'COUNTER' | 'DISTRIBUTION';
 
 export interface PromMetricConfig {
+  /** Position in the handler's `metrics` list, so a check across handlers can point at the entry. */
+  readonly index: number;
   readonly namespace: string;
   readonly name: string;
   readonly instanceName: string;
@@ -63,6 +77,7 @@ export const PROM_CONFIG_CODES = {
   buckets: 'PROM_BUCKETS',
   metricName: 'PROM_METRIC_NAME',
   nameConflict: 'PROM_NAME_CONFLICT',
+  metricConflict: 'PROM_METRIC_CONFLICT',
   labelName: 'PROM_LABEL_NAME',
   labelsMismatch: 'PROM_LABELS_MISMATCH',
   unknownInstance: 'PROM_UNKNOWN_INSTANCE',
@@ -283,6 +298,7 @@ function parseMetric(
 
   if (kind === undefined || ctx.errors !== before) return undefined;
   const metric: PromMetricConfig = {
+    index,
     namespace,
     name,
     instanceName,
@@ -425,21 +441,86 @@ function checkFamilyConflicts(ctx: Context, metrics: readonly ParsedMetric[]): v
     if (diff !== undefined) {
       ctx.issue(
         m.namePath,
-        `metric "${m.metric.fullName}" is also defined by ${formatPath(prev.path)} with a different ${diff}; two metrics may share a name only with identical definitions`,
+        `metric "${m.metric.fullName}" is also defined by ${formatPath(prev.path)} with ${diff}: two metrics may share a name only with identical definitions`,
         CODES.nameConflict,
       );
     }
   }
 }
 
+/**
+ * Mixer's builder is a process-wide singleton: every prometheus handler registers into one
+ * registry. An identical descriptor reuses the collector (the handlers' samples add up); a
+ * conflicting one failed registration and Mixer discarded the whole later handler. Telemux rejects
+ * the config instead, pointing at the later handler's metric, so nothing is half-applied and
+ * /metrics never serves one handler's definition while silently dropping the other's.
+ */
+export function checkAcrossHandlers(handlers: readonly ParsedHandler<PromConfig>[], report: AcrossHandlersReporter): void {
+  const first = new Map<string, { readonly handler: number; readonly metric: PromMetricConfig }>();
+  handlers.forEach(({ config }, h) => {
+    // One report per family and handler: parseConfig has made a handler's same-named metrics identical.
+    const reported = new Set<string>();
+    for (const metric of config.metrics) {
+      const prev = first.get(metric.fullName);
+      if (prev === undefined) {
+        first.set(metric.fullName, { handler: h, metric });
+        continue;
+      }
+      if (prev.handler === h || reported.has(metric.fullName)) continue;
+      const diff = familyDifference(prev.metric, metric);
+      if (diff === undefined) continue;
+      reported.add(metric.fullName);
+      const other = handlers[prev.handler]?.name ?? '?';
+      report(
+        h,
+        // Without a name the family is named after instance_name; the entry itself is the best place.
+        metric.name === '' ? ['metrics', metric.index] : ['metrics', metric.index, 'name'],
+        `metric ${metric.fullName} is also exported by handler '${other}' (its metrics[${prev.metric.index}]) with ${diff}: a metric name must have one definition across prometheus handlers`,
+        CODES.metricConflict,
+      );
+    }
+  });
+}
+
+/**
+ * What keeps `b` from sharing `a`'s family, as `<a's values>; here <b's values>`, or undefined when
+ * the definitions are identical. Label names compare as a set, as client_golang's descriptors do.
+ */
 function familyDifference(a: PromMetricConfig, b: PromMetricConfig): string | undefined {
-  if (a.kind !== b.kind) return `kind (${a.kind} vs ${b.kind})`;
-  if (a.help !== b.help) return 'description';
-  const la = [...a.labels].sort().join(',');
-  const lb = [...b.labels].sort().join(',');
-  if (la !== lb) return 'label set';
-  if (a.upperBounds.join(',') !== b.upperBounds.join(',')) return 'bucket definition';
-  return undefined;
+  const diffs: { readonly aspect: string; readonly theirs: string; readonly ours: string }[] = [];
+  if (a.kind !== b.kind) diffs.push({ aspect: 'kind', theirs: a.kind, ours: b.kind });
+  const la = [...a.labels].sort();
+  const lb = [...b.labels].sort();
+  if (la.join(',') !== lb.join(',')) diffs.push({ aspect: 'label names', ...labelsText(la, lb) });
+  // Bounds only mean something for a DISTRIBUTION; across kinds the kind already says it.
+  if (a.kind === b.kind && a.upperBounds.join(',') !== b.upperBounds.join(',')) {
+    diffs.push({ aspect: 'bucket upper bounds', theirs: boundsText(a.upperBounds), ours: boundsText(b.upperBounds) });
+  }
+  if (a.help !== b.help) diffs.push({ aspect: 'help', theirs: JSON.stringify(a.help), ours: JSON.stringify(b.help) });
+  const [only] = diffs;
+  if (only === undefined) return undefined;
+  if (diffs.length === 1) return `${only.aspect} ${only.theirs}; here ${only.ours}`;
+  const side = (pick: 'theirs' | 'ours'): string => diffs.map((d) => `${d.aspect} ${d[pick]}`).join(' and ');
+  return `${side('theirs')}; here ${side('ours')}`;
+}
+
+/**
+ * Both sorted label lists in full while they are short; Istio's metrics carry 20 labels, and two
+ * such lists side by side hide the one name that differs, so long lists show only what differs.
+ */
+function labelsText(a: readonly string[], b: readonly string[]): { theirs: string; ours: string } {
+  if (a.length <= 8 && b.length <= 8) return { theirs: `[${a.join(', ')}]`, ours: `[${b.join(', ')}]` };
+  const side = (mine: readonly string[], other: readonly string[]): string => {
+    const only = mine.filter((l) => !other.includes(l));
+    return `[${mine.length} names${only.length > 0 ? `, with ${only.join(', ')}` : ''}]`;
+  };
+  return { theirs: side(a, b), ours: side(b, a) };
+}
+
+/** A long bucket list is cut short so the message stays one readable line. */
+function boundsText(bounds: readonly number[]): string {
+  if (bounds.length <= 20) return `[${bounds.join(', ')}]`;
+  return `[${bounds.slice(0, 10).join(', ')}, …, ${bounds.at(-1)}] (${bounds.length} bounds)`;
 }
 
 function formatPath(path: ConfigPath): string {

@@ -1,6 +1,7 @@
 export { prometheusAdapter } from './adapter.js';
 export { DEF_BUCKETS, exponentialBuckets, linearBuckets, resolveBuckets, type BucketsDefinition } from './buckets.js';
 export {
+  checkAcrossHandlers,
   MAX_BUCKETS,
   parseConfig,
   PROM_CONFIG_CODES,

@@ -125,6 +125,7 @@ export function compileConfig(documents: readonly ConfigDocument[], opts: Compil
   }
 
   const handlers = new Map<string, HandlerPlan>();
+  const parsed: ParsedPlan[] = [];
   for (const [fqn, r] of handlerResources) {
     const adapter = handlerAdapters.get(fqn);
     const used = bound.get(fqn);
@@ -149,8 +150,12 @@ export function compileConfig(documents: readonly ConfigDocument[], opts: Compil
       report(paramsPath, `adapter '${adapter.name}' rejected its params`, 'ADAPTER_CONFIG');
     }
     if (config === undefined) continue;
-    handlers.set(fqn, { name: fqn, adapter, config, instances: specs, signature: signatureOf(adapter.name, params, [...used.keys()].sort().map((k) => instances.get(k)!.resource)), at: r.doc.positionOf(r.specPath.slice(0, -1)) });
+    const plan: HandlerPlan = { name: fqn, adapter, config, instances: specs, signature: signatureOf(adapter.name, params, [...used.keys()].sort().map((k) => instances.get(k)!.resource)), at: r.doc.positionOf(r.specPath.slice(0, -1)) };
+    handlers.set(fqn, plan);
+    parsed.push({ plan, report: (path, message, code) => report([...paramsPath, ...path], message, code) });
   }
+
+  checkAcrossHandlers(parsed);
 
   const hasErrors = issues.some((i) => i.severity === 'error');
   const snapshot: ConfigSnapshot | undefined = hasErrors
@@ -165,6 +170,36 @@ export function compileConfig(documents: readonly ConfigDocument[], opts: Compil
         counts: { attributes: manifest.size, handlers: handlers.size, instances: instances.size, rules: rules.length },
       };
   return { snapshot, issues: sortIssues(issues) };
+}
+
+/** A handler whose params parsed, and where to report about its params. */
+interface ParsedPlan {
+  readonly plan: HandlerPlan;
+  readonly report: Report;
+}
+
+/**
+ * Gives each adapter all of its parsed handlers at once. An error rejects the whole config like
+ * any other, so a conflict between two handlers can never leave one of them half-applied.
+ */
+function checkAcrossHandlers(parsed: readonly ParsedPlan[]): void {
+  const byAdapter = new Map<AnyAdapter, ParsedPlan[]>();
+  for (const p of parsed) {
+    const list = byAdapter.get(p.plan.adapter);
+    if (list) list.push(p);
+    else byAdapter.set(p.plan.adapter, [p]);
+  }
+  for (const [adapter, list] of byAdapter) {
+    adapter.checkAcrossHandlers?.(
+      list.map(({ plan }) => ({ name: plan.name, config: plan.config })),
+      (handlerIndex, path, message, code) => {
+        const target = list[handlerIndex];
+        // An adapter bug, not the operator's: dropping the report would let a bad config through.
+        if (target === undefined) throw new RangeError(`adapter '${adapter.name}' reported on handler ${handlerIndex} of ${list.length}`);
+        target.report(path, message, code ?? 'ADAPTER_CONFIG');
+      },
+    );
+  }
 }
 
 function sortIssues(issues: ConfigIssue[]): ConfigIssue[] {

@@ -234,6 +234,7 @@ describe('prometheus config', () => {
         [...INSTANCES, other],
       );
       expect(msg).toContain('metrics[0]');
+      expect(msg).toContain('with kind COUNTER; here GAUGE');
     });
 
     it('explicit bounds that are not strictly increasing', () => {
