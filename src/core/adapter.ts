@@ -91,7 +91,9 @@ export interface ExpositionSource {
 
 /**
  * The shared pull endpoint (the core serves it on --metrics-address). Several handlers may
- * register; when two expose a family of the same name, the most recently registered wins.
+ * register. A family exposed by several of them is rendered once, from the most recently
+ * registered: handlers sharing a family expose the same one, and during a reload a rebuilt
+ * handler's family replaces its predecessor's.
  */
 export interface ExpositionRegistry {
   /** Registers or replaces `owner`'s source. */
