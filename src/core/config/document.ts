@@ -133,6 +133,9 @@ export function parseConfigText(text: string, file: string): LoadedSource {
       issues.push(issue('error', { file, line, col }, '', err.message.split('\n')[0] ?? err.message, 'CFG_YAML'));
     }
     if (doc.errors.length > 0 || doc.contents === null) continue;
+    // A document with nothing in it (a trailing `---`, only comments, `~`) holds no resource, and
+    // Mixer's file store skips it: one must not reject a whole config.
+    if (isScalar(doc.contents) && doc.contents.value === null) continue;
     try {
       documents.push(new ConfigDocument(file, doc, lines, text));
     } catch (e) {
