@@ -40,7 +40,9 @@ export class ConfigWatcher {
     const target = isDir ? this.opts.path : dirname(this.opts.path);
     const only = isDir ? undefined : basename(this.opts.path);
     this.watcher = watch(target, { recursive: isDir, persistent: false }, (_event, filename) => {
-      if (only !== undefined && filename !== null && filename !== only) return;
+      // In a ConfigMap volume the file is a symlink through `..data`, and an update only swaps
+      // that symlink: events name `..data` and its siblings, never the file.
+      if (only !== undefined && filename !== null && filename !== only && !filename.startsWith('..')) return;
       this.changed();
     });
     this.watcher.on('error', (e) => {
