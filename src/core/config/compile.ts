@@ -272,8 +272,13 @@ function compileInstance(r: Resource, compile: ExprCompiler, report: Report, war
     return undefined;
   }
   if (template !== 'metric') {
+    const outOfProcess = reader.keyOf('compiled_template') === undefined;
     if (UNSUPPORTED_TEMPLATES.has(template)) {
       warn(reader.pathOf(reader.keyOf('compiled_template') ? 'compiled_template' : 'template'), `template '${template}' is not supported by Telemux; instance '${r.fqn}' is ignored`, 'CFG_UNSUPPORTED');
+    } else if (outOfProcess) {
+      // `template` names a `kind: template` descriptor of an out-of-process adapter, a Mixer
+      // feature Telemux leaves out like those descriptors: a full Mixer config must still load.
+      warn(reader.pathOf('template'), `out-of-process template '${template}' is not supported by Telemux; instance '${r.fqn}' is ignored`, 'CFG_UNSUPPORTED');
     } else {
       report(reader.pathOf(reader.keyOf('compiled_template') ? 'compiled_template' : 'template'), `unknown template '${template}' (Telemux supports 'metric')`, 'CFG_UNKNOWN_TEMPLATE');
     }
@@ -335,6 +340,10 @@ function resolveAdapter(r: Resource, adapters: ReadonlyMap<string, AnyAdapter>, 
   if (adapter) return adapter;
   if (UNSUPPORTED_ADAPTERS.has(name)) {
     warn(reader.pathOf(field), `adapter '${name}' is not supported by Telemux; handler '${r.fqn}' and the rule actions using it are ignored`, 'CFG_UNSUPPORTED');
+  } else if (field === 'adapter') {
+    // `adapter` (with `connection`) names an out-of-process adapter, reached over gRPC by Mixer;
+    // only `compiledAdapter` names one of Telemux's, so a typo there stays an error.
+    warn(reader.pathOf(field), `out-of-process adapter '${name}' is not supported by Telemux; handler '${r.fqn}' and the rule actions using it are ignored`, 'CFG_UNSUPPORTED');
   } else {
     report(reader.pathOf(field), `unknown adapter '${name}'${suggest(name, [...adapters.keys()])} (available: ${[...adapters.keys()].join(', ')})`, 'CFG_UNKNOWN_ADAPTER');
   }
