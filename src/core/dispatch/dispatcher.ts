@@ -52,7 +52,7 @@ export function dispatchReport(
         const group = groups[g]!;
         if (group.matchId >= 0) {
           const m = memo.match(group.matchId, bag);
-          if (m === MATCH_ERROR) observer.matchError(group.rule);
+          if (m === MATCH_ERROR && memo.firstMatchErrorOf(group.ruleId)) observer.matchError(group.rule);
           if (m !== MATCH_TRUE) continue;
         }
         const ids = group.builderIds;

@@ -12,6 +12,8 @@ export interface InstanceGroup {
   readonly builders: readonly MetricInstanceBuilder[];
   /** `match`'s index in the routing table's per-set memo (-1: no condition). */
   readonly matchId: number;
+  /** The rule's index in the per-set memo: a rule feeding several handlers has a group in each. */
+  readonly ruleId: number;
   /** Each builder's index in the routing table's per-set memo, parallel to `builders`. */
   readonly builderIds: Int32Array;
 }
@@ -79,6 +81,7 @@ export class SetMemo {
   private readonly dimsStamp: Int32Array;
   private readonly dims: (readonly AttributeValue[] | undefined)[];
   private readonly dimsError: (unknown | undefined)[];
+  private readonly ruleErrorStamp: Int32Array;
 
   constructor(
     private readonly matches: readonly CompiledExpression[],
@@ -86,7 +89,9 @@ export class SetMemo {
     /** Per builder: the index of its dimension list among the distinct lists. */
     private readonly dimsOf: Int32Array,
     dimLists: number,
+    rules: number,
   ) {
+    this.ruleErrorStamp = new Int32Array(rules);
     this.matchStamp = new Int32Array(matches.length);
     this.matchValue = new Uint8Array(matches.length);
     this.instStamp = new Int32Array(builders.length);
@@ -104,6 +109,7 @@ export class SetMemo {
       this.matchStamp.fill(0);
       this.instStamp.fill(0);
       this.dimsStamp.fill(0);
+      this.ruleErrorStamp.fill(0);
     }
   }
 
@@ -126,6 +132,13 @@ export class SetMemo {
       }
     }
     return this.matchValue[id]!;
+  }
+
+  /** True the first time it is asked for a rule in this set: its failed condition counts once. */
+  firstMatchErrorOf(ruleId: number): boolean {
+    if (this.ruleErrorStamp[ruleId] === this.stamp) return false;
+    this.ruleErrorStamp[ruleId] = this.stamp;
+    return true;
   }
 
   /** The instance built for this set, or undefined when building failed (see instanceError). */
@@ -195,7 +208,7 @@ export class RoutingTable {
       });
     const perNs = new Map<string, Map<string, Destination>>();
     const all = new Map<string, Destination>();
-    for (const rule of snapshot.rules) {
+    for (const [ruleId, rule] of snapshot.rules.entries()) {
       let dests = perNs.get(rule.namespace);
       if (!dests) perNs.set(rule.namespace, (dests = new Map()));
       for (const action of rule.actions) {
@@ -209,7 +222,7 @@ export class RoutingTable {
           dests.set(action.handler, d);
           all.set(`${rule.namespace}\u0000${action.handler}`, d);
         }
-        d.groups.push({ rule: rule.name, match: rule.match, builders: action.builders, matchId: idOfMatch(rule.match), builderIds: idsOfBuilders(action.builders) });
+        d.groups.push({ rule: rule.name, match: rule.match, builders: action.builders, matchId: idOfMatch(rule.match), ruleId, builderIds: idsOfBuilders(action.builders) });
       }
     }
     const defaults = [...(perNs.get(snapshot.defaultNamespace)?.values() ?? [])];
@@ -226,7 +239,7 @@ export class RoutingTable {
       if (id === undefined) lists.set(b.dimensionSignature, (id = lists.size));
       return id;
     });
-    this.memo = new SetMemo([...matchIds.keys()], builders, dimsOf, lists.size);
+    this.memo = new SetMemo([...matchIds.keys()], builders, dimsOf, lists.size, snapshot.rules.length);
   }
 
   destinationsFor(namespace: string): readonly Destination[] {

@@ -152,3 +152,14 @@ describe('report dispatch', () => {
     expect(byLabel('b').received).toHaveLength(1);
   });
 });
+
+describe('rule condition errors', () => {
+  it('counts a failing condition once per rule and attribute set, however many handlers the rule feeds', () => {
+    const twoActions = `---\napiVersion: config.istio.io/v1alpha2\nkind: rule\nmetadata: {name: both, namespace: istio-system}\nspec:\n  match: 'request.path == "/x"'\n  actions:\n  - {handler: a, instances: [hits]}\n  - {handler: b, instances: [hits]}\n`;
+    const { send, calls, byLabel } = setup(BASE + handler('a') + handler('b') + twoActions);
+    send([{ 'context.protocol': str('http') }, { 'request.path': str('/x') }, { 'context.protocol': str('tcp') }]);
+    expect(calls.matchErrors).toEqual(['both.rule.istio-system', 'both.rule.istio-system']);
+    expect(byLabel('a').received).toHaveLength(1);
+    expect(byLabel('b').received).toHaveLength(1);
+  });
+});
