@@ -6,6 +6,10 @@ export interface RecordingConfig {
   readonly throwOnHandle?: boolean;
   readonly flushDelayMs?: number;
   readonly failStart?: boolean;
+  /** A misbehaving handler: its flushes ignore the AbortSignal and never finish. */
+  readonly hangFlush?: boolean;
+  /** A misbehaving handler: its close never finishes. */
+  readonly hangClose?: boolean;
 }
 
 /** What every handler built by the recording adapter did, for tests to assert on. */
@@ -40,6 +44,7 @@ export class RecordingHandler implements Handler {
     this.concurrentFlushes++;
     this.maxConcurrentFlushes = Math.max(this.maxConcurrentFlushes, this.concurrentFlushes);
     try {
+      if (this.config.hangFlush) await new Promise<void>(() => undefined);
       if (this.config.flushDelayMs) {
         await new Promise<void>((resolve) => {
           const t = setTimeout(resolve, this.config.flushDelayMs);
@@ -57,6 +62,7 @@ export class RecordingHandler implements Handler {
 
   async close(): Promise<void> {
     this.closed++;
+    if (this.config.hangClose) await new Promise<void>(() => undefined);
   }
 
   liveSeries(): number {

@@ -4,7 +4,7 @@ import { IDENTITY_ATTRIBUTES, TENANT_ATTRIBUTE, type ConfigSnapshot, type Handle
 import { NamespaceResolver, RoutingTable } from '../dispatch/routing.js';
 import { HandlerBuildError, TelemuxError } from '../errors.js';
 import type { Logger } from '../log.js';
-import { FlushTicker } from '../schedule/flush-ticker.js';
+import { afterAbort, FlushTicker } from '../schedule/flush-ticker.js';
 import type { SelfMetrics } from '../server/self-metrics.js';
 
 /** A built, started handler and the ticker that flushes it. */
@@ -39,6 +39,8 @@ export interface RuntimeOptions {
   readonly metrics: SelfMetrics;
   /** Upper bound for one flush; defaults to the handler's interval, at most 10 s. */
   readonly flushTimeoutMs?: number;
+  /** How long a handler's close is waited for. Default 10 s. */
+  readonly closeTimeoutMs?: number;
 }
 
 /**
@@ -52,7 +54,11 @@ export class Runtime {
   private applying: Promise<unknown> = Promise.resolve();
   private closed = false;
 
-  constructor(private readonly opts: RuntimeOptions) {}
+  private readonly closeTimeoutMs: number;
+
+  constructor(private readonly opts: RuntimeOptions) {
+    this.closeTimeoutMs = opts.closeTimeoutMs ?? 10_000;
+  }
 
   get active(): ActiveConfig | undefined {
     return this.activeConfig;
@@ -143,7 +149,14 @@ export class Runtime {
   private async retire(lh: LiveHandler, flush: boolean): Promise<void> {
     try {
       if (flush) await lh.ticker.stop();
-      await lh.handler.close();
+      // Bounded like a flush: a handler that never finishes closing must not keep a reload, or
+      // the process at shutdown, waiting forever.
+      const gaveUp = new AbortController();
+      const timer = setTimeout(() => gaveUp.abort(), this.closeTimeoutMs);
+      timer.unref();
+      const abandoned = Symbol('abandoned');
+      const outcome = await Promise.race([lh.handler.close(), afterAbort(gaveUp.signal, 0).then(() => abandoned)]).finally(() => clearTimeout(timer));
+      if (outcome === abandoned) this.opts.logger.error('handler close did not finish; no longer waiting for it', { handler: lh.plan.name, timeoutMs: this.closeTimeoutMs });
     } catch (e) {
       this.opts.logger.warn('handler close failed', { handler: lh.plan.name, error: (e as Error).message });
     }

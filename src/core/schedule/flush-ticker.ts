@@ -6,6 +6,20 @@ export interface FlushObserver {
 }
 
 /**
+ * How long a flush may run on after its time box before the ticker stops waiting for it. A
+ * handler that ignores its AbortSignal must not hold back the next tick or, at shutdown, the
+ * process's exit.
+ */
+export const FLUSH_ABANDON_GRACE_MS = 1_000;
+
+/** Resolves `graceMs` after `signal` aborts (never, if it does not); the timer keeps no process alive. */
+export function afterAbort(signal: AbortSignal, graceMs: number): Promise<void> {
+  return new Promise((resolve) => {
+    signal.addEventListener('abort', () => setTimeout(resolve, graceMs).unref(), { once: true });
+  });
+}
+
+/**
  * Drives one handler's flushes: one at a time (a tick that finds the previous flush still running
  * is skipped, not queued), each time-boxed by an AbortSignal, and one final flush on stop.
  * The core owns this timer so adapters never start their own.
@@ -22,6 +36,7 @@ export class FlushTicker {
     private readonly timeoutMs: number,
     private readonly log: Logger,
     private readonly observer: FlushObserver,
+    private readonly abandonGraceMs = FLUSH_ABANDON_GRACE_MS,
   ) {}
 
   start(): void {
@@ -40,7 +55,10 @@ export class FlushTicker {
     });
   }
 
-  /** Runs one flush, aborting it after the time box. Never rejects. */
+  /**
+   * Runs one flush, aborting it after the time box, and waits for it at most a grace period
+   * beyond. Never rejects.
+   */
   private async flushOnce(): Promise<void> {
     const ctrl = new AbortController();
     const t0 = performance.now();
@@ -48,7 +66,12 @@ export class FlushTicker {
     timeout.unref();
     let ok = true;
     try {
-      await this.handler.flush(ctrl.signal);
+      const abandoned = Symbol('abandoned');
+      const outcome = await Promise.race([this.handler.flush(ctrl.signal), afterAbort(ctrl.signal, this.abandonGraceMs).then(() => abandoned)]);
+      if (outcome === abandoned) {
+        ok = false;
+        this.log.error('flush ignored its time box; no longer waiting for it', { timeoutMs: this.timeoutMs, graceMs: this.abandonGraceMs });
+      }
     } catch (e) {
       ok = false;
       this.log.warn('flush failed', { error: (e as Error).message });

@@ -3,7 +3,7 @@ import { compileConfig } from '../../../src/core/config/compile.js';
 import { parseConfigText } from '../../../src/core/config/document.js';
 import { ReportDecoder } from '../../../src/core/attributes/decode.js';
 import { dispatchReport } from '../../../src/core/dispatch/dispatcher.js';
-import { silentLogger } from '../../../src/core/log.js';
+import { silentLogger, type Logger } from '../../../src/core/log.js';
 import { Runtime } from '../../../src/core/runtime/runtime.js';
 import { Exposition } from '../../../src/core/server/exposition.js';
 import { SelfMetrics } from '../../../src/core/server/self-metrics.js';
@@ -149,6 +149,21 @@ describe('the runtime', () => {
     const outcome = send([{ 'request.path': str('/no-code') }, { 'request.path': str('/ok'), 'response.code': int(200) }]);
     expect(outcome.errors).toEqual([]);
     expect(built[0]!.received.map((i) => i.dimensions[0])).toEqual(['/ok']);
+  });
+
+  it('stops waiting for a handler that ignores its flush time box or never finishes closing, so shutdown ends', async () => {
+    const { adapter, built } = recordingAdapter();
+    const logged: string[] = [];
+    const logger: Logger = { ...silentLogger, error: (msg: string) => void logged.push(msg), child: () => logger };
+    const runtime = new Runtime({ logger, clock: Date, exposition: new Exposition(), metrics: new SelfMetrics(() => []), flushTimeoutMs: 20, closeTimeoutMs: 50 });
+    const { documents } = parseConfigText(MANIFEST + handlerDoc('stuck', '{label: stuck, hangFlush: true}') + handlerDoc('sticky', '{label: sticky, hangClose: true}') + ruleDoc('r1', 'stuck') + ruleDoc('r2', 'sticky'), 'test.yaml');
+    await runtime.apply(compileConfig(documents, { adapters: new Map([[adapter.name, adapter]]) }).snapshot!);
+    const t0 = performance.now();
+    await runtime.close();
+    // The flush's 20 ms time box plus the ticker's 1 s grace; the close's 50 ms.
+    expect(performance.now() - t0).toBeLessThan(3_000);
+    expect(built.map((h) => h.closed)).toEqual([1, 1]);
+    expect(logged).toEqual(expect.arrayContaining(['flush ignored its time box; no longer waiting for it', 'handler close did not finish; no longer waiting for it']));
   });
 
   it('flushes on the handler ticker without overlapping, time-boxed by the interval, and once more on close', async () => {
