@@ -7,7 +7,9 @@ import { isLoopback } from './http.js';
  * neither the comparison nor an early length mismatch reveals how much of a guess was right.
  */
 export function bearerAuthorizer(token: string): (req: IncomingMessage) => boolean {
-  const expected = digest(token);
+  // Trimmed like the presented token: a token read from a Secret file usually ends in a newline,
+  // which no client can send (fetch and curl strip it), so it would otherwise never match.
+  const expected = digest(token.trim());
   return (req) => {
     const header = req.headers.authorization ?? '';
     const m = /^Bearer[ \t]+(.+)$/i.exec(header.trim());

@@ -18,3 +18,13 @@ describe('the admin token check', () => {
     expect(bearerAuthorizer('')(req('Bearer '))).toBe(false);
   });
 });
+
+describe('a configured admin token with surrounding whitespace', () => {
+  it('is matched by the token without it, as clients send it (a Secret file ends in a newline; fetch and curl strip it)', () => {
+    const ok = bearerAuthorizer('s3cret-token\n');
+    expect(ok(req('Bearer s3cret-token'))).toBe(true);
+    expect(bearerAuthorizer('  s3cret-token\t')(req('Bearer s3cret-token'))).toBe(true);
+    expect(ok(req('Bearer s3cret'))).toBe(false);
+    expect(ok(req('Bearer '))).toBe(false);
+  });
+});
