@@ -126,13 +126,17 @@ export function parseTenants(text: string, file: string): ParsedTenants {
     const digests: [Buffer, ConfigPath][] = [];
     for (const [token, path] of v.strings(raw['tokens'], [...at, 'tokens'])) {
       if (token === '') v.error(path, 'a token must not be empty');
+      // The gRPC endpoint reads `Bearer <token>` up to the first blank, and HTTP/2 drops a value
+      // with a control character or blank at either end: such a token could never authenticate.
+      else if (UNSENDABLE.test(token)) v.error(path, 'a bearer token cannot contain spaces, tabs or other whitespace or control characters (the Authorization value would end or be refused there)');
       else digests.push([sha256(token), path]);
     }
     for (const [hex, path] of v.strings(raw['tokenSha256'], [...at, 'tokenSha256'])) {
       if (!/^[0-9a-fA-F]{64}$/.test(hex)) v.error(path, `expected the 64 hex digits of a token's sha256 (e.g. from \`printf %s TOKEN | sha256sum\`), got ${describe(hex)}`);
       else digests.push([Buffer.from(hex, 'hex'), path]);
     }
-    if (raw['tokens'] === undefined && raw['tokenSha256'] === undefined) v.error(at, `tenant '${name}' has no token: give 'tokens' or 'tokenSha256'`);
+    // `tokens: []` too: a tenant no Report can authenticate as is a mistake, and a file of them locks everyone out.
+    if (isEmptyList(raw['tokens']) && isEmptyList(raw['tokenSha256'])) v.error(at, `tenant '${name}' has no token: give 'tokens' or 'tokenSha256'`);
     for (const [digest, path] of digests) {
       const key = digest.toString('latin1');
       const other = byDigest.get(key);
@@ -217,6 +221,14 @@ class Validator {
     });
     return out;
   }
+}
+
+/** Whitespace or control characters, which no bearer token can carry. */
+const UNSENDABLE = /[\s\x00-\x1f\x7f]/;
+
+/** Absent or `[]`. */
+function isEmptyList(v: unknown): boolean {
+  return v === undefined || (Array.isArray(v) && v.length === 0);
 }
 
 /** What `v` is, without its value. */

@@ -84,6 +84,23 @@ tenants:
     expect(errors('tenants: [{name: a, tokens: [t]}]\nseriesIdleTtl: 10')).toEqual(['tenants.yaml:2:16: seriesIdleTtl: expected a duration of at least 1s such as "10m", got number 10 [TENANTS_FIELD]']);
   });
 
+  it('refuses a tenant whose token lists are empty, which no Report could ever authenticate as', () => {
+    expect(errors('tenants:\n- {name: a, tokens: []}\n- {name: b, tokens: [], tokenSha256: []}\n- {name: c, tokens: [t]}\n')).toEqual([
+      "tenants.yaml:2:3: tenants[0]: tenant 'a' has no token: give 'tokens' or 'tokenSha256' [TENANTS_FIELD]",
+      "tenants.yaml:3:3: tenants[1]: tenant 'b' has no token: give 'tokens' or 'tokenSha256' [TENANTS_FIELD]",
+    ]);
+  });
+
+  it('refuses a token with whitespace in it, which `authorization: Bearer <token>` cannot carry, without echoing it', () => {
+    const out = errors('tenants:\n- name: a\n  tokens: ["my secret", "secret-2 ", "ok-token", "tab\\tsecret"]\n');
+    expect(out).toEqual([
+      'tenants.yaml:3:12: tenants[0].tokens[0]: a bearer token cannot contain spaces, tabs or other whitespace or control characters (the Authorization value would end or be refused there) [TENANTS_FIELD]',
+      'tenants.yaml:3:25: tenants[0].tokens[1]: a bearer token cannot contain spaces, tabs or other whitespace or control characters (the Authorization value would end or be refused there) [TENANTS_FIELD]',
+      'tenants.yaml:3:50: tenants[0].tokens[3]: a bearer token cannot contain spaces, tabs or other whitespace or control characters (the Authorization value would end or be refused there) [TENANTS_FIELD]',
+    ]);
+    expect(out.join('\n')).not.toContain('secret');
+  });
+
   it('reports YAML syntax errors with their position', () => {
     expect(errors('tenants: [\n')[0]).toMatch(/^tenants\.yaml:\d+:\d+: .*\[CFG_YAML\]$/);
   });
