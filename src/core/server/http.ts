@@ -7,6 +7,18 @@ import { contextOptions, type TlsSource } from '../security/tls.js';
 export type Route = (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
 
 /**
+ * How long a client may take to send a request. Node's defaults (60 s for the headers, 300 s for
+ * the whole request, checked every 30 s) let a handful of slow clients hold connections for
+ * minutes; scrapers and `telemux apply` send everything at once.
+ */
+export interface RequestTimeouts {
+  readonly headersMs: number;
+  readonly requestMs: number;
+}
+
+export const DEFAULT_REQUEST_TIMEOUTS: RequestTimeouts = { headersMs: 10_000, requestMs: 30_000 };
+
+/**
  * A small HTTP server with exact-path routes; errors answer 500 instead of crashing. Given a
  * TlsSource it serves HTTPS (requiring a client certificate when the source has a client CA), and
  * new connections pick up a reloaded certificate without a restart.
@@ -20,6 +32,7 @@ export class HttpEndpoint {
     private readonly routes: ReadonlyMap<string, Route>,
     onError: (e: Error) => void,
     private readonly tls?: TlsSource,
+    private readonly timeouts: RequestTimeouts = DEFAULT_REQUEST_TIMEOUTS,
   ) {
     this.handle = (req, res) => {
       const path = (req.url ?? '/').split('?')[0]!;
@@ -41,8 +54,11 @@ export class HttpEndpoint {
   // The server is made at listen time because TLS material is loaded (asynchronously) by then.
   private createServer(): Server | HttpsServer {
     const tls = this.tls;
-    if (!tls) return createServer(this.handle);
-    const server = createHttpsServer({ ...contextOptions(tls.material), requestCert: tls.mutual, rejectUnauthorized: tls.mutual }, this.handle);
+    const t = this.timeouts;
+    // A timed-out request is answered 408 and its connection closed, at the next check.
+    const limits = { headersTimeout: t.headersMs, requestTimeout: t.requestMs, connectionsCheckingInterval: Math.min(1_000, t.headersMs) };
+    if (!tls) return createServer(limits, this.handle);
+    const server = createHttpsServer({ ...limits, ...contextOptions(tls.material), requestCert: tls.mutual, rejectUnauthorized: tls.mutual }, this.handle);
     this.unsubscribe = tls.subscribe((m) => server.setSecureContext(contextOptions(m)));
     return server;
   }
