@@ -9,34 +9,60 @@ import { SERVE_USAGE, serveCommand } from './cli/serve.js';
 import { STAT_USAGE, statCommand } from './cli/stat.js';
 import { VERSION } from './core/version.js';
 
+interface Command {
+  readonly usage: string;
+  readonly run: (argv: readonly string[]) => Promise<number>;
+}
+
+const COMMANDS: Readonly<Record<string, Command>> = {
+  serve: { usage: SERVE_USAGE, run: serveCommand },
+  check: { usage: CHECK_USAGE, run: checkCommand },
+  apply: { usage: APPLY_USAGE, run: applyCommand },
+  stat: { usage: STAT_USAGE, run: statCommand },
+  loadgen: { usage: LOADGEN_USAGE, run: loadgenCommand },
+};
+
+const indent = (usage: string): string => usage.replace(/\n/g, '\n  ');
+
 const USAGE = `telemux ${VERSION}: a Mixer v1 compatible telemetry aggregator
 
 usage:
-  ${SERVE_USAGE.replace(/\n/g, '\n  ')}
-
-  ${CHECK_USAGE}
-
-  ${APPLY_USAGE.replace(/\n/g, '\n  ')}
-
-  ${STAT_USAGE.replace(/\n/g, '\n  ')}
-
-  ${LOADGEN_USAGE.replace(/\n/g, '\n  ')}
+  ${Object.values(COMMANDS)
+    .map((c) => indent(c.usage))
+    .join('\n\n  ')}
 
   telemux version`;
 
+/** `--help` or `-h` among a command's arguments (before a `--` that ends the flags). */
+function asksForHelp(argv: readonly string[]): boolean {
+  for (const a of argv) {
+    if (a === '--') return false;
+    if (a === '--help' || a === '-h') return true;
+  }
+  return false;
+}
+
 async function main(argv: readonly string[]): Promise<number> {
   const [command, ...rest] = argv;
+  const cmd = command === undefined ? undefined : COMMANDS[command];
+  if (cmd) {
+    if (asksForHelp(rest)) {
+      process.stdout.write(`usage:\n  ${indent(cmd.usage)}\n`);
+      return 0;
+    }
+    try {
+      return await cmd.run(rest);
+    } catch (e) {
+      // The command's own usage, not every command's: with all of them (60 lines) the error
+      // scrolled off the terminal.
+      if (e instanceof UsageError) {
+        process.stderr.write(`telemux: ${e.message}\n\nusage:\n  ${indent(cmd.usage)}\n`);
+        return 2;
+      }
+      throw e;
+    }
+  }
   switch (command) {
-    case 'serve':
-      return serveCommand(rest);
-    case 'check':
-      return checkCommand(rest);
-    case 'apply':
-      return applyCommand(rest);
-    case 'stat':
-      return statCommand(rest);
-    case 'loadgen':
-      return loadgenCommand(rest);
     case 'version':
     case '--version':
       process.stdout.write(`${VERSION}\n`);
