@@ -27,11 +27,15 @@ interface ApplyReply {
 const ORDER = ['created', 'changed', 'unchanged', 'removed'] as const;
 
 export async function applyCommand(argv: readonly string[]): Promise<number> {
-  const { flags, positionals } = parseFlags(argv, {
-    file: { type: 'string', short: 'f', multiple: true },
-    server: { type: 'string' },
-    token: { type: 'string' },
-  });
+  const { flags, positionals } = parseFlags(
+    argv,
+    {
+      file: { type: 'string', short: 'f', multiple: true },
+      server: { type: 'string' },
+      token: { type: 'string' },
+    },
+    { positionals: true },
+  );
   const paths = [...((flags['file'] as unknown as string[] | undefined) ?? []), ...positionals];
   if (paths.length === 0) throw new UsageError('apply: missing -f FILE|DIR');
   const files: { name: string; content: string }[] = [];

@@ -7,7 +7,7 @@ import { parseFlags, UsageError } from './args.js';
 export const CHECK_USAGE = 'telemux check -f PATH    validate a config file or directory offline; exits 1 listing every error';
 
 export async function checkCommand(argv: readonly string[]): Promise<number> {
-  const { flags, positionals } = parseFlags(argv, { file: { type: 'string', short: 'f' } });
+  const { flags, positionals } = parseFlags(argv, { file: { type: 'string', short: 'f' } }, { positionals: true });
   const path = (flags['file'] as string | undefined) ?? positionals[0];
   if (!path) throw new UsageError('check: missing -f PATH');
   const loaded = await loadConfigPath(path);

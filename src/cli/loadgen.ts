@@ -1,8 +1,8 @@
 import { randomInt } from 'node:crypto';
 import { parseGoDuration } from '../core/expr/duration.js';
-import { parseHostPort, formatHostPort } from '../core/server/http.js';
+import { formatHostPort } from '../core/server/http.js';
 import { grpcSender, runLoad, type LoadSummary } from '../loadgen/index.js';
-import { parseFlags, UsageError } from './args.js';
+import { hostPortFlag, parseFlags, UsageError } from './args.js';
 
 export const LOADGEN_USAGE = `telemux loadgen [--target HOST:PORT] [--rate RPS] [--duration 30s] [--seed N] [--quiet]
       a simulated Bookinfo mesh (gateway → productpage → details, reviews v1/v2/v3 → ratings):
@@ -24,7 +24,7 @@ export async function loadgenCommand(argv: readonly string[]): Promise<number> {
     quiet: { type: 'boolean', short: 'q' },
   });
   const str = (k: string): string | undefined => flags[k] as string | undefined;
-  const target = formatHostPort(parseHostPort(str('target') ?? '127.0.0.1:9091', '--target'));
+  const target = formatHostPort(hostPortFlag(str('target') ?? '127.0.0.1:9091', '--target'));
   const rate = Number(str('rate') ?? '20');
   if (!Number.isFinite(rate) || rate <= 0 || rate > MAX_RATE) throw new UsageError(`--rate: expected a number of requests per second in (0, ${MAX_RATE}], got '${str('rate')}'`);
   const durationText = str('duration') ?? '30s';

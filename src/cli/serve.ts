@@ -3,10 +3,10 @@ import { parseGoDuration } from '../core/expr/index.js';
 import { ConfigError } from '../core/errors.js';
 import { createLogger, type LogLevel } from '../core/log.js';
 import { adminExposureRefusal } from '../core/server/admin-auth.js';
-import { formatHostPort, parseHostPort } from '../core/server/http.js';
+import { formatHostPort } from '../core/server/http.js';
 import { TlsError, type TlsFiles } from '../core/security/tls.js';
 import { Telemux } from '../core/server/telemux.js';
-import { parseFlags, UsageError, type ParsedFlags } from './args.js';
+import { hostPortFlag, parseFlags, UsageError, type ParsedFlags } from './args.js';
 import { OVERLOAD_FLAG_OPTIONS, OVERLOAD_USAGE, overloadSettings } from './overload-flags.js';
 import { defaultConfigPath } from './paths.js';
 
@@ -72,12 +72,14 @@ export async function serveCommand(argv: readonly string[]): Promise<number> {
   const httpTls = tlsFlags(flags, 'http');
   const tenantsPath = flags['tenants'] as string | undefined;
   if (tenantsPath === '') throw new UsageError('--tenants: expected a file');
-  const adminAddress = parseHostPort((flags['admin-address'] as string | undefined) ?? '127.0.0.1:15014', '--admin-address');
+  const adminAddress = hostPortFlag((flags['admin-address'] as string | undefined) ?? '127.0.0.1:15014', '--admin-address');
   const exposure = adminExposureRefusal(adminAddress.host, adminToken !== undefined, flags['admin-insecure'] === true);
   if (exposure) {
     process.stderr.write(`telemux: ${exposure}\n`);
     return 2;
   }
+  const grpcAddress = hostPortFlag((flags['grpc-address'] as string | undefined) ?? '0.0.0.0:9091', '--grpc-address');
+  const metricsAddress = hostPortFlag((flags['metrics-address'] as string | undefined) ?? '0.0.0.0:42422', '--metrics-address');
   const inventory = createAdapterInventory();
   const telemux = new Telemux({
     configPath: (flags['config'] as string | undefined) ?? defaultConfigPath(),
@@ -85,8 +87,8 @@ export async function serveCommand(argv: readonly string[]): Promise<number> {
     statViews: inventory.statViews,
     adminToken,
     watchConfig,
-    grpcAddress: parseHostPort((flags['grpc-address'] as string | undefined) ?? '0.0.0.0:9091', '--grpc-address'),
-    metricsAddress: parseHostPort((flags['metrics-address'] as string | undefined) ?? '0.0.0.0:42422', '--metrics-address'),
+    grpcAddress,
+    metricsAddress,
     adminAddress,
     grpcTls,
     httpTls,
@@ -157,3 +159,4 @@ function tlsFlags(flags: ParsedFlags, endpoint: 'grpc' | 'http'): TlsFiles | und
   if (cert === undefined || key === undefined) throw new UsageError(`--${endpoint}-tls-cert and --${endpoint}-tls-key go together; ${cert === undefined ? 'the certificate' : 'the key'} is missing`);
   return clientCa === undefined ? { cert, key } : { cert, key, clientCa };
 }
+

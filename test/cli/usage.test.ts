@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../support/cli.js';
 
+const LOOPBACK_ZERO = ['--grpc-address', '127.0.0.1:0', '--metrics-address', '127.0.0.1:0', '--admin-address', '127.0.0.1:0'];
+
 describe('the command line', () => {
   it('prints a command’s usage for --help or -h, on stdout, exiting 0', async () => {
     for (const [command, synopsis] of [
@@ -32,4 +34,28 @@ describe('the command line', () => {
     expect(run.stderr).not.toContain('telemux serve');
     expect(lines.length).toBeLessThan(15);
   });
+
+  it('refuses an argument that is not a flag, rather than ignoring it', async () => {
+    // `serve my-config/` used to serve the embedded config, and `stat reviews-v1` every workload.
+    for (const args of [['serve', 'my-config/', ...LOOPBACK_ZERO], ['stat', 'reviews-v1', '--server', 'http://127.0.0.1:1'], ['loadgen', '30s']]) {
+      const run = await runCli(args);
+      expect(run.code, args.join(' ')).toBe(2);
+      expect(run.stderr.split('\n')[0]).toBe(`telemux: unexpected argument '${args[1]}' (flags start with --)`);
+    }
+  });
+
+  it('answers a malformed HOST:PORT with a usage error naming the flag, not a stack trace', async () => {
+    for (const args of [
+      ['serve', ...LOOPBACK_ZERO, '--grpc-address', 'localhost'],
+      ['serve', ...LOOPBACK_ZERO, '--metrics-address', '127.0.0.1:99999'],
+      ['loadgen', '--target', 'telemux'],
+    ]) {
+      const run = await runCli(args);
+      const flag = args.at(-2)!;
+      expect(run.code, args.join(' ')).toBe(2);
+      expect(run.stderr.split('\n')[0]).toBe(`telemux: ${flag}: expected HOST:PORT (e.g. 127.0.0.1:9091, port 0 picks a free one), got '${args.at(-1)}'`);
+      expect(run.stderr).not.toContain('    at ');
+    }
+  });
+
 });
