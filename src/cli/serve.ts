@@ -3,7 +3,7 @@ import { parseGoDuration } from '../core/expr/index.js';
 import { ConfigError } from '../core/errors.js';
 import { createLogger, type LogLevel } from '../core/log.js';
 import { adminExposureRefusal } from '../core/server/admin-auth.js';
-import { formatHostPort } from '../core/server/http.js';
+import { formatHostPort, type HostPort } from '../core/server/http.js';
 import { TlsError, type TlsFiles } from '../core/security/tls.js';
 import { Telemux } from '../core/server/telemux.js';
 import { hostPortFlag, parseFlags, UsageError, type ParsedFlags } from './args.js';
@@ -114,6 +114,11 @@ export async function serveCommand(argv: readonly string[]): Promise<number> {
       process.stderr.write(`telemux: ${e.message} [${e.code}]; not starting\n`);
       return 1;
     }
+    const listen = listenFailure(e, { '--grpc-address': grpcAddress, '--metrics-address': metricsAddress, '--admin-address': adminAddress });
+    if (listen !== undefined) {
+      process.stderr.write(`telemux: ${listen}; not starting\n`);
+      return 1;
+    }
     throw e;
   }
   logger.info('telemux started', {
@@ -160,3 +165,22 @@ function tlsFlags(flags: ParsedFlags, endpoint: 'grpc' | 'http'): TlsFiles | und
   return clientCa === undefined ? { cert, key } : { cert, key, clientCa };
 }
 
+/**
+ * A port that cannot be bound (taken, privileged, no such local address) is the user's to fix, so
+ * it gets one line naming the flag that asked for it rather than a stack trace.
+ */
+function listenFailure(e: unknown, addresses: Readonly<Record<string, HostPort>>): string | undefined {
+  const err = e as { syscall?: unknown; code?: unknown; address?: unknown; port?: unknown; message?: unknown };
+  if (err === null || typeof err !== 'object' || err.syscall !== 'listen' || typeof err.code !== 'string') return undefined;
+  const flags = Object.entries(addresses)
+    // Node leaves the port out of the error when it was 0.
+    .filter(([, a]) => a.host === err.address && a.port === (err.port ?? 0))
+    .map(([flag, a]) => `${flag} ${formatHostPort(a)}`);
+  const what =
+    err.code === 'EADDRINUSE'
+      ? 'the address is already in use'
+      : err.code === 'EACCES'
+        ? 'permission denied (ports below 1024 need privileges)'
+        : String(err.message).replace(/^listen \w+: /, '');
+  return `cannot listen on ${flags.length > 0 ? flags.join(', ') : 'a port'}: ${what} (${err.code})`;
+}

@@ -1,3 +1,4 @@
+import { createServer, type Server } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../support/cli.js';
 
@@ -58,4 +59,17 @@ describe('the command line', () => {
     }
   });
 
+  it('says which flag asked for a port that is taken, in one line, and exits 1', async () => {
+    const taken: Server = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const port = (taken.address() as { port: number }).port;
+    try {
+      const run = await runCli(['serve', ...LOOPBACK_ZERO, '--admin-address', `127.0.0.1:${port}`]);
+      expect(run.code).toBe(1);
+      expect(run.stderr).toContain(`telemux: cannot listen on --admin-address 127.0.0.1:${port}: the address is already in use (EADDRINUSE); not starting\n`);
+      expect(run.stderr).not.toContain('    at ');
+    } finally {
+      await new Promise((resolve) => taken.close(resolve));
+    }
+  });
 });
