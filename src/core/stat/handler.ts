@@ -12,6 +12,14 @@ export const STAT_EVENTS = {
 /** Where each role's value sits in one instance's dimension list. */
 type Plan = Readonly<Record<StatRole, number>>;
 
+function planFor(spec: InstanceSpec): Plan {
+  const plan = {} as Record<StatRole, number>;
+  for (const [role, d] of Object.entries(STAT_DIMENSIONS) as [StatRole, { name: string }][]) {
+    plan[role] = spec.dimensions.findIndex((x) => x.name === d.name);
+  }
+  return plan;
+}
+
 /**
  * The built-in `telemuxstat` handler: feeds a StatView on the Report path and publishes it for the
  * admin API while it is running. Its flush only forgets keys that left the retention; it sends
@@ -20,7 +28,13 @@ type Plan = Readonly<Record<StatRole, number>>;
 export class StatHandler implements Handler {
   readonly flushIntervalMs: number;
   readonly view: StatView;
-  private readonly plans = new Map<InstanceSpec, Plan>();
+  /**
+   * By spec object: those this handler was created with, and equivalent ones the core hands over
+   * later (a reload that keeps this handler compiles new InstanceSpec objects for the same
+   * instances). Weak, so the specs of configs since replaced can go.
+   */
+  private readonly plans = new WeakMap<InstanceSpec, Plan>();
+  private readonly instanceNames: ReadonlySet<string>;
 
   constructor(
     config: StatConfig,
@@ -30,13 +44,18 @@ export class StatHandler implements Handler {
   ) {
     this.view = new StatView(config, env.clock);
     this.flushIntervalMs = config.sliceMs;
-    for (const spec of instances) {
-      const plan = {} as Record<StatRole, number>;
-      for (const [role, d] of Object.entries(STAT_DIMENSIONS) as [StatRole, { name: string }][]) {
-        plan[role] = spec.dimensions.findIndex((x) => x.name === d.name);
-      }
+    for (const spec of instances) this.plans.set(spec, planFor(spec));
+    this.instanceNames = new Set(instances.map((spec) => spec.name));
+  }
+
+  /** The plan of a spec seen before, or of an equivalent one for an instance this handler serves. */
+  private planOf(spec: InstanceSpec): Plan | undefined {
+    let plan = this.plans.get(spec);
+    if (plan === undefined && this.instanceNames.has(spec.name)) {
+      plan = planFor(spec);
       this.plans.set(spec, plan);
     }
+    return plan;
   }
 
   async start(): Promise<void> {
@@ -49,7 +68,7 @@ export class StatHandler implements Handler {
     let invalid = 0;
     for (let i = 0; i < batch.length; i++) {
       const inst = batch[i]!;
-      const p = this.plans.get(inst.spec);
+      const p = this.planOf(inst.spec);
       const d = inst.dimensions;
       const value = inst.value;
       if (p === undefined || typeof value !== 'number') {
