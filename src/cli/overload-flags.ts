@@ -34,6 +34,8 @@ export interface OverloadSettings {
   readonly reportTurnBudgetMs: number;
 }
 
+const MIN_MAX_RSS_BYTES = 64 * 1024 * 1024;
+
 export function overloadSettings(flags: ParsedFlags): OverloadSettings {
   const text = (name: string): string | undefined => flags[name] as string | undefined;
   const size = (name: string, fallback: number | undefined): number | undefined => {
@@ -50,6 +52,12 @@ export function overloadSettings(flags: ParsedFlags): OverloadSettings {
     if (!Number.isInteger(n) || n <= 0) throw new UsageError(`--${name}: expected a positive whole number, got '${t}'`);
     return n;
   };
+  const maxRss = size('max-rss', undefined);
+  // Below what Node itself occupies every Report would be shed: a size without its unit
+  // (`--max-rss 512`, bytes) is the likely mistake.
+  if (maxRss !== undefined && maxRss < MIN_MAX_RSS_BYTES) {
+    throw new UsageError(`--max-rss: ${String(maxRss)} bytes is less than Node itself needs (at least 64MiB); give a unit, e.g. 512MiB`);
+  }
   const utilText = text('shed-event-loop-utilization') ?? '0.95';
   const utilization = Number(utilText);
   if (!Number.isFinite(utilization) || utilization < 0 || utilization > 1) throw new UsageError(`--shed-event-loop-utilization: expected a ratio from 0 to 1, got '${utilText}'`);
@@ -61,7 +69,7 @@ export function overloadSettings(flags: ParsedFlags): OverloadSettings {
   if (!delay.ok || delay.nanos < 0) throw new UsageError(`--shed-event-loop-delay: expected a duration like 100ms, got '${delayText}'`);
   return {
     overload: {
-      maxRssBytes: size('max-rss', undefined),
+      maxRssBytes: maxRss,
       maxEventLoopUtilization: utilization,
       maxEventLoopDelayMs: delay.nanos / 1e6,
       maxInFlightReports: count('max-reports-in-flight'),

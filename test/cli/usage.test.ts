@@ -36,6 +36,12 @@ describe('the command line', () => {
     expect(lines.length).toBeLessThan(15);
   });
 
+  it('refuses a --max-rss below what Node needs, such as a size given without its unit', async () => {
+    const run = await runCli(['serve', ...LOOPBACK_ZERO, '--max-rss', '512']);
+    expect(run.code).toBe(2);
+    expect(run.stderr.split('\n')[0]).toBe('telemux: --max-rss: 512 bytes is less than Node itself needs (at least 64MiB); give a unit, e.g. 512MiB');
+  });
+
   it('refuses an argument that is not a flag, rather than ignoring it', async () => {
     // `serve my-config/` used to serve the embedded config, and `stat reviews-v1` every workload.
     for (const args of [['serve', 'my-config/', ...LOOPBACK_ZERO], ['stat', 'reviews-v1', '--server', 'http://127.0.0.1:1'], ['loadgen', '30s']]) {
