@@ -1,16 +1,8 @@
 import type { ExpositionRegistry } from '../../core/adapter.js';
-import type { PromMetricKind } from './config.js';
-import { LabelValues, MetricFamily } from './series-store.js';
+import { LabelValues, MetricFamily, type FamilyView } from './series-store.js';
 
 /** What makes two metric families the same collector: Prometheus' descriptor plus the buckets. */
-export interface FamilyDefinition {
-  readonly name: string;
-  readonly help: string;
-  readonly kind: PromMetricKind;
-  /** Sorted. */
-  readonly labelNames: readonly string[];
-  readonly upperBounds: readonly number[];
-}
+export type FamilyDefinition = Pick<FamilyView, 'name' | 'help' | 'kind' | 'labelNames' | 'upperBounds'>;
 
 interface Entry {
   readonly family: MetricFamily;
