@@ -444,13 +444,15 @@ describe('tenants on the Report path (needs the Report handler wired to Telemux.
   it('refuses a Report without a valid bearer token with UNAUTHENTICATED, and records nothing of it', async () => {
     expect(await report(t.client, paths('/x'))).toEqual({ code: status.UNAUTHENTICATED, details: 'missing or invalid bearer token' });
     expect(await report(t.client, paths('/x'), bearer('token-c'))).toEqual({ code: status.UNAUTHENTICATED, details: 'missing or invalid bearer token' });
+    // Over the sets limit too: without a valid token, nothing about the Report is judged.
+    expect(await report(t.client, paths(...new Array<string>(1001).fill('/z')))).toEqual({ code: status.UNAUTHENTICATED, details: 'missing or invalid bearer token' });
     expect(await report(t.client, paths('/y'), bearer('token-b'))).toEqual({ code: 0, details: '' });
     const families = await t.scrape();
     expect(sampleOf(families, 'istio_hits_total', { path: '/x' })).toBeUndefined();
     expect(sampleOf(families, 'istio_hits_total', { tenant: 'team-b', path: '/y' })?.value).toBe('1');
     const self = parsePrometheusText(await (await t.admin('/metrics')).text());
-    expect(sampleOf(self, 'telemux_reports_total', { code: 'UNAUTHENTICATED' })?.value).toBe('2');
-    expect(sampleOf(self, 'telemux_admission_refusals_total', { tenant: '', reason: 'unauthenticated' })?.value).toBe('2');
+    expect(sampleOf(self, 'telemux_reports_total', { code: 'UNAUTHENTICATED' })?.value).toBe('3');
+    expect(sampleOf(self, 'telemux_admission_refusals_total', { tenant: '', reason: 'unauthenticated' })?.value).toBe('3');
   });
 
   it('refuses a tenant over its rate limit with RESOURCE_EXHAUSTED while another tenant keeps flowing', async () => {

@@ -89,6 +89,16 @@ export class Admission {
    * Report takes nothing from the tenant's bucket.
    */
   admit(metadata: RequestMetadata, sets: number, now: number): AdmissionResult {
+    const who = this.identify(metadata);
+    return who.ok ? this.charge(who, sets, now) : who;
+  }
+
+  /**
+   * Who sent a Report, from its token alone: its tenant (none without a tenants file), or
+   * UNAUTHENTICATED. Asked before anything about the Report's bytes, so that a caller without a
+   * valid token learns nothing but that.
+   */
+  identify(metadata: RequestMetadata): AdmissionResult {
     const directory = this.directory;
     if (directory === undefined) return OPEN;
     const token = bearerToken(metadata);
@@ -97,12 +107,18 @@ export class Admission {
       this.opts.observer?.refused(undefined, 'unauthenticated');
       return UNAUTHENTICATED;
     }
-    const bucket = this.buckets.get(tenant.name);
-    if (bucket !== undefined && !bucket.take(sets, now)) {
-      this.opts.observer?.refused(tenant.name, 'rate_limited');
-      return refusal(status.RESOURCE_EXHAUSTED, 'rate_limited', `tenant "${tenant.name}" exceeded its rate limit of ${bucket.limit.setsPerSecond} sets/s`);
-    }
     return this.admitted.get(tenant.name)!;
+  }
+
+  /** Takes an identified Report's `sets` from its tenant's rate limit at `now` (ms), or refuses it. */
+  charge(who: Admitted, sets: number, now: number): AdmissionResult {
+    if (who.tenant === undefined) return who;
+    const bucket = this.buckets.get(who.tenant);
+    if (bucket !== undefined && !bucket.take(sets, now)) {
+      this.opts.observer?.refused(who.tenant, 'rate_limited');
+      return refusal(status.RESOURCE_EXHAUSTED, 'rate_limited', `tenant "${who.tenant}" exceeded its rate limit of ${bucket.limit.setsPerSecond} sets/s`);
+    }
+    return who;
   }
 
   /**

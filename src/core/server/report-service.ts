@@ -161,6 +161,9 @@ export class ReportService {
   private admitted(call: UnaryCall, active: ActiveConfig): void {
     const m = this.opts.metrics;
     const bytes = call.request;
+    // The token first: a caller without one is told only that, whatever its Report holds.
+    const who = this.admission.identify(call.metadata);
+    if (!who.ok) return refuse(m, call, who.code, who.message);
     // One scan of the envelope gives both its limit check and the set count the rate limit needs;
     // the decoder bounds each set as it reads it.
     const { sets, violation } = this.limits.scan(bytes);
@@ -171,7 +174,7 @@ export class ReportService {
     }
     // Before decoding, so that a refused Report costs next to nothing.
     const now = this.clock.now();
-    const admitted = this.admission.admit(call.metadata, sets, now);
+    const admitted = this.admission.charge(who, sets, now);
     if (!admitted.ok) {
       return refuse(m, call, admitted.code, admitted.message);
     }
