@@ -1,14 +1,15 @@
 import { readFile } from 'node:fs/promises';
 import { listConfigFiles } from '../core/config/document.js';
-import { adminConnection, adminRequest, AdminApiError } from './admin-client.js';
+import { ADMIN_TLS_FLAG_OPTIONS, ADMIN_TLS_USAGE, adminConnection, adminRequest, adminTlsFlags, AdminApiError } from './admin-client.js';
 import { parseFlags, UsageError } from './args.js';
 
-export const APPLY_USAGE = `telemux apply -f FILE|DIR [-f …] [--server URL] [--token TOKEN]
+export const APPLY_USAGE = `telemux apply -f FILE|DIR [-f …] [--server URL] [--token TOKEN] [--ca-file PEM] [--cert PEM --key PEM]
       replace the running config with these files (like kubectl apply of the whole set); the server
       validates all of it and applies it atomically, or rejects it, listing every error, and keeps
       the config it had. Exit 1 when rejected.
   --server            admin API (default http://127.0.0.1:15014, or $TELEMUX_SERVER)
-  --token             bearer token for --admin-token servers (default $TELEMUX_ADMIN_TOKEN)`;
+  --token             bearer token for --admin-token servers (default $TELEMUX_ADMIN_TOKEN)
+${ADMIN_TLS_USAGE}`;
 
 interface IssueLike {
   readonly severity?: string;
@@ -33,6 +34,7 @@ export async function applyCommand(argv: readonly string[]): Promise<number> {
       file: { type: 'string', short: 'f', multiple: true },
       server: { type: 'string' },
       token: { type: 'string' },
+      ...ADMIN_TLS_FLAG_OPTIONS,
     },
     { positionals: true },
   );
@@ -53,7 +55,7 @@ export async function applyCommand(argv: readonly string[]): Promise<number> {
     }
     for (const name of names) files.push({ name, content: await readFile(name, 'utf8') });
   }
-  const conn = adminConnection(flags['server'] as string | undefined, flags['token'] as string | undefined);
+  const conn = adminConnection(flags['server'] as string | undefined, flags['token'] as string | undefined, adminTlsFlags(flags));
   let reply: ApplyReply;
   try {
     const r = await adminRequest(conn, '/api/v1/config', { method: 'PUT', json: { files } });

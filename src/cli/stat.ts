@@ -1,15 +1,16 @@
 import { parseGoDuration } from '../core/expr/duration.js';
 import { TelemuxError } from '../core/errors.js';
 import { parseStatQuery, stableJson, type StatResult } from '../core/stat/query.js';
-import { adminConnection, adminRequest, AdminApiError, type AdminConnection } from './admin-client.js';
+import { ADMIN_TLS_FLAG_OPTIONS, ADMIN_TLS_USAGE, adminConnection, adminRequest, adminTlsFlags, AdminApiError, type AdminConnection } from './admin-client.js';
 import { parseFlags, UsageError } from './args.js';
 import { renderStatTable } from './stat-table.js';
 
 export const STAT_USAGE = `telemux stat [--by workload|service|edge] [--window 1m] [--namespace NS] [-o table|json]
-             [--watch [--interval 2s]] [--server URL] [--token TOKEN]
+             [--watch [--interval 2s]] [--server URL] [--token TOKEN] [--ca-file PEM] [--cert PEM --key PEM]
       requests, success rate, requests per second and latency p50/p95/p99 per destination workload
       (or service, or source→destination pair) over the last --window, from the built-in view
-  -o json             stable JSON: sorted keys and rows, latencies in ms, success as a ratio`;
+  -o json             stable JSON: sorted keys and rows, latencies in ms, success as a ratio
+${ADMIN_TLS_USAGE}`;
 
 const MIN_INTERVAL_MS = 200;
 
@@ -29,6 +30,7 @@ export async function statCommand(argv: readonly string[]): Promise<number> {
     interval: { type: 'string' },
     server: { type: 'string' },
     token: { type: 'string' },
+    ...ADMIN_TLS_FLAG_OPTIONS,
   });
   const str = (k: string): string | undefined => flags[k] as string | undefined;
   let query;
@@ -42,7 +44,7 @@ export async function statCommand(argv: readonly string[]): Promise<number> {
   if (output !== 'table' && output !== 'json') throw new UsageError(`-o: expected table or json, got '${output}'`);
   const params = new URLSearchParams({ by: query.by, window: `${query.windowMs}ms` });
   if (query.namespace) params.set('namespace', query.namespace);
-  const opts: StatOptions = { conn: adminConnection(str('server'), str('token')), path: `/api/v1/stat?${params}`, json: output === 'json' };
+  const opts: StatOptions = { conn: adminConnection(str('server'), str('token'), adminTlsFlags(flags)), path: `/api/v1/stat?${params}`, json: output === 'json' };
   if (!flags['watch']) {
     if (str('interval') !== undefined) throw new UsageError('--interval needs --watch');
     return printOnce(opts);

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { checkServerIdentity, type PeerCertificate, type TLSSocket } from 'node:tls';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { buildReport, int, str } from '../../src/client/compressor.js';
+import { defaultConfigPath } from '../../src/cli/paths.js';
 import { formatHostPort } from '../../src/core/server/http.js';
 import { MixerClient, type ReportRequest } from '../../src/gen/istio/mixer/v1/mixer.js';
 import { HAVE_OPENSSL, issueCert, makeCa, type CertFiles } from '../support/certs.js';
@@ -239,6 +240,31 @@ describe.skipIf(!HAVE_OPENSSL)('TLS on the HTTP endpoints', () => {
       expect((await httpsGet(url, { ca: pki.ca.pem, cert: pki.client.pem, key: pki.client.keyPem })).status).toBe(200);
       const admin = `https://${formatHostPort(t.addresses.admin)}/healthz`;
       expect((await httpsGet(admin, { ca: pki.ca.pem, cert: pki.client.pem, key: pki.client.keyPem })).status).toBe(200);
+    } finally {
+      await t.stop();
+    }
+  });
+
+  it('lets telemux apply and stat reach an admin API that asks for a client certificate, through --ca-file, --cert and --key', async () => {
+    const t = await startTelemux({ httpTls: { cert: pki.server.cert, key: pki.server.key, clientCa: pki.clientCa.cert }, adminToken: 'admin-secret' });
+    try {
+      const server = `https://${formatHostPort(t.addresses.admin)}`;
+      const tls = ['--ca-file', pki.ca.cert, '--cert', pki.client.cert, '--key', pki.client.key];
+      const stat = await runCli(['stat', '-o', 'json', '--server', server, '--token', 'admin-secret', ...tls]);
+      expect(stat.stderr).toBe('');
+      expect(stat.code).toBe(0);
+      expect(JSON.parse(stat.stdout)).toMatchObject({ by: 'workload' });
+      const apply = await runCli(['apply', '-f', defaultConfigPath(), '--server', server, '--token', 'admin-secret', ...tls]);
+      expect(apply.stderr).toBe('');
+      expect(apply.code).toBe(0);
+      // Without the client certificate the handshake fails, and the message says which flags matter.
+      const bare = await runCli(['stat', '--server', server, '--token', 'admin-secret', '--ca-file', pki.ca.cert]);
+      expect(bare.code).toBe(1);
+      expect(bare.stderr).toContain('--ca-file, --cert/--key');
+      // A missing file is a usage error naming its flag.
+      const missing = await runCli(['stat', '--server', server, '--ca-file', join(pki.dir, 'nope.crt')]);
+      expect(missing.code).toBe(2);
+      expect(missing.stderr).toContain('--ca-file: cannot read');
     } finally {
       await t.stop();
     }
