@@ -1,6 +1,6 @@
 import { createAdapterInventory } from '../adapters/index.js';
 import { compileConfig } from '../core/config/compile.js';
-import { loadConfigPath } from '../core/config/document.js';
+import { listConfigFiles, loadConfigPath } from '../core/config/document.js';
 import { formatConfigIssue } from '../core/errors.js';
 import { parseFlags, UsageError } from './args.js';
 
@@ -10,6 +10,12 @@ export async function checkCommand(argv: readonly string[]): Promise<number> {
   const { flags, positionals } = parseFlags(argv, { file: { type: 'string', short: 'f' } }, { positionals: true });
   const path = (flags['file'] as string | undefined) ?? positionals[0];
   if (!path) throw new UsageError('check: missing -f PATH');
+  // As `apply` says: a directory with nothing to check is a wrong path, not a valid config.
+  const names = await listConfigFiles(path).catch(() => undefined);
+  if (names !== undefined && names.length === 0) {
+    process.stderr.write(`telemux: ${path}: no *.yaml or *.yml files\n`);
+    return 1;
+  }
   const loaded = await loadConfigPath(path);
   const compiled = compileConfig(loaded.documents, { adapters: createAdapterInventory().adapters });
   const issues = [...loaded.issues, ...compiled.issues];

@@ -61,7 +61,9 @@ export async function serveCommand(argv: readonly string[]): Promise<number> {
   if (flags['watch-config'] && flags['no-watch-config']) throw new UsageError('--watch-config and --no-watch-config contradict each other');
   const watchConfig = flags['watch-config'] ? true : flags['no-watch-config'] ? false : undefined;
   const adminToken = (flags['admin-token'] as string | undefined) ?? process.env['TELEMUX_ADMIN_TOKEN'];
-  if (adminToken !== undefined && adminToken.trim() === '') throw new UsageError('--admin-token: the token must not be empty');
+  if (adminToken !== undefined && adminToken.trim() === '') {
+    throw new UsageError(`${flags['admin-token'] !== undefined ? '--admin-token' : 'TELEMUX_ADMIN_TOKEN'}: the token must not be empty`);
+  }
   const level = (flags['log-level'] as string | undefined) ?? 'info';
   if (!['debug', 'info', 'warn', 'error'].includes(level)) throw new UsageError(`--log-level: unknown level '${level}'`);
   const logger = createLogger({ level: level as LogLevel });

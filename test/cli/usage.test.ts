@@ -1,4 +1,7 @@
+import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../support/cli.js';
 
@@ -40,6 +43,23 @@ describe('the command line', () => {
     const run = await runCli(['serve', ...LOOPBACK_ZERO, '--max-rss', '512']);
     expect(run.code).toBe(2);
     expect(run.stderr.split('\n')[0]).toBe('telemux: --max-rss: 512 bytes is less than Node itself needs (at least 64MiB); give a unit, e.g. 512MiB');
+  });
+
+  it('says a check of a directory without YAML files failed, as apply does, rather than ok', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'telemux-empty-'));
+    try {
+      const run = await runCli(['check', '-f', dir]);
+      expect(run.code).toBe(1);
+      expect(run.stderr).toBe(`telemux: ${dir}: no *.yaml or *.yml files\n`);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('names the variable when an empty admin token comes from TELEMUX_ADMIN_TOKEN', async () => {
+    const run = await runCli(['serve', ...LOOPBACK_ZERO], 20_000, { TELEMUX_ADMIN_TOKEN: ' ' });
+    expect(run.code).toBe(2);
+    expect(run.stderr.split('\n')[0]).toBe('telemux: TELEMUX_ADMIN_TOKEN: the token must not be empty');
   });
 
   it('refuses an argument that is not a flag, rather than ignoring it', async () => {
