@@ -13,15 +13,22 @@ import { parseArgs } from 'node:util';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const cli = join(root, 'dist', 'src', 'main.js');
 
-const { values: opts } = parseArgs({
-  options: {
-    duration: { type: 'string', default: '60s' },
-    rate: { type: 'string', default: '30' },
-    interval: { type: 'string', default: '5s' },
-    seed: { type: 'string' },
-    'no-build': { type: 'boolean', default: false },
-  },
-});
+const USAGE = 'usage: npm run demo -- [--duration 60s] [--rate 30] [--interval 5s] [--seed N] [--no-build]';
+let opts;
+try {
+  ({ values: opts } = parseArgs({
+    options: {
+      duration: { type: 'string', default: '60s' },
+      rate: { type: 'string', default: '30' },
+      interval: { type: 'string', default: '5s' },
+      seed: { type: 'string' },
+      'no-build': { type: 'boolean', default: false },
+    },
+  }));
+} catch (e) {
+  console.error(`demo: ${e.message}\n${USAGE}`);
+  process.exit(2);
+}
 
 /** Newest modification time under `dir`, in ms. */
 function newest(dir) {
@@ -86,6 +93,14 @@ const load = run(loadArgs);
 // The first batches arrive within a second (Envoy's batch age); wait for them before the first table.
 await new Promise((r) => setTimeout(r, 1500));
 const stat = stopping ? undefined : run(['stat', '--watch', '--interval', opts.interval, '--server', `http://${ports.admin}`]);
+// A view that cannot run (say a bad --interval, which it explains) ends the demo rather than
+// leaving the mesh running with nothing on screen.
+stat?.exited.then((code) => {
+  if (code !== 0 && !stopping) {
+    console.error(`demo: telemux stat exited with ${code}; stopping\n${USAGE}`);
+    stopAll('SIGINT');
+  }
+});
 
 const loadCode = await load.exited;
 if (!stopping) {
