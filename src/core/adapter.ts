@@ -135,7 +135,9 @@ export interface Handler {
   start(): Promise<void>;
   /**
    * Synchronous and in memory only: it runs on the Report path. The core reuses the `batch` array
-   * once the call returns: keep instances (they are immutable), never the array.
+   * once the call returns: keep instances (they are immutable), never the array. A handler kept
+   * across a reload is given the new config's InstanceSpec objects, equal in content to those it
+   * was created with but not the same objects: know instances by `spec.name`, not by identity.
    */
   handleMetrics(batch: readonly MetricInstance[]): HandleResult | undefined;
   flush(signal: AbortSignal): Promise<void>;

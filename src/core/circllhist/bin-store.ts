@@ -7,13 +7,6 @@ const INITIAL_CAPACITY = 8;
 const IN_BIG = -1;
 
 /**
- * @internal Sorted bin storage behind `Circllhist`: parallel typed arrays of bin keys (see bin.ts)
- * and counts, kept in serialization order with no zero counts.
- *
- * Counts are doubles while exact (≤ 2^53−1), which keeps the insert path free of allocation once
- * a bin exists; the rare bin that outgrows that moves to a bigint side table.
- */
-/**
  * Keys and counts for `capacity` bins, in one ArrayBuffer. A service holds tens of thousands of
  * histograms, and V8 sweeps every ArrayBuffer at each full collection, inside the pause when the
  * collector is single-threaded: one buffer per histogram instead of two halves that work.
@@ -25,6 +18,13 @@ function binArrays(capacity: number): [Int32Array, Float64Array] {
   return [new Int32Array(buffer, capacity * Float64Array.BYTES_PER_ELEMENT, capacity), counts];
 }
 
+/**
+ * @internal Sorted bin storage behind `Circllhist`: parallel typed arrays of bin keys (see bin.ts)
+ * and counts (views of one buffer), kept in serialization order with no zero counts.
+ *
+ * Counts are doubles while exact (≤ 2^53−1), which keeps the insert path free of allocation once
+ * a bin exists; the rare bin that outgrows that moves to a bigint side table.
+ */
 export class BinStore {
   private keys: Int32Array;
   private counts: Float64Array;

@@ -14,7 +14,7 @@ export class ConfigDocument {
     private readonly doc: Document,
     private readonly lines: LineCounter,
     /** The whole source text the document was parsed from (node ranges index into it). */
-    private readonly text?: string,
+    private readonly text: string,
   ) {
     this.data = doc.toJS({ maxAliasCount: 100 }) as unknown;
   }
@@ -42,12 +42,9 @@ export class ConfigDocument {
     }
     const target = (node as Node | null | undefined)?.range ? (node as Node) : keyNode;
     let at = target?.range?.[0] ?? 0;
-    if (offset !== undefined && isScalar(node) && node.range) {
-      const quoted = node.type === 'QUOTE_DOUBLE' || node.type === 'QUOTE_SINGLE';
-      at =
-        this.text !== undefined && typeof node.value === 'string'
-          ? scalarSourceOffset(this.text, node.type, node.range[0], node.range[1], node.value, offset)
-          : at + offset + (quoted ? 1 : 0);
+    // Offsets point into expressions, which are strings.
+    if (offset !== undefined && isScalar(node) && node.range && typeof node.value === 'string') {
+      at = scalarSourceOffset(this.text, node.type, node.range[0], node.range[1], node.value, offset);
     }
     const { line, col } = this.lines.linePos(at);
     return { file: this.file, line, col };

@@ -4,7 +4,7 @@ import { IDENTITY_ATTRIBUTES, TENANT_ATTRIBUTE, type ConfigSnapshot, type Handle
 import { NamespaceResolver, RoutingTable } from '../dispatch/routing.js';
 import { HandlerBuildError, TelemuxError } from '../errors.js';
 import type { Logger } from '../log.js';
-import { afterAbort, FlushTicker } from '../schedule/flush-ticker.js';
+import { FlushTicker, settledBefore } from '../schedule/flush-ticker.js';
 import type { SelfMetrics } from '../server/self-metrics.js';
 
 /** A built, started handler and the ticker that flushes it. */
@@ -151,12 +151,9 @@ export class Runtime {
       if (flush) await lh.ticker.stop();
       // Bounded like a flush: a handler that never finishes closing must not keep a reload, or
       // the process at shutdown, waiting forever.
-      const gaveUp = new AbortController();
-      const timer = setTimeout(() => gaveUp.abort(), this.closeTimeoutMs);
-      timer.unref();
-      const abandoned = Symbol('abandoned');
-      const outcome = await Promise.race([lh.handler.close(), afterAbort(gaveUp.signal, 0).then(() => abandoned)]).finally(() => clearTimeout(timer));
-      if (outcome === abandoned) this.opts.logger.error('handler close did not finish; no longer waiting for it', { handler: lh.plan.name, timeoutMs: this.closeTimeoutMs });
+      if (!(await settledBefore(lh.handler.close(), AbortSignal.timeout(this.closeTimeoutMs), 0))) {
+        this.opts.logger.error('handler close did not finish; no longer waiting for it', { handler: lh.plan.name, timeoutMs: this.closeTimeoutMs });
+      }
     } catch (e) {
       this.opts.logger.warn('handler close failed', { handler: lh.plan.name, error: (e as Error).message });
     }

@@ -10,13 +10,19 @@ export interface FlushObserver {
  * handler that ignores its AbortSignal must not hold back the next tick or, at shutdown, the
  * process's exit.
  */
-export const FLUSH_ABANDON_GRACE_MS = 1_000;
+const FLUSH_ABANDON_GRACE_MS = 1_000;
 
-/** Resolves `graceMs` after `signal` aborts (never, if it does not); the timer keeps no process alive. */
-export function afterAbort(signal: AbortSignal, graceMs: number): Promise<void> {
-  return new Promise((resolve) => {
-    signal.addEventListener('abort', () => setTimeout(resolve, graceMs).unref(), { once: true });
+/**
+ * Waits for `work` until `graceMs` after `signal` aborts (for as long as it takes if it never
+ * does); false when it stopped waiting. A rejection of `work` is passed on. The grace timer keeps
+ * no process alive.
+ */
+export async function settledBefore(work: Promise<unknown>, signal: AbortSignal, graceMs: number): Promise<boolean> {
+  const gaveUp = Symbol('gave up');
+  const abandoned = new Promise<symbol>((resolve) => {
+    signal.addEventListener('abort', () => setTimeout(() => resolve(gaveUp), graceMs).unref(), { once: true });
   });
+  return (await Promise.race([work, abandoned])) !== gaveUp;
 }
 
 /**
@@ -36,7 +42,6 @@ export class FlushTicker {
     private readonly timeoutMs: number,
     private readonly log: Logger,
     private readonly observer: FlushObserver,
-    private readonly abandonGraceMs = FLUSH_ABANDON_GRACE_MS,
   ) {}
 
   start(): void {
@@ -66,11 +71,9 @@ export class FlushTicker {
     timeout.unref();
     let ok = true;
     try {
-      const abandoned = Symbol('abandoned');
-      const outcome = await Promise.race([this.handler.flush(ctrl.signal), afterAbort(ctrl.signal, this.abandonGraceMs).then(() => abandoned)]);
-      if (outcome === abandoned) {
+      if (!(await settledBefore(this.handler.flush(ctrl.signal), ctrl.signal, FLUSH_ABANDON_GRACE_MS))) {
         ok = false;
-        this.log.error('flush ignored its time box; no longer waiting for it', { timeoutMs: this.timeoutMs, graceMs: this.abandonGraceMs });
+        this.log.error('flush ignored its time box; no longer waiting for it', { timeoutMs: this.timeoutMs, graceMs: FLUSH_ABANDON_GRACE_MS });
       }
     } catch (e) {
       ok = false;
