@@ -7,6 +7,7 @@ import { compileExpression, type CompiledExpression } from '../expr/index.js';
 import { suggestName } from '../expr/suggest.js';
 import { MetricInstanceBuilder } from '../templates/metric.js';
 import type { ConfigDocument, ConfigPath } from './document.js';
+import { METRIC_TEMPLATE, MIXER_ADAPTERS, MIXER_TEMPLATES } from './mixer-kinds.js';
 import { candidateNames, readResources, reporterFor, type Resource } from './resources.js';
 import { describe, isRecord, type Report, SpecReader } from './spec-reader.js';
 
@@ -60,10 +61,6 @@ export interface CompileResult {
   readonly snapshot: ConfigSnapshot | undefined;
   readonly issues: readonly ConfigIssue[];
 }
-
-/** Mixer adapters and templates that Telemux knowingly leaves out: warned about, not errors. */
-const UNSUPPORTED_ADAPTERS: ReadonlySet<string> = new Set(['stdio', 'kubernetesenv', 'denier', 'memquota', 'listchecker', 'noop', 'fluentd', 'stackdriver', 'opa', 'rbac', 'redisquota', 'solarwinds', 'signalfx', 'cloudwatch', 'dogstatsd', 'zipkin', 'bypass']);
-const UNSUPPORTED_TEMPLATES: ReadonlySet<string> = new Set(['logentry', 'tracespan', 'kubernetes', 'quota', 'listentry', 'checknothing', 'reportnothing', 'authorization', 'apikey', 'edge']);
 
 /** The attributes dispatch reads to find a Report's identity namespace (spec §5.4). */
 export const IDENTITY_ATTRIBUTES = ['context.reporter.kind', 'destination.namespace', 'source.namespace'] as const;
@@ -135,11 +132,8 @@ export function compileConfig(documents: readonly ConfigDocument[], opts: Compil
       continue;
     }
     const specs = [...used.values()];
-    const reader = new SpecReader(r.spec, r.specPath, reporterFor(r.doc, issues));
-    reader.rejectUnknown(['name', 'compiled_adapter', 'adapter', 'params', 'connection'], 'a handler');
-    const params = reader.raw('params') ?? {};
-    const paramsPath = reader.pathOf('params');
     const report = reporterFor(r.doc, issues);
+    const { params, paramsPath } = handlerParams(r, report);
     const before = issues.length;
     const warn = reporterFor(r.doc, issues, 'warning');
     const config = adapter.parseConfig(params, specs, {
@@ -262,8 +256,29 @@ function expressionCompiler(manifest: AttributeManifest, referenced: Uint8Array)
   };
 }
 
-/** Undefined for an instance of an unsupported or unknown template; else its spec, and a builder if it compiled. */
-function compileInstance(r: Resource, compile: ExprCompiler, report: Report, warn: Report): { spec: InstanceSpec; builder: MetricInstanceBuilder | undefined } | undefined {
+/** Where a handler's adapter params are: under `params`, or the whole spec of an old-style handler. */
+function handlerParams(r: Resource, report: Report): { params: unknown; paramsPath: ConfigPath } {
+  if (r.oldStyle !== undefined) return { params: r.spec, paramsPath: r.specPath };
+  const reader = new SpecReader(r.spec, r.specPath, report);
+  reader.rejectUnknown(['name', 'compiled_adapter', 'adapter', 'params', 'connection'], 'a handler');
+  return { params: reader.raw('params') ?? {}, paramsPath: reader.pathOf('params') };
+}
+
+/** The `kind` of an old-style resource, which names its adapter or template. */
+function kindPath(r: Resource): ConfigPath {
+  return [...r.specPath.slice(0, -1), 'kind'];
+}
+
+/**
+ * An instance's metric params and where they are: under `params`, or the whole spec of an
+ * old-style `kind: metric`. Undefined for any other template (reported).
+ */
+function metricParams(r: Resource, report: Report, warn: Report): { raw: unknown; path: ConfigPath } | undefined {
+  if (r.oldStyle !== undefined) {
+    if (r.oldStyle === METRIC_TEMPLATE) return { raw: r.spec, path: r.specPath };
+    warn(kindPath(r), `template '${r.oldStyle}' is not supported by Telemux; instance '${r.fqn}' is ignored`, 'CFG_UNSUPPORTED');
+    return undefined;
+  }
   const reader = new SpecReader(r.spec, r.specPath, report);
   reader.rejectUnknown(['name', 'compiled_template', 'template', 'params', 'attribute_bindings'], 'an instance');
   const template = reader.string('compiled_template') ?? reader.string('template');
@@ -271,9 +286,9 @@ function compileInstance(r: Resource, compile: ExprCompiler, report: Report, war
     report(r.specPath, "missing 'compiledTemplate' (Telemux supports 'metric')", 'CFG_FIELD');
     return undefined;
   }
-  if (template !== 'metric') {
+  if (template !== METRIC_TEMPLATE) {
     const outOfProcess = reader.keyOf('compiled_template') === undefined;
-    if (UNSUPPORTED_TEMPLATES.has(template)) {
+    if (MIXER_TEMPLATES.has(template)) {
       warn(reader.pathOf(reader.keyOf('compiled_template') ? 'compiled_template' : 'template'), `template '${template}' is not supported by Telemux; instance '${r.fqn}' is ignored`, 'CFG_UNSUPPORTED');
     } else if (outOfProcess) {
       // `template` names a `kind: template` descriptor of an out-of-process adapter, a Mixer
@@ -284,12 +299,18 @@ function compileInstance(r: Resource, compile: ExprCompiler, report: Report, war
     }
     return undefined;
   }
-  const paramsRaw = reader.raw('params') ?? {};
-  if (!isRecord(paramsRaw)) {
-    report(reader.pathOf('params'), `'params' must be a map, got ${describe(paramsRaw)}`, 'CFG_FIELD');
+  return { raw: reader.raw('params') ?? {}, path: reader.pathOf('params') };
+}
+
+/** Undefined for an instance of an unsupported or unknown template; else its spec, and a builder if it compiled. */
+function compileInstance(r: Resource, compile: ExprCompiler, report: Report, warn: Report): { spec: InstanceSpec; builder: MetricInstanceBuilder | undefined } | undefined {
+  const params = metricParams(r, report, warn);
+  if (params === undefined) return undefined;
+  if (!isRecord(params.raw)) {
+    report(params.path, `'params' must be a map, got ${describe(params.raw)}`, 'CFG_FIELD');
     return undefined;
   }
-  const p = new SpecReader(paramsRaw, reader.pathOf('params'), report);
+  const p = new SpecReader(params.raw, params.path, report);
   p.rejectUnknown(['value', 'dimensions', 'monitored_resource_type', 'monitored_resource_dimensions'], 'metric params');
   let ok = true;
   const one = (field: string): CompiledExpression | undefined => {
@@ -320,7 +341,7 @@ function compileInstance(r: Resource, compile: ExprCompiler, report: Report, war
   }
   const spec: InstanceSpec = {
     name: r.fqn,
-    template: 'metric',
+    template: METRIC_TEMPLATE,
     valueType: value?.type ?? ValueType.VALUE_TYPE_UNSPECIFIED,
     dimensions,
     monitoredResourceDimensions: mrDims,
@@ -329,6 +350,11 @@ function compileInstance(r: Resource, compile: ExprCompiler, report: Report, war
 }
 
 function resolveAdapter(r: Resource, adapters: ReadonlyMap<string, AnyAdapter>, report: Report, warn: Report): AnyAdapter | undefined {
+  if (r.oldStyle !== undefined) {
+    const adapter = adapters.get(r.oldStyle);
+    if (!adapter) warn(kindPath(r), `adapter '${r.oldStyle}' is not supported by Telemux; handler '${r.fqn}' and the rule actions using it are ignored`, 'CFG_UNSUPPORTED');
+    return adapter;
+  }
   const reader = new SpecReader(r.spec, r.specPath, report);
   const field = reader.keyOf('compiled_adapter') ? 'compiled_adapter' : 'adapter';
   const name = reader.string(field);
@@ -338,7 +364,7 @@ function resolveAdapter(r: Resource, adapters: ReadonlyMap<string, AnyAdapter>, 
   }
   const adapter = adapters.get(name);
   if (adapter) return adapter;
-  if (UNSUPPORTED_ADAPTERS.has(name)) {
+  if (MIXER_ADAPTERS.has(name)) {
     warn(reader.pathOf(field), `adapter '${name}' is not supported by Telemux; handler '${r.fqn}' and the rule actions using it are ignored`, 'CFG_UNSUPPORTED');
   } else if (field === 'adapter') {
     // `adapter` (with `connection`) names an out-of-process adapter, reached over gRPC by Mixer;

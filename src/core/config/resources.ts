@@ -1,5 +1,6 @@
 import type { ConfigIssue } from '../errors.js';
 import { type ConfigDocument, type ConfigPath, formatPath, issue } from './document.js';
+import { MIXER_ADAPTERS, MIXER_TEMPLATES } from './mixer-kinds.js';
 import { isRecord, type Report } from './spec-reader.js';
 
 export const API_VERSION = 'config.istio.io/v1alpha2';
@@ -16,17 +17,17 @@ export interface Resource {
   readonly doc: ConfigDocument;
   /** Path of this resource's `spec` inside its document. */
   readonly specPath: ConfigPath;
+  /**
+   * For an old-style resource (spec §5.5), the adapter or template its `kind` named: `kind:
+   * prometheus` is a handler and `kind: metric` an instance, and the whole `spec` is their params.
+   */
+  readonly oldStyle?: string;
 }
 
 const KINDS: ReadonlySet<string> = new Set(['attributemanifest', 'handler', 'instance', 'rule']);
 
-/** Mixer kinds that Telemux knowingly does not need (old-style per-adapter and descriptor kinds). */
-const IGNORED_KINDS: ReadonlySet<string> = new Set([
-  'adapter', 'template', 'metric', 'logentry', 'tracespan', 'kubernetes', 'quota', 'listentry', 'checknothing',
-  'reportnothing', 'authorization', 'apikey', 'edge', 'prometheus', 'statsd', 'circonus', 'stdio', 'kubernetesenv',
-  'denier', 'memquota', 'listchecker', 'noop', 'fluentd', 'stackdriver', 'opa', 'rbac', 'redisquota', 'solarwinds',
-  'signalfx', 'cloudwatch', 'dogstatsd', 'zipkin', 'bypass',
-]);
+/** Descriptors of out-of-process adapters and templates: Telemux runs none, so a config may hold them. */
+const IGNORED_KINDS: ReadonlySet<string> = new Set(['adapter', 'template']);
 
 /** Builds a reporter for one document that records issues against `file:line:col`. */
 export function reporterFor(doc: ConfigDocument, issues: ConfigIssue[], severity: 'error' | 'warning' = 'error'): Report {
@@ -71,11 +72,12 @@ function readOne(doc: ConfigDocument, data: unknown, base: ConfigPath, defaultNa
     report([...base, 'kind'], "missing 'kind'", 'CFG_ENVELOPE');
     return undefined;
   }
-  if (!KINDS.has(kind)) {
+  const oldStyle = MIXER_ADAPTERS.has(kind) ? 'handler' : MIXER_TEMPLATES.has(kind) ? 'instance' : undefined;
+  if (!KINDS.has(kind) && !oldStyle) {
     if (IGNORED_KINDS.has(kind)) {
-      reporterFor(doc, issues, 'warning')([...base, 'kind'], `kind '${kind}' is an old-style or descriptor kind that Telemux ignores; use handler/instance/rule`, 'CFG_UNSUPPORTED');
+      reporterFor(doc, issues, 'warning')([...base, 'kind'], `kind '${kind}' describes an out-of-process adapter or template, which Telemux does not run; it is ignored`, 'CFG_UNSUPPORTED');
     } else {
-      report([...base, 'kind'], `unknown kind '${kind}' (expected one of attributemanifest, handler, instance, rule)`, 'CFG_UNKNOWN_KIND');
+      report([...base, 'kind'], `unknown kind '${kind}' (expected one of attributemanifest, handler, instance, rule, or an old-style adapter or template kind such as prometheus or metric)`, 'CFG_UNKNOWN_KIND');
     }
     return undefined;
   }
@@ -100,7 +102,10 @@ function readOne(doc: ConfigDocument, data: unknown, base: ConfigPath, defaultNa
     report([...base, 'spec'], "'spec' must be a map", 'CFG_ENVELOPE');
     return undefined;
   }
-  return { kind: kind as ResourceKind, name, namespace, fqn: `${name}.${kind}.${namespace}`, spec, doc, specPath: [...base, 'spec'] };
+  const fqn = `${name}.${kind}.${namespace}`;
+  const specPath: ConfigPath = [...base, 'spec'];
+  if (oldStyle) return { kind: oldStyle, name, namespace, fqn, spec, doc, specPath, oldStyle: kind };
+  return { kind: kind as ResourceKind, name, namespace, fqn, spec, doc, specPath };
 }
 
 /**
