@@ -52,12 +52,16 @@ export interface MetricInstance {
   readonly monitoredResourceDimensions: readonly AttributeValue[];
 }
 
-/** Where adapters report configuration problems; the core turns paths into `file:line:col`. */
+/**
+ * Where adapters report configuration problems; the core turns paths into `file:line:col`, at the
+ * value found there, or at its key when `focus` is `'key'` (the key itself is wrong: an unknown
+ * field, a field given twice).
+ */
 export interface ConfigReporter {
   /** An error: the config is rejected. `path` is relative to the handler's `params`, e.g. `['metrics', 2, 'buckets']`. */
-  issue(path: readonly (string | number)[], message: string, code?: ErrorCode): void;
+  issue(path: readonly (string | number)[], message: string, code?: ErrorCode, focus?: 'key'): void;
   /** Worth telling the operator, but the config still applies. */
-  warn(path: readonly (string | number)[], message: string, code?: ErrorCode): void;
+  warn(path: readonly (string | number)[], message: string, code?: ErrorCode, focus?: 'key'): void;
 }
 
 export interface Clock {

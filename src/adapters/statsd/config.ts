@@ -348,7 +348,7 @@ export function parseStatsdConfig(
         // bind. Still checked for shape, so a typo'd key does not hide a broken entry.
         readString(m, 'name_template', '');
         readCount(m, 'max_series', 1, MAX_SERIES_LIMIT, maxSeriesPerMetric);
-        reporter.warn(path, `no instance named "${key}" is bound to this handler; entry skipped`, STATSD_UNBOUND_METRIC);
+        reporter.warn(path, `no instance named "${key}" is bound to this handler; entry skipped`, STATSD_UNBOUND_METRIC, 'key');
         continue;
       }
       if (type !== undefined) checkValueType(m, type, spec);

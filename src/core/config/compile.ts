@@ -137,8 +137,8 @@ export function compileConfig(documents: readonly ConfigDocument[], opts: Compil
     const before = issues.length;
     const warn = reporterFor(r.doc, issues, 'warning');
     const config = adapter.parseConfig(params, specs, {
-      issue: (path, message, code) => report([...paramsPath, ...path], message, code ?? 'ADAPTER_CONFIG'),
-      warn: (path, message, code) => warn([...paramsPath, ...path], message, code ?? 'ADAPTER_CONFIG'),
+      issue: (path, message, code, focus) => report([...paramsPath, ...path], message, code ?? 'ADAPTER_CONFIG', focus),
+      warn: (path, message, code, focus) => warn([...paramsPath, ...path], message, code ?? 'ADAPTER_CONFIG', focus),
     });
     if (config === undefined && !issues.slice(before).some((i) => i.severity === 'error')) {
       report(paramsPath, `adapter '${adapter.name}' rejected its params`, 'ADAPTER_CONFIG');

@@ -5,6 +5,9 @@ import type { ConfigIssue, ErrorCode, SourcePosition } from '../errors.js';
 
 export type ConfigPath = readonly (string | number)[];
 
+/** Which part of the node at a path a problem is about (see {@link ConfigDocument.positionOf}). */
+export type Focus = 'key' | number;
+
 /** One YAML document of a config source, with what it takes to point at any of its nodes. */
 export class ConfigDocument {
   readonly data: unknown;
@@ -20,31 +23,39 @@ export class ConfigDocument {
   }
 
   /**
-   * Position of the node at `path`, or of its closest existing ancestor. `offset` points inside a
-   * scalar's value (an expression error's column): it is mapped back through the scalar's quoting,
-   * escapes and line folding so that it lands on the character in the file.
+   * Position of the node at `path`, or of its closest existing ancestor. `focus` says which part:
+   * by default the value; `'key'` the key it is written under (a problem with the name itself,
+   * such as an unknown field, whose value may start lines further down); a number, a character
+   * inside a scalar's value (an expression error's column), mapped back through the scalar's
+   * quoting, escapes and line folding so that it lands on the character in the file.
    */
-  positionOf(path: ConfigPath, offset?: number): SourcePosition {
+  positionOf(path: ConfigPath, focus?: Focus): SourcePosition {
     let node: unknown = this.doc.contents;
     let keyNode: Node | undefined;
+    let found = true;
     for (const seg of path) {
       if (isMap(node)) {
         const pair = node.items.find((p) => (isScalar(p.key) ? p.key.value : p.key) === seg);
-        if (!pair) break;
+        if (!pair) {
+          found = false;
+          break;
+        }
         keyNode = pair.key as Node;
         node = pair.value;
       } else if (isSeq(node) && typeof seg === 'number' && node.items[seg] !== undefined) {
         keyNode = undefined;
         node = node.items[seg];
       } else {
+        found = false;
         break;
       }
     }
-    const target = (node as Node | null | undefined)?.range ? (node as Node) : keyNode;
+    const key = focus === 'key' && found ? keyNode : undefined;
+    const target = key?.range ? key : (node as Node | null | undefined)?.range ? (node as Node) : keyNode;
     let at = target?.range?.[0] ?? 0;
     // Offsets point into expressions, which are strings.
-    if (offset !== undefined && isScalar(node) && node.range && typeof node.value === 'string') {
-      at = scalarSourceOffset(this.text, node.type, node.range[0], node.range[1], node.value, offset);
+    if (typeof focus === 'number' && isScalar(node) && node.range && typeof node.value === 'string') {
+      at = scalarSourceOffset(this.text, node.type, node.range[0], node.range[1], node.value, focus);
     }
     const { line, col } = this.lines.linePos(at);
     return { file: this.file, line, col };

@@ -21,13 +21,13 @@ export class CountingReporter implements ConfigReporter {
     return this.errors > 0;
   }
 
-  issue(path: ConfigPath, message: string, code?: ErrorCode): void {
+  issue(path: ConfigPath, message: string, code?: ErrorCode, focus?: 'key'): void {
     this.errors++;
-    this.report.issue(path, message, code);
+    this.report.issue(path, message, code, focus);
   }
 
-  warn(path: ConfigPath, message: string, code?: ErrorCode): void {
-    this.report.warn(path, message, code);
+  warn(path: ConfigPath, message: string, code?: ErrorCode, focus?: 'key'): void {
+    this.report.warn(path, message, code, focus);
   }
 }
 
@@ -56,8 +56,8 @@ export class JsonpbObject {
   private readonly byName = new Map<string, JsonpbField>();
 
   /**
-   * Reads `obj` against `names` (proto field names), reporting unknown and doubled keys at their
-   * path; those keys are then left out, so the rest of the object can still be checked.
+   * Reads `obj` against `names` (proto field names), reporting unknown and doubled keys at the
+   * key; those keys are then left out, so the rest of the object can still be checked.
    * `what` names the object in messages ("statsd params", "a metrics entry").
    */
   constructor(
@@ -78,12 +78,12 @@ export class JsonpbObject {
       const name = byKey.get(key);
       const at = [...path, key];
       if (name === undefined) {
-        report.issue(at, `unknown field "${key}" in ${what} (known fields: ${names.join(', ')})`, codes.unknownField);
+        report.issue(at, `unknown field "${key}" in ${what} (known fields: ${names.join(', ')})`, codes.unknownField, 'key');
         continue;
       }
       const earlier = this.byName.get(name);
       if (earlier !== undefined) {
-        report.issue(at, `"${key}" sets the same field as "${earlier.key}"; give it once`, codes.duplicateField);
+        report.issue(at, `"${key}" sets the same field as "${earlier.key}"; give it once`, codes.duplicateField, 'key');
         continue;
       }
       const field = { name, key, value, path: at };

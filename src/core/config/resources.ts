@@ -31,7 +31,7 @@ const IGNORED_KINDS: ReadonlySet<string> = new Set(['adapter', 'template']);
 
 /** Builds a reporter for one document that records issues against `file:line:col`. */
 export function reporterFor(doc: ConfigDocument, issues: ConfigIssue[], severity: 'error' | 'warning' = 'error'): Report {
-  return (path, message, code, offset) => issues.push(issue(severity, doc.positionOf(path, offset), formatPath(path), message, code));
+  return (path, message, code, focus) => issues.push(issue(severity, doc.positionOf(path, focus), formatPath(path), message, code));
 }
 
 export function readResources(documents: readonly ConfigDocument[], defaultNamespace: string, issues: ConfigIssue[]): Resource[] {

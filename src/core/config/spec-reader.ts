@@ -1,7 +1,7 @@
 import type { ErrorCode } from '../errors.js';
-import type { ConfigPath } from './document.js';
+import type { ConfigPath, Focus } from './document.js';
 
-export type Report = (path: ConfigPath, message: string, code: ErrorCode, offset?: number) => void;
+export type Report = (path: ConfigPath, message: string, code: ErrorCode, focus?: Focus) => void;
 
 export function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -47,7 +47,7 @@ export class SpecReader {
     }
     for (const k of Object.keys(this.obj)) {
       if (!known.has(k)) {
-        this.report([...this.path, k], `unknown field '${k}' in ${what} (known: ${fields.map(camel).join(', ')})`, 'CFG_UNKNOWN_FIELD');
+        this.report([...this.path, k], `unknown field '${k}' in ${what} (known: ${fields.map(camel).join(', ')})`, 'CFG_UNKNOWN_FIELD', 'key');
       }
     }
   }

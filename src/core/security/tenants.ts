@@ -13,7 +13,7 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { formatPath, issue, parseConfigText, type ConfigDocument, type ConfigPath } from '../config/document.js';
+import { formatPath, issue, parseConfigText, type ConfigDocument, type ConfigPath, type Focus } from '../config/document.js';
 import { ConfigError, type ConfigIssue, type ErrorCode } from '../errors.js';
 import { describe as describeValue, isRecord } from '../config/spec-reader.js';
 import { parseGoDuration } from '../expr/duration.js';
@@ -172,13 +172,13 @@ class Validator {
     private readonly issues: ConfigIssue[],
   ) {}
 
-  error(path: ConfigPath, message: string, code: ErrorCode = 'TENANTS_FIELD'): void {
-    this.issues.push(issue('error', this.doc.positionOf(path), formatPath(path), message, code));
+  error(path: ConfigPath, message: string, code: ErrorCode = 'TENANTS_FIELD', focus?: Focus): void {
+    this.issues.push(issue('error', this.doc.positionOf(path, focus), formatPath(path), message, code));
   }
 
   rejectUnknown(map: Record<string, unknown>, at: ConfigPath, known: readonly string[], what: string): void {
     for (const k of Object.keys(map)) {
-      if (!known.includes(k)) this.error([...at, k], `unknown field '${k}' in ${what} (expected ${known.join(', ')})`, 'CFG_UNKNOWN_FIELD');
+      if (!known.includes(k)) this.error([...at, k], `unknown field '${k}' in ${what} (expected ${known.join(', ')})`, 'CFG_UNKNOWN_FIELD', 'key');
     }
   }
 

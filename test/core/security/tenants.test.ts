@@ -60,7 +60,7 @@ tenants:
       "tenants.yaml:3:22: tenants[0].tokens[1]: expected a string, got a number [TENANTS_FIELD]",
       'tenants.yaml:4:30: tenants[0].rateLimit.setsPerSecond: expected a positive number of attribute sets per second, got number -1 [TENANTS_FIELD]',
       'tenants.yaml:5:14: tenants[0].maxSeries: expected a positive whole number, got number 1.5 [TENANTS_FIELD]',
-      "tenants.yaml:6:11: tenants[0].colour: unknown field 'colour' in a tenant (expected name, tokens, tokenSha256, rateLimit, maxSeries) [CFG_UNKNOWN_FIELD]",
+      "tenants.yaml:6:3: tenants[0].colour: unknown field 'colour' in a tenant (expected name, tokens, tokenSha256, rateLimit, maxSeries) [CFG_UNKNOWN_FIELD]",
       "tenants.yaml:7:9: tenants[1].name: tenant 'a' is defined twice [TENANTS_DUPLICATE]",
       'tenants.yaml:9:3: tenants[2].name: expected a non-empty tenant name, got nothing [TENANTS_FIELD]',
       "tenants.yaml:10:3: tenants[3]: tenant 'c' has no token: give 'tokens' or 'tokenSha256' [TENANTS_FIELD]",
@@ -68,6 +68,21 @@ tenants:
       'tenants.yaml:13:41: tenants[4].rateLimit.burst: expected a positive whole number, got number 0 [TENANTS_FIELD]',
     ]);
     expect(out.join('\n')).not.toContain('secret-1');
+  });
+
+  it('points an unknown field at its key, also when its value starts on the next line', () => {
+    expect(errors(`seriesIdleTTL: 10m
+tenants:
+- name: a
+  tokens: [t]
+  ratelimit:
+    setsPerSecond: 5
+  rateLimit: {setsPerSecond: 1, brust: 2}
+`)).toEqual([
+      "tenants.yaml:1:1: seriesIdleTTL: unknown field 'seriesIdleTTL' in the tenants file (expected tenants, seriesIdleTtl) [CFG_UNKNOWN_FIELD]",
+      "tenants.yaml:5:3: tenants[0].ratelimit: unknown field 'ratelimit' in a tenant (expected name, tokens, tokenSha256, rateLimit, maxSeries) [CFG_UNKNOWN_FIELD]",
+      "tenants.yaml:7:33: tenants[0].rateLimit.brust: unknown field 'brust' in rateLimit (expected setsPerSecond, burst) [CFG_UNKNOWN_FIELD]",
+    ]);
   });
 
   it('refuses a token shared by two tenants, or listed twice', () => {
