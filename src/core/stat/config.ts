@@ -51,7 +51,10 @@ export function parseStatConfig(params: unknown, instances: readonly InstanceSpe
   }
   const known = new Set<string>(FIELDS.flatMap((f) => [f, camel(f)]));
   for (const k of Object.keys(p)) {
-    if (!known.has(k)) report.issue([k], `unknown field '${k}' in telemuxstat params (known: ${FIELDS.map(camel).join(', ')})`, 'CFG_UNKNOWN_FIELD', 'key');
+    if (!known.has(k)) {
+      errors++;
+      report.issue([k], `unknown field '${k}' in telemuxstat params (known: ${FIELDS.map(camel).join(', ')})`, 'CFG_UNKNOWN_FIELD', 'key');
+    }
   }
   const keyOf = (f: string): string => (f in p ? f : camel(f));
   const duration = (field: string, fallback: string): number | undefined => {

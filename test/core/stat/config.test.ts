@@ -3,6 +3,7 @@ import { createAdapterInventory } from '../../../src/adapters/index.js';
 import { compileConfig } from '../../../src/core/config/compile.js';
 import { parseConfigText } from '../../../src/core/config/document.js';
 import { formatConfigIssue } from '../../../src/core/errors.js';
+import { parseStatConfig } from '../../../src/core/stat/config.js';
 
 const MANIFEST = `apiVersion: config.istio.io/v1alpha2
 kind: attributemanifest
@@ -83,5 +84,13 @@ describe('the telemuxstat handler config', () => {
     );
     expect(errors(config('{sliceDuration: 10s, retention: 15s}', ALL_DIMENSIONS))).toEqual([expect.stringMatching(/'retention' must be a whole multiple of 'sliceDuration' \(10s\), got 15s/)]);
     expect(errors(config('{sliceDuration: 1s, retention: 1h}', ALL_DIMENSIONS))).toEqual([expect.stringMatching(/at most 360 slices, got 3600/)]);
+  });
+
+  it('gives no config when an unknown field is its only error, as the adapter contract asks', () => {
+    const messages: string[] = [];
+    const reporter = { issue: (_path: readonly (string | number)[], message: string) => void messages.push(message), warn: () => undefined };
+    expect(parseStatConfig({}, [], reporter)).toBeDefined();
+    expect(parseStatConfig({ colour: 'red' }, [], reporter)).toBeUndefined();
+    expect(messages).toEqual([expect.stringMatching(/^unknown field 'colour'/)]);
   });
 });
