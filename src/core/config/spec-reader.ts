@@ -50,6 +50,13 @@ export class SpecReader {
         this.report([...this.path, k], `unknown field '${k}' in ${what} (known: ${fields.map(camel).join(', ')})`, 'CFG_UNKNOWN_FIELD', 'key');
       }
     }
+    // Both spellings of one field: reading would silently take the snake_case one.
+    for (const f of fields) {
+      const c = camel(f);
+      if (c !== f && f in this.obj && c in this.obj) {
+        this.report([...this.path, c], `'${c}' sets the same field as '${f}'; give it once`, 'CFG_DUPLICATE', 'key');
+      }
+    }
   }
 
   string(field: string, opts: { required?: boolean } = {}): string | undefined {

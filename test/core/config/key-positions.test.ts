@@ -69,6 +69,18 @@ spec:
     ]);
   });
 
+  it('refuses a field given in both spellings, at the second key, where one was silently taken', () => {
+    const yaml = `apiVersion: config.istio.io/v1alpha2
+kind: instance
+metadata: {name: hits, namespace: istio-system}
+spec:
+  compiled_template: metric
+  compiledTemplate: logentry
+  params: {value: "1"}
+`;
+    expect(positions(parseConfigText(yaml, 'c.yaml'))).toEqual(['6:3 spec.compiledTemplate [CFG_DUPLICATE]']);
+  });
+
   it('points at an unknown field in a flow map', () => {
     const yaml = `apiVersion: config.istio.io/v1alpha2
 kind: rule
