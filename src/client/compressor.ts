@@ -13,7 +13,8 @@ export interface TypedValue {
 export type AttributeSet = Readonly<Record<string, TypedValue>>;
 
 export const str = (value: string): TypedValue => ({ type: ValueType.STRING, value });
-export const int = (value: number): TypedValue => ({ type: ValueType.INT64, value });
+/** An INT64: a number (a safe integer) or, for the rest of the int64 range, a bigint. */
+export const int = (value: number | bigint): TypedValue => ({ type: ValueType.INT64, value });
 export const dbl = (value: number): TypedValue => ({ type: ValueType.DOUBLE, value });
 export const bool = (value: boolean): TypedValue => ({ type: ValueType.BOOL, value });
 /** A duration in nanoseconds. */
@@ -72,7 +73,7 @@ function compressInto(set: AttributeSet, dict: MessageDictionary): CompressedAtt
         out.strings[k] = dict.indexOf(value as string);
         break;
       case ValueType.INT64:
-        out.int64s[k] = BigInt(value as number);
+        out.int64s[k] = BigInt(value as number | bigint);
         break;
       case ValueType.DOUBLE:
         out.doubles[k] = value as number;

@@ -43,6 +43,8 @@ export interface InstanceSpec {
 /**
  * One built metric instance. Values are native (not stringified); their variant follows the
  * static type in `spec` (see AttributeValue). `null` stands for "no value expression".
+ * A dimension of type INT64 may be a bigint (past 2^53 − 1, exact); `value` never is: an INT64
+ * value arrives as the nearest double, since sinks take sample values as floats.
  */
 export interface MetricInstance {
   readonly spec: InstanceSpec;

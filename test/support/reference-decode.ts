@@ -1,4 +1,5 @@
 import { GLOBAL_DICTIONARY } from '../../src/core/attributes/global-dictionary.js';
+import { int64FromBigInt } from '../../src/core/attributes/int64.js';
 import type { AttributeManifest } from '../../src/core/attributes/manifest.js';
 import { Timestamp, type AttributeValue } from '../../src/core/attributes/value.js';
 import type { CompressedAttributes } from '../../src/gen/istio/mixer/v1/attributes.js';
@@ -35,7 +36,8 @@ function decodeElement(el: CompressedAttributes, words: readonly string[], manif
     if (manifest.slotOf(name) >= 0) bag.set(name, v);
   };
   for (const [k, v] of Object.entries(el.strings)) put(k, word(v, words));
-  for (const [k, v] of Object.entries(el.int64s)) put(k, Number(v));
+  // ts-proto runs with forceLong=bigint: int64s arrive exact, and take the canonical INT64 form.
+  for (const [k, v] of Object.entries(el.int64s)) put(k, int64FromBigInt(v));
   for (const [k, v] of Object.entries(el.doubles)) put(k, v);
   for (const [k, v] of Object.entries(el.bools)) put(k, v);
   for (const [k, v] of Object.entries(el.timestamps)) put(k, new Timestamp(Number(v.seconds), v.nanos));

@@ -19,7 +19,7 @@ export const NO_ID = -1;
 /** The value cannot have an id (an object, -0 or a missing value): render the name. */
 export const UNCACHEABLE = -2;
 
-type Key = string | number | boolean;
+type Key = string | number | bigint | boolean;
 
 /** Ids for dimension values, shared by every metric of a handler. */
 export class ValueIds {
@@ -67,13 +67,13 @@ export class ValueIds {
 }
 
 /**
- * Strings, booleans and numbers are Map keys that equal exactly when they render the same way.
- * -0 is the exception (a Map takes it for 0, Go prints `-0`); objects are keyed by identity, so
- * every instance would get a new id.
+ * Strings, booleans, numbers and bigints (INT64s past 2^53 − 1) are Map keys that equal exactly
+ * when they render the same way. -0 is the exception (a Map takes it for 0, Go prints `-0`);
+ * objects are keyed by identity, so every instance would get a new id.
  */
 function isKey(v: AttributeValue | undefined): v is Key {
   const t = typeof v;
-  return t === 'string' || t === 'boolean' || (t === 'number' && !Object.is(v, -0));
+  return t === 'string' || t === 'boolean' || t === 'bigint' || (t === 'number' && !Object.is(v, -0));
 }
 
 /** Past this many ids, ids and trie nodes could no longer be combined exactly into one key. */

@@ -603,7 +603,7 @@ export class ReportDecoder {
         return materialise ? this.resolveWord(idx) : (this.checkWord(idx), '');
       }
       case F_INT64S:
-        return present ? r.int64() : 0;
+        return present ? r.int64Exact() : 0;
       case F_DOUBLES:
         return present ? r.double() : 0;
       case F_BOOLS:

@@ -22,7 +22,8 @@ export class Timestamp {
  * Runtime representation of attribute values. Which variant a value is follows from its static
  * ValueType (checked at config load), never from inspecting the value:
  * - STRING, DNS_NAME, EMAIL_ADDRESS, URI → string
- * - INT64 → number (exact up to ±2^53; wider wire values are rounded)
+ * - INT64 → number when a safe integer (|v| ≤ 2^53 − 1), bigint beyond: exact over the int64
+ *   range, the form following from the value (see int64.ts)
  * - DOUBLE → number
  * - BOOL → boolean
  * - TIMESTAMP → Timestamp
@@ -30,7 +31,7 @@ export class Timestamp {
  * - IP_ADDRESS → Uint8Array of 4 or 16 bytes
  * - STRING_MAP → ReadonlyMap<string, string>
  */
-export type AttributeValue = string | number | boolean | Timestamp | Uint8Array | ReadonlyMap<string, string>;
+export type AttributeValue = string | number | bigint | boolean | Timestamp | Uint8Array | ReadonlyMap<string, string>;
 
 export type StringMap = ReadonlyMap<string, string>;
 

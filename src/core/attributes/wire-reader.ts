@@ -1,4 +1,5 @@
 import { TelemuxError } from '../errors.js';
+import type { Int64 } from './int64.js';
 
 /** Protobuf wire types. Groups (3, 4) are obsolete and rejected as malformed. */
 export const WIRE_VARINT = 0;
@@ -65,7 +66,11 @@ export class WireReader {
     return (n >>> 1) ^ -(n & 1);
   }
 
-  /** A varint read as a signed 64-bit integer, returned as the nearest double (exact within 2^53). */
+  /**
+   * A varint read as a signed 64-bit integer, returned as the nearest double (exact within 2^53):
+   * for fields whose valid values are small (semantics, timestamp seconds). INT64 attribute
+   * values use int64Exact.
+   */
   int64(): number {
     const buf = this.buf;
     let pos = this.pos;
@@ -96,6 +101,45 @@ export class WireReader {
       return -(nhi * 4294967296 + nlo);
     }
     return (hi >>> 0) * 4294967296 + lo;
+  }
+
+  /**
+   * A varint read as a signed 64-bit integer, exactly: a number when it is a safe integer, a
+   * bigint beyond (the INT64 attribute form, see int64.ts). Only the general decoding path reads
+   * INT64 attribute values here; small ones are read inline by the decoder's fast path.
+   */
+  int64Exact(): Int64 {
+    const buf = this.buf;
+    let pos = this.pos;
+    let lo = 0;
+    let hi = 0;
+    let shift = 0;
+    for (;;) {
+      if (pos >= this.end) throw new MalformedError('truncated varint');
+      const b = buf[pos++]!;
+      if (shift < 28) {
+        lo |= (b & 0x7f) << shift;
+      } else if (shift === 28) {
+        lo |= (b & 0x0f) << 28;
+        hi |= (b & 0x7f) >>> 4;
+      } else if (shift < 64) {
+        hi |= (b & 0x7f) << (shift - 32);
+      }
+      if (b < 0x80) break;
+      shift += 7;
+      if (shift >= 70) throw new MalformedError('varint longer than 10 bytes');
+    }
+    this.pos = pos;
+    lo >>>= 0;
+    if (hi & 0x80000000) {
+      const nlo = (~lo + 1) >>> 0;
+      const nhi = (~hi + (nlo === 0 ? 1 : 0)) >>> 0;
+      // A magnitude below 2^53 (high word below 2^21) is a safe integer.
+      if (nhi < 0x200000) return -(nhi * 4294967296 + nlo);
+    } else if (hi < 0x200000) {
+      return hi * 4294967296 + lo;
+    }
+    return BigInt.asIntN(64, (BigInt(hi >>> 0) << 32n) | BigInt(lo));
   }
 
   bool(): boolean {

@@ -11,8 +11,11 @@ export type LiteralKind = 'int' | 'float' | 'string' | 'bool';
 export interface LiteralNode {
   readonly kind: 'literal';
   readonly literal: LiteralKind;
-  /** Decoded value: INT64/DOUBLE as number, strings unquoted, bools as boolean. */
-  readonly value: number | string | boolean;
+  /**
+   * Decoded value: DOUBLE as number, INT64 as number or (past 2^53 − 1) bigint, strings unquoted,
+   * bools as boolean.
+   */
+  readonly value: number | bigint | string | boolean;
   /** How Mixer prints the constant in messages: the literal's source text (bools lower-cased). */
   readonly text: string;
   readonly span: Span;

@@ -102,6 +102,7 @@ class Checker {
   private literal(node: LiteralNode): TypedConstant {
     const { value, span } = node;
     if (typeof value === 'boolean') return { kind: 'constant', type: ValueType.BOOL, value, span };
+    if (typeof value === 'bigint') return { kind: 'constant', type: ValueType.INT64, value, span };
     if (typeof value === 'number') {
       return { kind: 'constant', type: node.literal === 'int' ? ValueType.INT64 : ValueType.DOUBLE, value, span };
     }

@@ -6,6 +6,7 @@
  * `|` defaults, `==`, `conditional` and map indexing.
  */
 import { AttributeBag } from '../attributes/bag.js';
+import { addInt64, type Int64 } from '../attributes/int64.js';
 import { EMPTY_STRING_MAP, type AttributeValue, type StringMap, type Timestamp } from '../attributes/value.js';
 import { ValueType } from '../attributes/value-type.js';
 import type { TypedAttribute, TypedCall, TypedExpr } from './checker.js';
@@ -138,6 +139,8 @@ function call(expr: TypedCall): Compiled {
     case 'ADD': {
       const [l, r] = [arg(0).ev, arg(1).ev];
       if (expr.operandType === ValueType.STRING) return present((bag) => (l(bag) as string) + (r(bag) as string));
+      // Go's int64 `+`, exact and wrapping on overflow; DOUBLE adds as float64.
+      if (expr.operandType === ValueType.INT64) return present((bag) => addInt64(l(bag) as Int64, r(bag) as Int64));
       return present((bag) => (l(bag) as number) + (r(bag) as number));
     }
     case 'size': {
@@ -304,21 +307,25 @@ function structuredEquality(type: ValueType): ((a: AttributeValue, b: AttributeV
     case ValueType.URI:
       return (a, b) => uriEqual(a as string, b as string);
     default:
-      return undefined; // STRING, INT64, DOUBLE, BOOL: ===
+      // STRING, INT64, DOUBLE, BOOL: ===. An INT64 is a number or a bigint according to its value
+      // alone (int64.ts), so `===` is exact equality for it too.
+      return undefined;
   }
 }
 
 function ordering(op: string, type: ValueType, l: Evaluator, r: Evaluator): Evaluator {
   if (type === ValueType.INT64 || type === ValueType.DOUBLE) {
+    // JavaScript compares a number with a bigint by exact value, so an INT64 past 2^53 − 1 (a
+    // bigint, see int64.ts) orders exactly against either form.
     switch (op) {
       case 'LT':
-        return (bag) => (l(bag) as number) < (r(bag) as number);
+        return (bag) => (l(bag) as Int64) < (r(bag) as Int64);
       case 'LEQ':
-        return (bag) => (l(bag) as number) <= (r(bag) as number);
+        return (bag) => (l(bag) as Int64) <= (r(bag) as Int64);
       case 'GT':
-        return (bag) => (l(bag) as number) > (r(bag) as number);
+        return (bag) => (l(bag) as Int64) > (r(bag) as Int64);
       default:
-        return (bag) => (l(bag) as number) >= (r(bag) as number);
+        return (bag) => (l(bag) as Int64) >= (r(bag) as Int64);
     }
   }
   const cmp: (a: AttributeValue, b: AttributeValue) => number =

@@ -3,6 +3,7 @@
  * tree onto its constant/variable/call tree. Both steps live here because together they decide what
  * a CEXL text means; typing is the checker's job.
  */
+import { int64FromBigInt } from '../attributes/int64.js';
 import type { CallNode, ExprNode, LiteralNode } from './ast.js';
 import { ExprSyntaxError, Lexer, type Span, type Token } from './lexer.js';
 
@@ -413,10 +414,12 @@ function literal(tok: Token): LiteralNode {
       if (!/^[0-9]+$/.test(tok.text)) {
         throw new ExprSyntaxError(`strconv.ParseInt: parsing "${tok.text}": invalid syntax`, tok.start, tok.end);
       }
-      if (BigInt(tok.text) > MAX_INT64) {
+      const value = BigInt(tok.text);
+      if (value > MAX_INT64) {
         throw new ExprSyntaxError(`strconv.ParseInt: parsing "${tok.text}": value out of range`, tok.start, tok.end);
       }
-      return { kind: 'literal', literal: 'int', value: Number(tok.text), text: tok.text, span: s };
+      // Exact: a bigint past 2^53 − 1, as an INT64 attribute is (see int64.ts).
+      return { kind: 'literal', literal: 'int', value: int64FromBigInt(value), text: tok.text, span: s };
     case 'float': {
       const value = parseGoFloat(tok.text);
       if (value === undefined) {

@@ -1,4 +1,5 @@
 import { Timestamp, type AttributeValue, type StringMap } from '../attributes/value.js';
+import { formatInt64 } from '../attributes/int64.js';
 import { ValueType } from '../attributes/value-type.js';
 import { formatGoDuration } from './go-duration.js';
 import { formatGoFloatF, formatGoFloatG, formatGoInt } from './go-float.js';
@@ -31,6 +32,7 @@ export function stringifierFor(type: ValueType): ValueFormatter {
     case ValueType.URI:
       return (v) => (typeof v === 'string' ? v : stringifyByShape(v));
     case ValueType.INT64:
+      // Past 2^53 − 1 an INT64 is a bigint (int64.ts), printed exactly by stringifyByShape.
       return (v) => (typeof v === 'number' ? formatGoInt(v) : stringifyByShape(v));
     case ValueType.DOUBLE:
       return (v) => (typeof v === 'number' ? formatGoFloatF(v) : stringifyByShape(v));
@@ -49,6 +51,7 @@ function stringifyByShape(v: AttributeValue | null): string {
   if (v === null || v === undefined) return '';
   if (typeof v === 'string') return v;
   if (typeof v === 'number') return Number.isInteger(v) ? formatGoInt(v) : formatGoFloatF(v);
+  if (typeof v === 'bigint') return formatInt64(v);
   if (typeof v === 'boolean') return v ? 'true' : 'false';
   if (v instanceof Timestamp) return formatTimestampLabel(v);
   if (v instanceof Uint8Array) return formatIp(v);
@@ -89,6 +92,7 @@ function goValueByShape(v: AttributeValue | null): string {
   if (v === null || v === undefined) return '<nil>';
   if (typeof v === 'string') return v;
   if (typeof v === 'number') return Number.isInteger(v) ? formatGoInt(v) : formatGoFloatG(v);
+  if (typeof v === 'bigint') return formatInt64(v);
   if (typeof v === 'boolean') return v ? 'true' : 'false';
   if (v instanceof Timestamp) return formatGoTime(v);
   if (v instanceof Uint8Array) return `[${v.join(' ')}]`;

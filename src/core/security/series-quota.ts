@@ -194,6 +194,7 @@ const TAG_BOOL = 3;
 const TAG_TIMESTAMP = 4;
 const TAG_BYTES = 5;
 const TAG_MAP = 6;
+const TAG_BIGINT = 7;
 const FQN_CACHE_MAX = 4096;
 
 /**
@@ -266,6 +267,12 @@ export class SeriesHasher {
       } else if (typeof v === 'number') {
         this.word(TAG_NUMBER);
         this.number(v);
+      } else if (typeof v === 'bigint') {
+        // An INT64 beyond 2^53 (see int64.ts): its 64 bits, under a tag of its own, since a
+        // number never holds the same value.
+        this.word(TAG_BIGINT);
+        this.word(Number(BigInt.asUintN(32, v)));
+        this.word(Number(BigInt.asUintN(32, v >> 32n)));
       } else if (typeof v === 'boolean') {
         this.word(TAG_BOOL);
         this.word(v ? 1 : 0);

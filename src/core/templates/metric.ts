@@ -1,5 +1,6 @@
 import type { InstanceSpec, MetricInstance } from '../adapter.js';
 import type { AttributeBag } from '../attributes/bag.js';
+import { int64ToDouble } from '../attributes/int64.js';
 import type { AttributeValue } from '../attributes/value.js';
 import type { CompiledExpression } from '../expr/index.js';
 
@@ -53,9 +54,18 @@ export class MetricInstanceBuilder {
       for (let i = 0; i < mrd.length; i++) out[i] = mrd[i]!.evaluate(bag);
       mrdValues = out;
     }
+    let value: AttributeValue | null = null;
+    if (this.value !== undefined) {
+      value = this.value.evaluate(bag);
+      // An INT64 past 2^53 − 1 (a bigint, see int64.ts) becomes the nearest double here: every
+      // sink takes sample values as floats (Prometheus, StatsD, Circonus, as Mixer's adapters did
+      // with float64), so exactness ends at the value. Dimensions keep the exact value: their text
+      // is a label.
+      if (typeof value === 'bigint') value = int64ToDouble(value);
+    }
     return {
       spec: this.spec,
-      value: this.value === undefined ? null : this.value.evaluate(bag),
+      value,
       dimensions,
       monitoredResourceType: this.monitoredResourceType === undefined ? '' : (this.monitoredResourceType.evaluate(bag) as string),
       monitoredResourceDimensions: mrdValues,

@@ -71,6 +71,11 @@ describe('name templates', () => {
     ).toBe('reviews.200.1.5s.[10_0_0_1].true.0.25');
   });
 
+  it('print an INT64 past 2^53 exactly', () => {
+    expect(render('bytes.{{.size}}', { size: [ValueType.INT64, 9223372036854775807n] })).toBe('bytes.9223372036854775807');
+    expect(render('bytes.{{.size}}', { size: [ValueType.INT64, 9007199254740993n] })).toBe('bytes.9007199254740993');
+  });
+
   it('sanitise dimension values carrying characters illegal in StatsD names instead of sending them raw', () => {
     expect(render('svc.{{.v}}', { v: [ValueType.STRING, 'a:b|c@d\ne\rf g\th\u0000i'] })).toBe('svc.a_b_c_d_e_f_g_h_i');
     // Characters that are legal pass through untouched, non-ASCII included.

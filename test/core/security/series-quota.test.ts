@@ -181,6 +181,17 @@ describe('the series hash', () => {
     expect(h1.key('i', h1.a, h1.b)).not.toBe(h2.key('i', h2.a, h2.b));
   });
 
+  it('tells apart INT64 dimensions past 2^53 that differ in any bit, and from their nearest double', () => {
+    const h = new SeriesHasher(SEEDS);
+    const keys = new Set<number>();
+    const values: AttributeValue[] = [9007199254740992, 9007199254740993n, 9007199254740995n, 9223372036854775807n, -9223372036854775808n, -9007199254740993n, 2n ** 62n + 1n];
+    for (const v of values) {
+      h.values(['/p', v]);
+      keys.add(h.key('i', h.a, h.b));
+    }
+    expect(keys.size).toBe(values.length);
+  });
+
   it('is not fooled by flipping top bits, the difference a multiplication passes on whatever the seed', () => {
     // In a single multiply/xor-shift lane, flipping bit 31 of one word and bits 31 and 16 of the
     // next cancels out for every seed. Two characters make one 32-bit word.
