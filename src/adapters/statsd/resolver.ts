@@ -15,10 +15,26 @@ export interface ResolvedAddress {
 
 export type LookupFn = (host: string) => Promise<ResolvedAddress>;
 
-/** `dns.lookup` (getaddrinfo: /etc/hosts, then DNS), first answer, as Go's resolver used. */
+/**
+ * The address Go's `net.ResolveUDPAddr("udp", "host:port")` (what Mixer's client called) picks
+ * from the resolver's answers: the first IPv4 one, else the first one.
+ *
+ * Taking Node's first answer instead is wrong for the default `localhost:8125`: since Node 17
+ * `dns.lookup` keeps getaddrinfo's order, which puts `::1` first wherever /etc/hosts lists it
+ * (every Kubernetes pod), and a server listening on IPv4 only (Etsy statsd's default) would
+ * then refuse every datagram.
+ */
+export function pickAddress(answers: readonly { readonly address: string; readonly family: number }[]): ResolvedAddress | undefined {
+  const chosen = answers.find((a) => a.family === 4) ?? answers[0];
+  return chosen === undefined ? undefined : { address: chosen.address, family: chosen.family === 6 ? 6 : 4 };
+}
+
+/** `dns.lookup` (getaddrinfo: /etc/hosts, then DNS), every answer, chosen as Go chose. */
 export const systemLookup: LookupFn = async (host) => {
-  const r = await dnsLookup(host);
-  return { address: r.address, family: r.family === 6 ? 6 : 4 };
+  const r = pickAddress(await dnsLookup(host, { all: true }));
+  // getaddrinfo fails rather than answer with nothing; this only guards the types.
+  if (r === undefined) throw new Error(`no address found for ${host}`);
+  return r;
 };
 
 export class AddressResolver {
