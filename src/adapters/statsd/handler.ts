@@ -35,7 +35,10 @@ export const STATSD_EVENTS = {
    * server refused them. Taken as delivered.
    */
   linesUnconfirmedAtClose: 'lines_unconfirmed_at_close',
+  /** Lines longer than the largest UDP payload (65507 bytes): no datagram can carry them. */
   linesDroppedOversized: 'lines_dropped_oversized',
+  /** Lines longer than flushBytes, each sent in a datagram of its own. */
+  linesSentAlone: 'lines_sent_alone',
   instancesUnconfigured: 'instances_dropped_unconfigured',
   instancesInvalidValue: 'instances_dropped_invalid_value',
   instancesEmptyName: 'instances_dropped_empty_name',
@@ -377,8 +380,14 @@ export class StatsdHandler implements Handler {
     const packed = packer.finish();
     if (packed.oversized > 0) {
       stats.count(STATSD_EVENTS.linesDroppedOversized, packed.oversizedLines);
-      this.dropLog.warn('statsd lines longer than flushBytes were dropped; shorten the name template or raise flushBytes', {
+      this.dropLog.warn('statsd lines longer than the largest UDP payload (65507 bytes) were dropped; shorten the name template', {
         lines: packed.oversizedLines,
+      });
+    }
+    if (packed.linesAlone > 0) {
+      stats.count(STATSD_EVENTS.linesSentAlone, packed.linesAlone);
+      this.dropLog.warn('statsd lines longer than flushBytes were sent in datagrams of their own, which the network may fragment or drop; shorten the name template or raise flushBytes', {
+        lines: packed.linesAlone,
         flushBytes: this.config.flushBytes,
       });
     }

@@ -1,7 +1,9 @@
 /**
  * Packs lines into datagram payloads of at most `maxBytes` (UTF-8), lines separated by `\n` and no
  * trailing newline, never splitting a line: a server reads each datagram on its own, so half a
- * line would be a bad line in one packet and garbage in the next.
+ * line would be a bad line in one packet and garbage in the next. A line longer than `maxBytes`
+ * goes alone in a datagram of its own, as Mixer's client sent it: the network may fragment that
+ * datagram, but dropping the line would lose it for sure. Only a line no datagram can carry is left out.
  */
 import type { UnitSink } from './encoder.js';
 
@@ -14,10 +16,12 @@ export interface PackedDatagrams {
   readonly lineCounts: readonly number[];
   /** Lines packed in total. */
   readonly lines: number;
-  /** Units longer than `maxBytes` on their own; they cannot be sent without breaking the limit. */
+  /** Units longer than the largest UDP payload: no datagram can carry them, so they are left out. */
   readonly oversized: number;
   /** Lines in those units. */
   readonly oversizedLines: number;
+  /** Lines of units longer than `maxBytes` (but not `oversized`), each sent in a datagram of its own. */
+  readonly linesAlone: number;
   /**
    * For each unit, in the order given, the index of the datagram that carries it (-1 for an
    * oversized unit), so the handler can tell which units a failed datagram held.
@@ -45,6 +49,7 @@ export class DatagramPacker implements UnitSink {
   private lines = 0;
   private oversized = 0;
   private oversizedLines = 0;
+  private linesAlone = 0;
   private unitDatagram: Int32Array;
   private units = 0;
 
@@ -73,7 +78,7 @@ export class DatagramPacker implements UnitSink {
     if (this.admit(bytes, 1)) this.current.push(name, ':', value, rest);
   }
 
-  /** Accounts for a unit and opens a datagram if needed; false for an oversized unit. */
+  /** Accounts for a unit and opens a datagram if needed; false for a unit no datagram can carry. */
   private admit(bytes: number, lines: number): boolean {
     const u = this.units++;
     if (u === this.unitDatagram.length) {
@@ -81,13 +86,18 @@ export class DatagramPacker implements UnitSink {
       grown.set(this.unitDatagram);
       this.unitDatagram = grown;
     }
-    if (bytes > this.maxBytes) {
+    if (bytes > MAX_UDP_PAYLOAD) {
       this.oversized++;
       this.oversizedLines += lines;
       this.unitDatagram[u] = -1;
       return false;
     }
-    if (this.currentLines === 0) {
+    if (bytes > this.maxBytes) {
+      // Alone: the datagram now holding it is over the limit, so the next unit opens another.
+      this.linesAlone += lines;
+      if (this.currentLines > 0) this.close();
+      this.currentBytes = bytes;
+    } else if (this.currentLines === 0) {
       this.currentBytes = bytes;
     } else if (this.currentBytes + 1 + bytes <= this.maxBytes) {
       this.currentBytes += 1 + bytes;
@@ -123,6 +133,7 @@ export class DatagramPacker implements UnitSink {
       lines: this.lines,
       oversized: this.oversized,
       oversizedLines: this.oversizedLines,
+      linesAlone: this.linesAlone,
       unitDatagram: this.unitDatagram.subarray(0, this.units),
     };
   }

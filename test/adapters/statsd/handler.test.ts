@@ -185,16 +185,21 @@ describe('the statsd handler', () => {
     expect(transports.lines()).toHaveLength(50);
   });
 
-  it('drops and counts a line longer than flushBytes rather than exceed the limit', async () => {
+  it('sends a line longer than flushBytes alone in its own datagram, as Mixer did, and counts it', async () => {
     const { handler, transports, env } = setup({ flushBytes: 40 });
     await handler.start();
+    const long = `mesh.requests.${'x'.repeat(40)}.200:1|c`;
     handler.handleMetrics([
       instance(requests, 1, { destination_service: 'x'.repeat(40), response_code: 200 }),
       instance(requests, 1, { destination_service: 'y', response_code: 200 }),
+      instance(requests, 1, { destination_service: 'z', response_code: 200 }),
     ]);
     await handler.flush(neverAborted());
-    expect(transports.lines()).toEqual(['mesh.requests.y.200:1|c']);
-    expect(event(env, STATSD_EVENTS.linesDroppedOversized)).toBe(1);
+    expect(transports.lines().sort()).toEqual([long, 'mesh.requests.y.200:1|c', 'mesh.requests.z.200:1|c']);
+    expect(transports.datagrams).toContain(long);
+    for (const d of transports.datagrams) if (d !== long) expect(Buffer.byteLength(d)).toBeLessThanOrEqual(40);
+    expect(event(env, STATSD_EVENTS.linesSentAlone)).toBe(1);
+    expect(event(env, STATSD_EVENTS.linesDroppedOversized)).toBe(0);
   });
 
   it('keeps what a failed send could not deliver and sends it, merged, once sends work again', async () => {

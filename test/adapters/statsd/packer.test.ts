@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ValueType, type MetricInstance } from '../../../src/core/adapter.js';
-import { packLines, parseStatsdConfig, STATSD_EVENTS, StatsdHandler } from '../../../src/adapters/statsd/index.js';
+import { MAX_UDP_PAYLOAD, packLines, parseStatsdConfig, STATSD_EVENTS, StatsdHandler } from '../../../src/adapters/statsd/index.js';
 import { collectingReporter, instance, neverAborted, spec, testEnv } from './support/fixtures.js';
 import { startUdpReceiver, type UdpReceiver } from './support/udp-receiver.js';
 
@@ -26,11 +26,21 @@ describe('the datagram packer', () => {
     expect(r.lines).toBe(4);
   });
 
-  it('leaves out a unit that alone exceeds the limit, and says so', () => {
-    const r = packLines(['short', 'x'.repeat(20), 'ok'], 10);
-    expect(r.datagrams).toEqual(['short\nok']);
+  it('sends a unit longer than the limit alone, in order, and says so', () => {
+    const r = packLines(['short', 'x'.repeat(20), 'ok', 'fine'], 10);
+    expect(r.datagrams).toEqual(['short', 'x'.repeat(20), 'ok\nfine']);
+    expect(r.linesAlone).toBe(1);
+    expect(r.oversized).toBe(0);
+    expect([...r.unitDatagram]).toEqual([0, 1, 2, 2]);
+  });
+
+  it('leaves out only a unit no UDP datagram can carry, and says so', () => {
+    const r = packLines(['a', 'x'.repeat(MAX_UDP_PAYLOAD + 1), 'y'.repeat(MAX_UDP_PAYLOAD), 'b'], 10);
+    expect(r.datagrams).toEqual(['a', 'y'.repeat(MAX_UDP_PAYLOAD), 'b']);
     expect(r.oversized).toBe(1);
     expect(r.oversizedLines).toBe(1);
+    expect(r.linesAlone).toBe(1);
+    expect([...r.unitDatagram]).toEqual([0, -1, 1, 2]);
   });
 
   it('never splits, reorders or loses a line, and never exceeds the limit', () => {
@@ -40,11 +50,12 @@ describe('the datagram packer', () => {
         fc.integer({ min: 1, max: 200 }),
         (lines, max) => {
           const r = packLines(lines, max);
-          for (const d of r.datagrams) expect(Buffer.byteLength(d)).toBeLessThanOrEqual(max);
-          const kept = lines.filter((l) => Buffer.byteLength(l) <= max);
-          expect(r.datagrams.flatMap((d) => d.split('\n'))).toEqual(kept);
-          expect(r.lines).toBe(kept.length);
-          expect(r.oversized).toBe(lines.length - kept.length);
+          // Over the limit only alone: a long line never shares its datagram.
+          for (const d of r.datagrams) if (Buffer.byteLength(d) > max) expect(d).not.toContain('\n');
+          expect(r.datagrams.flatMap((d) => d.split('\n'))).toEqual(lines);
+          expect(r.lines).toBe(lines.length);
+          expect(r.linesAlone).toBe(lines.filter((l) => Buffer.byteLength(l) > max).length);
+          expect(r.oversized).toBe(0);
         },
       ),
     );
