@@ -391,15 +391,19 @@ export class Lexer {
   }
 }
 
-/** Checks Go's rule that every '_' in a number sits between two digits (or after a base prefix). */
+/**
+ * Checks Go's rule (go/scanner invalidSep) that every '_' in a number sits between two digits or
+ * after a base prefix. Letters are digits only in a hexadecimal literal: `1e_5` and `1_e5` are
+ * invalid, `0x1e_5` is not.
+ */
 function separatorsValid(text: string): boolean {
-  const body = /^0[xXoObB]/.test(text) ? text.slice(1) : text;
-  for (let i = 0; i < body.length; i++) {
-    if (body[i] !== '_') continue;
-    const before = body[i - 1];
-    const after = body[i + 1];
-    const beforeOk = before !== undefined && (isHex(before) || /[xXoObB]/.test(before));
-    if (!beforeOk || !isHex(after)) return false;
+  const prefixed = /^0[xXoObB]/.test(text);
+  const hex = /^0[xX]/.test(text);
+  const isDigit = (c: string | undefined): boolean => (hex ? isHex(c) : isDecimal(c));
+  for (let i = prefixed ? 2 : 0; i < text.length; i++) {
+    if (text[i] !== '_') continue;
+    const beforeOk = (prefixed && i === 2) || isDigit(text[i - 1]);
+    if (!beforeOk || !isDigit(text[i + 1])) return false;
   }
   return true;
 }

@@ -448,7 +448,7 @@ function parseGoFloat(text: string): number | undefined {
     const mantissa = parseInt(`${intDigits}${fracDigits}` || '0', 16);
     return mantissa * 2 ** (exp - 4 * fracDigits.length);
   }
-  // Underscores are only legal with a base prefix in ParseFloat.
-  if (text.includes('_')) return undefined;
-  return Number(text);
+  // ParseFloat takes '_' between digits, as Go literals do ("1_000.5"), whatever the base; the
+  // lexer has already checked where they stand, so they can simply go.
+  return Number(text.replace(/_/g, ''));
 }

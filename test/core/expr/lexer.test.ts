@@ -82,6 +82,8 @@ describe('lexer', () => {
     ['0o17', 'int'],
     ['0b101', 'int'],
     ['1_000', 'int'],
+    ['0x_1e_5', 'int'],
+    ['1_0.0_1e1_0', 'float'],
     ['1.5', 'float'],
     ['.5', 'float'],
     ['1.', 'float'],
@@ -117,6 +119,10 @@ describe('lexer', () => {
     ['0x1.0', "hexadecimal mantissa requires a 'p' exponent", 0, 5],
     ['0b1.0', 'invalid radix point in binary literal', 3, 4],
     ['1__0', "'_' must separate successive digits", 0, 4],
+    // An exponent letter is not a digit, so '_' may not touch it (go/scanner invalidSep).
+    ['1e_5', "'_' must separate successive digits", 0, 4],
+    ['1_e5', "'_' must separate successive digits", 0, 4],
+    ['0x1p_4', "'_' must separate successive digits", 0, 6],
     ['a /* b', 'comment not terminated', 2, 6],
   ])('rejects %j with "%s" at [%i, %i)', (text, message, start, end) => {
     const e = lexError(text);
