@@ -138,7 +138,7 @@ function call(expr: TypedCall): Compiled {
       return present(ordering(expr.name, expr.operandType, arg(0).ev, arg(1).ev));
     case 'ADD': {
       const [l, r] = [arg(0).ev, arg(1).ev];
-      if (expr.operandType === ValueType.STRING) return present((bag) => (l(bag) as string) + (r(bag) as string));
+      if (isStringLike(expr.operandType)) return present((bag) => (l(bag) as string) + (r(bag) as string));
       // Go's int64 `+`, exact and wrapping on overflow; DOUBLE adds as float64.
       if (expr.operandType === ValueType.INT64) return present((bag) => addInt64(l(bag) as Int64, r(bag) as Int64));
       return present((bag) => (l(bag) as number) + (r(bag) as number));
@@ -313,6 +313,14 @@ function structuredEquality(type: ValueType): ((a: AttributeValue, b: AttributeV
   }
 }
 
+/**
+ * Types held as strings. Mixer's IL has no DNS_NAME, EMAIL_ADDRESS or URI: `<` and `+` on them are its
+ * string operations, byte-wise and unnormalised (only `==` normalises).
+ */
+function isStringLike(type: ValueType): boolean {
+  return type === ValueType.STRING || type === ValueType.DNS_NAME || type === ValueType.EMAIL_ADDRESS || type === ValueType.URI;
+}
+
 function ordering(op: string, type: ValueType, l: Evaluator, r: Evaluator): Evaluator {
   if (type === ValueType.INT64 || type === ValueType.DOUBLE) {
     // JavaScript compares a number with a bigint by exact value, so an INT64 past 2^53 − 1 (a
@@ -329,7 +337,7 @@ function ordering(op: string, type: ValueType, l: Evaluator, r: Evaluator): Eval
     }
   }
   const cmp: (a: AttributeValue, b: AttributeValue) => number =
-    type === ValueType.STRING
+    isStringLike(type)
       ? (a, b) => compareUtf8(a as string, b as string)
       : (a, b) => (a as Timestamp).compare(b as Timestamp);
   switch (op) {

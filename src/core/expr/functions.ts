@@ -28,8 +28,10 @@ export interface FunctionSignature {
 const EQUALITY_TYPES: ReadonlySet<ValueType> = new Set([
   STRING, INT64, DOUBLE, BOOL, IP_ADDRESS, TIMESTAMP, DNS_NAME, EMAIL_ADDRESS, URI,
 ]);
-const ORDERED_TYPES: ReadonlySet<ValueType> = new Set([STRING, INT64, DOUBLE, TIMESTAMP]);
-const ADDABLE_TYPES: ReadonlySet<ValueType> = new Set([STRING, INT64, DOUBLE]);
+// Mixer's code generator works on IL types, and DNS_NAME, EMAIL_ADDRESS and URI are IL strings: it
+// orders and concatenates them as plain strings (only `==` has a dedicated extern for them).
+const ORDERED_TYPES: ReadonlySet<ValueType> = new Set([STRING, INT64, DOUBLE, TIMESTAMP, DNS_NAME, EMAIL_ADDRESS, URI]);
+const ADDABLE_TYPES: ReadonlySet<ValueType> = new Set([STRING, INT64, DOUBLE, DNS_NAME, EMAIL_ADDRESS, URI]);
 
 function op(
   name: string,

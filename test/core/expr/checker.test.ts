@@ -123,7 +123,6 @@ describe('operators exist only for the types Mixer implements them for', () => {
     ['adur < bdur', 'LT($adur, $bdur): ordering for type not yet implemented: DURATION', '<'],
     ['ab > bb', 'GT($ab, $bb): ordering for type not yet implemented: BOOL', '>'],
     ['aip <= bip', 'LEQ($aip, $bip): ordering for type not yet implemented: IP_ADDRESS', '<='],
-    ['adns >= bdns', 'GEQ($adns, $bdns): ordering for type not yet implemented: DNS_NAME', '>='],
     ['adur + bdur', 'ADD($adur, $bdur): addition for type not yet implemented: DURATION', '+'],
     ['ab + bb', 'ADD($ab, $bb): addition for type not yet implemented: BOOL', '+'],
   ])('`%s` is rejected: %s', (text, message, operator) => {
@@ -131,6 +130,19 @@ describe('operators exist only for the types Mixer implements them for', () => {
     expect(first!.code).toBe('EXPR_TYPE');
     expect(first!.message).toBe(message);
     expect(spanText(text, first!)).toBe(operator);
+  });
+});
+
+describe('DNS_NAME, EMAIL_ADDRESS and URI order and concatenate as the strings Mixer holds them as', () => {
+  it.each([
+    ['adns >= bdns', BOOL],
+    ['aemail < bemail', BOOL],
+    ['auri <= buri', BOOL],
+    ['adns + bdns', DNS_NAME],
+    ['aemail + bemail', EMAIL_ADDRESS],
+    ['auri + buri', URI],
+  ])('`%s` compiles to %s', (text, type) => {
+    expect(compileOk(text, manifest).type).toBe(type);
   });
 });
 

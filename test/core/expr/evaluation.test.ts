@@ -198,6 +198,21 @@ describe('addition', () => {
     expect(evaluate('ai + 2', manifest, { ai: 40 })).toBe(42);
     expect(evaluate('ad + 0.25', manifest, { ad: 1 })).toBe(1.25);
   });
+
+  it('concatenates DNS names, e-mail addresses and URIs as the plain strings they are in Mixer', () => {
+    expect(evaluate('dnsName(as) + dnsName("b.c")', manifest, { as: 'A.' })).toBe('A.b.c');
+    expect(evaluate('uri(as) + uri("/x")', manifest, { as: 'http://h' })).toBe('http://h/x');
+  });
+});
+
+describe('ordering of DNS names, e-mail addresses and URIs', () => {
+  it('compares the text byte-wise, without the normalisation `==` applies (Mixer orders them as strings)', () => {
+    expect(evaluate('dnsName(as) < dnsName(bs)', manifest, { as: 'a.com', bs: 'b.com' })).toBe(true);
+    // "B" sorts before "a": no case folding, unlike dnsName equality.
+    expect(evaluate('dnsName(as) < dnsName(bs)', manifest, { as: 'a.com', bs: 'B.com' })).toBe(false);
+    expect(evaluate('email(as) >= email(bs)', manifest, { as: 'x@a.com', bs: 'x@a.com' })).toBe(true);
+    expect(evaluate('uri(as) > uri(bs)', manifest, { as: 'http://a.com/\u00e9', bs: 'http://a.com/z' })).toBe(true);
+  });
 });
 
 describe('evaluation', () => {
