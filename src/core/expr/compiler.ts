@@ -10,9 +10,9 @@ import { addInt64, type Int64 } from '../attributes/int64.js';
 import { EMPTY_STRING_MAP, type AttributeValue, type StringMap, type Timestamp } from '../attributes/value.js';
 import { ValueType } from '../attributes/value-type.js';
 import type { TypedAttribute, TypedCall, TypedExpr } from './checker.js';
-import { emailEqual, parseEmail } from './email.js';
+import { checkEmail, emailEqual } from './email.js';
 import { ExprEvalError } from './eval-error.js';
-import { dnsNameEqual, toDnsName } from './idna.js';
+import { dnsNameEqual, dnsNameError, toDnsName } from './idna.js';
 import { ipEqual, parseIp } from './ip.js';
 import { compileRe2 } from './re2.js';
 import { compareUtf8, globMatch, toLowerGo, utf8ByteLength } from './strings.js';
@@ -175,12 +175,12 @@ function call(expr: TypedCall): Compiled {
     case 'dnsName':
       return conversion(arg(0).ev, (s) => {
         const r = toDnsName(s);
-        return r.ok ? r.value : fail(`error converting '${s}' to dns name: '${r.reason}'`);
+        return r.ok ? r.value : fail(dnsNameError(s, r.reason));
       });
     case 'email':
       return conversion(arg(0).ev, (s) => {
-        const r = parseEmail(s);
-        return r.ok ? s : fail(`error converting '${s}' to e-mail: '${r.reason}'`);
+        const problem = checkEmail(s);
+        return problem === undefined ? s : fail(problem);
       });
     case 'uri':
       return conversion(arg(0).ev, (s) => {

@@ -2,7 +2,9 @@
  * EMAIL_ADDRESS: `email()` (an RFC 5322 addr-spec as Go's net/mail parses it, without a display
  * name, whose domain must also pass `dnsName()`) and equality (same local part, DNS-equal domain).
  */
-import { dnsNameEqual, toDnsName } from './idna.js';
+import { dnsNameEqual, dnsNameError, toDnsName } from './idna.js';
+
+const DISPLAY_NAMES = 'display names are not allowed';
 
 export type EmailResult =
   | { readonly ok: true; readonly local: string; readonly domain: string }
@@ -53,19 +55,28 @@ function parseAddress(text: string): EmailResult {
   if (s.endsWith('>')) {
     const open = s.indexOf('<');
     if (open < 0) return { ok: false, reason: 'mail: no angle-addr' };
-    if (s.slice(0, open).trim() !== '') return { ok: false, reason: 'display names are not allowed' };
+    if (s.slice(0, open).trim() !== '') return { ok: false, reason: DISPLAY_NAMES };
     addr = s.slice(open + 1, -1);
   }
   return parseAddrSpec(addr);
 }
 
-/** `email()`: the address must parse, have no display name, and its domain must be a valid DNS name. */
-export function parseEmail(text: string): EmailResult {
+/**
+ * `email()`: the address must parse, have no display name, and its domain must be a valid DNS name.
+ * Returns Mixer's error message, or undefined when the address is valid. The three failures are
+ * worded differently in Mixer (externEmail): a parse error quoted, the display-name error bare, and
+ * a bad domain as the whole quoted `dnsName()` error.
+ */
+export function checkEmail(text: string): string | undefined {
+  const prefix = `error converting '${text}' to e-mail:`;
   const parsed = parseAddress(text);
-  if (!parsed.ok) return parsed;
+  if (!parsed.ok) {
+    if (parsed.reason === DISPLAY_NAMES) return `${prefix} ${DISPLAY_NAMES}`;
+    return `${prefix} '${parsed.reason}'`;
+  }
   const dns = toDnsName(parsed.domain);
-  if (!dns.ok) return { ok: false, reason: dns.reason };
-  return parsed;
+  if (!dns.ok) return `${prefix} '${dnsNameError(parsed.domain, dns.reason)}'`;
+  return undefined;
 }
 
 /**

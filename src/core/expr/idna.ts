@@ -165,6 +165,11 @@ export function toDnsName(text: string): DnsNameResult {
   return { ok: true, value: out.join('.') + (trailingDot ? '.' : '') };
 }
 
+/** Mixer's `dnsName()` error message (externDNSName), also nested in `email()`'s. */
+export function dnsNameError(text: string, reason: string): string {
+  return `error converting '${text}' to dns name: '${reason}'`;
+}
+
 function isPlainAscii(s: string): boolean {
   for (let i = 0; i < s.length; i++) {
     if (s.charCodeAt(i) >= 0x80) return false;

@@ -6,8 +6,9 @@ function parseIPv4(s: string): Uint8Array | undefined {
   const out = new Uint8Array(4);
   for (let i = 0; i < 4; i++) {
     const p = parts[i]!;
-    // Go 1.13 (Mixer 1.4) reads each part as decimal, leading zeros included ("010" is 10).
-    if (!/^[0-9]{1,8}$/.test(p)) return undefined;
+    // Go 1.13 (Mixer 1.4) reads each part as decimal, leading zeros included ("010" is 10), and
+    // only the value is bounded, so any number of leading zeros is fine.
+    if (!/^[0-9]+$/.test(p)) return undefined;
     const n = Number(p);
     if (n > 0xff) return undefined;
     out[i] = n;
@@ -39,8 +40,9 @@ function parseIPv6(s: string): Uint8Array | undefined {
       p = s.length;
       break;
     }
-    if (m[0].length > 4) return undefined;
+    // As for IPv4 parts, Go bounds the group's value, not its length: "00001" is a valid group.
     const n = parseInt(m[0], 16);
+    if (n > 0xffff) return undefined;
     ip[i] = n >> 8;
     ip[i + 1] = n & 0xff;
     i += 2;

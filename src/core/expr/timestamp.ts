@@ -4,8 +4,10 @@ import { Timestamp } from '../attributes/value.js';
 export const RFC3339_LAYOUT = '2006-01-02T15:04:05Z07:00';
 
 // Go accepts a fractional second after the seconds even though the layout has none; Go 1.13 only
-// after a '.'. The 'T' and 'Z' are layout literals and therefore case-sensitive.
-const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?(?:(Z)|([+-])(\d{2}):(\d{2}))$/;
+// after a '.'. The 'T' and 'Z' are layout literals and therefore case-sensitive. The hour is the
+// layout's "15", which Go reads as one or two digits ("T1:04:05Z" parses); every other field is
+// fixed-width.
+const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})T(\d{1,2}):(\d{2}):(\d{2})(?:\.(\d+))?(?:(Z)|([+-])(\d{2}):(\d{2}))$/;
 
 function isLeap(y: number): boolean {
   return (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0;
@@ -35,9 +37,9 @@ export function parseRfc3339(s: string): Timestamp | undefined {
   if (hour > 23 || minute > 59 || second > 59) return undefined;
   let offset = 0;
   if (m[8] === undefined) {
+    // Go 1.13 (Mixer 1.4) does not range-check the offset: "+24:00" and "+01:75" are accepted.
     const oh = Number(m[10]);
     const om = Number(m[11]);
-    if (oh > 23 || om > 59) return undefined;
     offset = (oh * 3600 + om * 60) * (m[9] === '-' ? -1 : 1);
   }
   // Digits past nanosecond precision are dropped, as Go does.
