@@ -330,7 +330,7 @@ class Translator {
       case 'p':
       case 'P': {
         const set: ClassSet = { ranges: [], props: [] };
-        this.classEscape(set);
+        this.classEscape(set, flags.i);
         return this.emitClass(set, false, flags);
       }
       default:
@@ -377,14 +377,14 @@ class Translator {
   }
 
   /** `\d \D \s \S \w \W \pX \p{Name} \PX \P{Name} \p{^Name}` into `set`. */
-  private classEscape(set: ClassSet): void {
+  private classEscape(set: ClassSet, folded: boolean): void {
     const start = this.pos;
     const c = this.src[this.pos + 1]!;
     this.pos += 2;
     const perl: Readonly<Record<string, readonly Range[]>> = { d: DIGIT, s: SPACE, w: WORD };
     const lower = c.toLowerCase();
     if (perl[lower] !== undefined) {
-      set.ranges.push(...(c === lower ? perl[lower] : complement(perl[lower])));
+      set.ranges.push(...(c === lower ? perl[lower] : negatedClass(perl[lower], folded)));
       return;
     }
     let name: string;
@@ -443,13 +443,13 @@ class Translator {
           const neg = raw.startsWith('^');
           const ranges = POSIX[neg ? raw.slice(1) : raw];
           if (ranges === undefined) throw new Re2Error('invalid character class range', shown);
-          set.ranges.push(...(neg ? complement(ranges) : ranges));
+          set.ranges.push(...(neg ? negatedClass(ranges, flags.i) : ranges));
           this.pos = close + 2;
           continue;
         }
       }
       if (c === '\\' && /^[dDsSwWpP]$/.test(this.src[this.pos + 1] ?? '')) {
-        this.classEscape(set);
+        this.classEscape(set, flags.i);
         continue;
       }
       const rangeStart = this.pos;
@@ -493,6 +493,16 @@ class Translator {
     if (folded) this.sawFolded = true;
     else this.sawUnfolded = true;
   }
+}
+
+/**
+ * A negated Perl or POSIX class (`\W`, `[[:^lower:]]`). Under `(?i)` RE2 case-folds the class before
+ * negating it, so `(?i)\W` excludes 'ſ' and 'K' (which fold to 's' and 'k') and `(?i)[[:^lower:]]`
+ * excludes 'A'–'Z'. Negating first would keep them, and case-insensitive matching would then let 's'
+ * or 'a' match through them.
+ */
+function negatedClass(ranges: readonly Range[], folded: boolean): Range[] {
+  return complement(folded ? foldRanges(ranges) : ranges);
 }
 
 function foldRanges(ranges: readonly Range[]): Range[] {
