@@ -49,6 +49,12 @@ export interface InstanceSpec {
 export interface MetricInstance {
   readonly spec: InstanceSpec;
   readonly value: AttributeValue | null;
+  /**
+   * The exact INT64 value when it was a bigint (past 2^53 − 1) and `value` holds its rounding;
+   * undefined otherwise. For sinks whose wire type is an integer (Circonus `l`/`L`, as cgm sends
+   * Go int64/uint64), where the nearest double would be a different, even out-of-range, number.
+   */
+  readonly int64Value?: bigint | undefined;
   readonly dimensions: readonly AttributeValue[];
   readonly monitoredResourceType: string;
   readonly monitoredResourceDimensions: readonly AttributeValue[];

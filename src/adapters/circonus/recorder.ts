@@ -161,16 +161,21 @@ export class InstanceRecorder {
     }
     if (s === undefined) return 'name_too_long';
     const n = v as number;
+    // An INT64 past 2^53 arrives rounded in `value`; `L` and `l` are integers on the wire (cgm
+    // sends Go uint64/int64 exactly), so they take the exact one.
+    const exact = inst.int64Value;
     switch (apply) {
       case 'one':
         s.addCount(1);
         break;
       case 'add':
-        if (this.plan.mode === 'count') s.addCount(Math.trunc(n));
-        else s.addSum(n);
+        if (this.plan.mode !== 'count') s.addSum(n);
+        else if (exact !== undefined) s.addCountExact(exact);
+        else s.addCount(Math.trunc(n));
         break;
       case 'set':
-        s.set(n);
+        if (exact !== undefined && this.plan.type === 'l') s.setExact(exact);
+        else s.set(n);
         break;
       case 'set-seconds':
         s.set(n / 1e9);

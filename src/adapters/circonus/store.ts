@@ -19,7 +19,7 @@ const MAX_SAFE = Number.MAX_SAFE_INTEGER;
 
 export class Series implements CirconusSample {
   private num = 0;
-  /** Set once a `count` passes 2^53−1, from then on the exact value. */
+  /** Set once a `count` passes 2^53−1, from then on the exact value; for `last`, an exact int64 past 2^53. */
   private big: bigint | undefined;
   private readonly hist: Circllhist | undefined;
   /** Bytes of this series' member in the last payload encoded, −1 before; what `trim` weighs. */
@@ -57,6 +57,11 @@ export class Series implements CirconusSample {
     this.big = s > U64_MAX ? U64_MAX : s;
   }
 
+  /** `count`: adds a non-negative integer given exactly (an INT64 past 2^53). */
+  addCountExact(n: bigint): void {
+    this.addBig(n);
+  }
+
   private addBig(n: bigint): void {
     const s = (this.big ?? BigInt(this.num)) + n;
     this.big = s > U64_MAX ? U64_MAX : s;
@@ -70,6 +75,16 @@ export class Series implements CirconusSample {
   /** `last`: replaces the value. */
   set(x: number): void {
     this.num = x;
+    this.big = undefined;
+  }
+
+  /**
+   * `last`: replaces the value with an int64 given exactly: an `l` gauge past 2^53 goes out as
+   * that integer, where its nearest double could even be 2^63, outside int64.
+   */
+  setExact(x: bigint): void {
+    this.num = Number(x);
+    this.big = x;
   }
 
   /** `histogram`: records a double. */
@@ -95,6 +110,7 @@ export class Series implements CirconusSample {
       case 'last':
         // Last value wins: the newer interval recorded at least one value, and it is the latest.
         this.num = newer.num;
+        this.big = newer.big;
         return;
       case 'histogram':
         (this.hist as Circllhist).merge(newer.hist as Circllhist);

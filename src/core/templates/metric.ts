@@ -55,17 +55,23 @@ export class MetricInstanceBuilder {
       mrdValues = out;
     }
     let value: AttributeValue | null = null;
+    let int64Value: bigint | undefined;
     if (this.value !== undefined) {
       value = this.value.evaluate(bag);
-      // An INT64 past 2^53 − 1 (a bigint, see int64.ts) becomes the nearest double here: every
-      // sink takes sample values as floats (Prometheus, StatsD, Circonus, as Mixer's adapters did
-      // with float64), so exactness ends at the value. Dimensions keep the exact value: their text
-      // is a label.
-      if (typeof value === 'bigint') value = int64ToDouble(value);
+      // An INT64 past 2^53 − 1 (a bigint, see int64.ts) becomes the nearest double here: the
+      // float sinks (Prometheus, StatsD, Circonus histograms) take sample values as float64, as
+      // Mixer's adapters did. The exact value rides along for integer wire types (Circonus `l`
+      // and `L`, which Mixer's cgm sent as exact Go integers). Dimensions keep the exact value:
+      // their text is a label.
+      if (typeof value === 'bigint') {
+        int64Value = value;
+        value = int64ToDouble(value);
+      }
     }
     return {
       spec: this.spec,
       value,
+      int64Value,
       dimensions,
       monitoredResourceType: this.monitoredResourceType === undefined ? '' : (this.monitoredResourceType.evaluate(bag) as string),
       monitoredResourceDimensions: mrdValues,
