@@ -146,7 +146,13 @@ export class InstanceRecorder {
   record(inst: MetricInstance, store: SeriesStore, maxSeries: number): RecordOutcome {
     const apply = this.plan.apply;
     const v = inst.value;
-    if (apply !== 'one' && (typeof v !== 'number' || !Number.isFinite(v) || (apply === 'add' && v < 0))) return 'invalid_value';
+    if (apply !== 'one') {
+      if (typeof v !== 'number') return 'invalid_value';
+      // Non-finite counters and gauges cannot be encoded (Go's encoder fails the whole flush on
+      // one); a histogram holds NaN and ±Infinity in its NaN bin, as cgm and libcircllhist do.
+      if (!Number.isFinite(v) && apply !== 'hist' && apply !== 'hist-ns') return 'invalid_value';
+      if (apply === 'add' && v < 0) return 'invalid_value';
+    }
     const leaf = this.leafFor(inst.dimensions, store, maxSeries);
     let s: Series | undefined;
     let overflow: boolean;
@@ -182,6 +188,7 @@ export class InstanceRecorder {
         break;
       case 'hist-ns':
         // Nanoseconds at scale −9 is the exact value in seconds, as cgm's RecordDuration.
+        // Anything else (beyond int64 ns, or non-finite) goes in as a double: the NaN bin for NaN/±Inf.
         if (n > -INT64_BOUND && n < INT64_BOUND) s.insertIntScale(Math.trunc(n), -9);
         else s.insert(n / 1e9);
         break;

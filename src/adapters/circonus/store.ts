@@ -67,9 +67,13 @@ export class Series implements CirconusSample {
     this.big = s > U64_MAX ? U64_MAX : s;
   }
 
-  /** `sum`: adds a double. */
+  /**
+   * `sum`: adds a non-negative double, saturating at the largest double as `count` saturates at
+   * 2^64−1: an Infinity cannot be encoded, and would take the whole payload down with it.
+   */
   addSum(x: number): void {
-    this.num += x;
+    const s = this.num + x;
+    this.num = s === Number.POSITIVE_INFINITY ? Number.MAX_VALUE : s;
   }
 
   /** `last`: replaces the value. */
@@ -105,7 +109,7 @@ export class Series implements CirconusSample {
         else this.addCount(newer.num);
         return;
       case 'sum':
-        this.num += newer.num;
+        this.addSum(newer.num);
         return;
       case 'last':
         // Last value wins: the newer interval recorded at least one value, and it is the latest.

@@ -78,6 +78,24 @@ describe('circonus handler recording', () => {
     expect(lastPayload()).toEqual({ 'cost.instance.istio-system': { n: 0.75 } });
   });
 
+  it('saturates a DOUBLE counter at the largest double instead of losing the whole flush to an Infinity', async () => {
+    const cost = spec('cost.instance.istio-system', ValueType.DOUBLE);
+    const { handler, env } = await startHandler(
+      params([
+        { name: cost.name, type: 'COUNTER' },
+        { name: REQUEST_BYTES.name, type: 'COUNTER' },
+      ]),
+      [cost, REQUEST_BYTES],
+    );
+    handler.handleMetrics([instance(cost, 1.5e308), instance(cost, 1.5e308), instance(REQUEST_BYTES, 7, { destination_service: 'a' })]);
+    await handler.flush(neverAborted());
+    expect(lastPayload()).toEqual({
+      'cost.instance.istio-system': { n: Number.MAX_VALUE },
+      'requestsize.instance.istio-system{destination_service=a}': { L: 7 },
+    });
+    expect(env.event(CIRCONUS_EVENTS.droppedSeries)).toBe(0);
+  });
+
   it('keeps the last gauge value of the interval, typed by the value', async () => {
     const rtt = spec('rtt.instance.istio-system', ValueType.DURATION);
     const load = spec('load.instance.istio-system', ValueType.DOUBLE);
@@ -134,6 +152,23 @@ describe('circonus handler recording', () => {
       'size.instance.istio-system': { h: ['H[1.0e+03]=2'] },
     });
     expect(expected.toBvs()).toEqual(['H[1.5e-03]=2', 'H[3.0e-01]=1', 'H[9.9e+05]=1']);
+  });
+
+  it('records NaN and ±Infinity of a distribution in the NaN bin, as cgm and libcircllhist do', async () => {
+    const lat = spec('lat.instance.istio-system', ValueType.DOUBLE);
+    const { handler, env } = await startHandler(params([{ name: lat.name, type: 'DISTRIBUTION' }]), [lat]);
+    // A histogram can carry them (the NaN bin, `H[NaN]`): unlike a gauge, nothing fails to encode.
+    const result = handler.handleMetrics([
+      instance(lat, Number.NaN),
+      instance(lat, Number.POSITIVE_INFINITY),
+      instance(lat, Number.NEGATIVE_INFINITY),
+      instance(lat, 1e128),
+      instance(lat, 0.25),
+    ]);
+    expect(result).toBeUndefined();
+    expect(env.event(CIRCONUS_EVENTS.instancesInvalidValue)).toBe(0);
+    await handler.flush(neverAborted());
+    expect(lastPayload()).toEqual({ 'lat.instance.istio-system': { h: ['H[NaN]=4', 'H[2.5e-01]=1'] } });
   });
 
   it('makes one stream-tagged series per distinct dimension set, stringified per static type', async () => {
