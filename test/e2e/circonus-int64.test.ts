@@ -2,10 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { type AttributeSet, buildReport, int, str } from '../../src/client/compressor.js';
 import { startTrapServer } from '../adapters/circonus/support/trap-server.js';
 import { startTelemux } from '../support/harness.js';
-
-const P53_1 = 9007199254740993n;
-const MAX = 9223372036854775807n;
-const MIN = -9223372036854775808n;
+import { INT64_MAX as MAX, INT64_MIN as MIN, P53_1 } from '../support/int64-arbitrary.js';
 
 function config(url: string): string {
   return `

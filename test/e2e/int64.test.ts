@@ -1,13 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AttributeSet, buildReport, dur, int, str } from '../../src/client/compressor.js';
 import { startTelemux, type Running } from '../support/harness.js';
+import { INT64_MAX as MAX, INT64_MIN as MIN, P53, P53_1 } from '../support/int64-arbitrary.js';
 import { sampleOf } from '../support/prom-text.js';
-
-// 2^53 + 1, the first integer a double cannot hold (as a double it is 2^53), and int64's ends.
-const P53_1 = 9007199254740993n;
-const P53 = 9007199254740992n;
-const MAX = 9223372036854775807n;
-const MIN = -9223372036854775808n;
 
 /** INT64 attributes through expressions into labels, matches and values. */
 const CONFIG = `

@@ -1,9 +1,15 @@
 import fc from 'fast-check';
 import { int64FromBigInt, type Int64 } from '../../src/core/attributes/int64.js';
 
-const MIN = -(2n ** 63n);
-const MAX = 2n ** 63n - 1n;
-const SAFE = 2n ** 53n;
+/** int64's ends, and around 2^53: 2^53 + 1 is the first integer a double cannot hold (it rounds to 2^53). */
+export const INT64_MIN = -9223372036854775808n;
+export const INT64_MAX = 9223372036854775807n;
+export const P53 = 9007199254740992n;
+export const P53_1 = 9007199254740993n;
+
+const MIN = INT64_MIN;
+const MAX = INT64_MAX;
+const SAFE = P53;
 
 /**
  * INT64 attribute values over the whole int64 range, in their canonical form (a number when a safe

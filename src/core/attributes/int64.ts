@@ -26,16 +26,3 @@ export function addInt64(a: Int64, b: Int64): Int64 {
   }
   return int64FromBigInt(BigInt.asIntN(64, BigInt(a) + BigInt(b)));
 }
-
-/** Go's `strconv.FormatInt(v, 10)`. */
-export function formatInt64(v: Int64): string {
-  return typeof v === 'number' ? String(v) : v.toString();
-}
-
-/**
- * The nearest double: for metric sample values only, which every sink (Prometheus, StatsD,
- * Circonus) takes as a float64 anyway, as Mixer's adapters did.
- */
-export function int64ToDouble(v: Int64): number {
-  return typeof v === 'number' ? v : Number(v);
-}

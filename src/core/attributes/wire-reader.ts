@@ -66,12 +66,12 @@ export class WireReader {
     return (n >>> 1) ^ -(n & 1);
   }
 
-  /**
-   * A varint read as a signed 64-bit integer, returned as the nearest double (exact within 2^53):
-   * for fields whose valid values are small (semantics, timestamp seconds). INT64 attribute
-   * values use int64Exact.
-   */
-  int64(): number {
+  /** The low and high 32 bits (unsigned) of the last varint read by `varint64`. */
+  private lo = 0;
+  private hi = 0;
+
+  /** Reads a varint's 64 bits into `lo` and `hi`; the int64 readers differ only in how they convert them. */
+  private varint64(): void {
     const buf = this.buf;
     let pos = this.pos;
     let lo = 0;
@@ -93,14 +93,25 @@ export class WireReader {
       if (shift >= 70) throw new MalformedError('varint longer than 10 bytes');
     }
     this.pos = pos;
-    lo >>>= 0;
+    this.lo = lo >>> 0;
+    this.hi = hi >>> 0;
+  }
+
+  /**
+   * A varint read as a signed 64-bit integer, returned as the nearest double (exact within 2^53):
+   * for fields whose valid values are small (semantics, timestamp seconds). INT64 attribute
+   * values use int64Exact.
+   */
+  int64(): number {
+    this.varint64();
+    const { lo, hi } = this;
     if (hi & 0x80000000) {
       // Two's complement negative: negate the 64-bit value.
       const nlo = (~lo + 1) >>> 0;
       const nhi = (~hi + (nlo === 0 ? 1 : 0)) >>> 0;
       return -(nhi * 4294967296 + nlo);
     }
-    return (hi >>> 0) * 4294967296 + lo;
+    return hi * 4294967296 + lo;
   }
 
   /**
@@ -109,28 +120,8 @@ export class WireReader {
    * INT64 attribute values here; small ones are read inline by the decoder's fast path.
    */
   int64Exact(): Int64 {
-    const buf = this.buf;
-    let pos = this.pos;
-    let lo = 0;
-    let hi = 0;
-    let shift = 0;
-    for (;;) {
-      if (pos >= this.end) throw new MalformedError('truncated varint');
-      const b = buf[pos++]!;
-      if (shift < 28) {
-        lo |= (b & 0x7f) << shift;
-      } else if (shift === 28) {
-        lo |= (b & 0x0f) << 28;
-        hi |= (b & 0x7f) >>> 4;
-      } else if (shift < 64) {
-        hi |= (b & 0x7f) << (shift - 32);
-      }
-      if (b < 0x80) break;
-      shift += 7;
-      if (shift >= 70) throw new MalformedError('varint longer than 10 bytes');
-    }
-    this.pos = pos;
-    lo >>>= 0;
+    this.varint64();
+    const { lo, hi } = this;
     if (hi & 0x80000000) {
       const nlo = (~lo + 1) >>> 0;
       const nhi = (~hi + (nlo === 0 ? 1 : 0)) >>> 0;
@@ -139,7 +130,7 @@ export class WireReader {
     } else if (hi < 0x200000) {
       return hi * 4294967296 + lo;
     }
-    return BigInt.asIntN(64, (BigInt(hi >>> 0) << 32n) | BigInt(lo));
+    return BigInt.asIntN(64, (BigInt(hi) << 32n) | BigInt(lo));
   }
 
   bool(): boolean {

@@ -264,9 +264,15 @@ function handlerParams(r: Resource, report: Report): { params: unknown; paramsPa
   return { params: reader.raw('params') ?? {}, paramsPath: reader.pathOf('params') };
 }
 
-/** The `kind` of an old-style resource, which names its adapter or template. */
-function kindPath(r: Resource): ConfigPath {
-  return [...r.specPath.slice(0, -1), 'kind'];
+/**
+ * The template or adapter a resource names, and where: its old-style `kind` (spec §5.5), else
+ * `compiled` (`compiledTemplate`, `compiledAdapter`), else `outOfProcess` (`template`, `adapter`),
+ * which names an out-of-process one.
+ */
+function namedPlugin(r: Resource, reader: SpecReader, compiled: string, outOfProcess: string): { name: string | undefined; path: ConfigPath; outOfProcess: boolean } {
+  if (r.oldStyle !== undefined) return { name: r.oldStyle, path: [...r.specPath.slice(0, -1), 'kind'], outOfProcess: false };
+  const field = reader.keyOf(compiled) ? compiled : outOfProcess;
+  return { name: reader.string(field), path: reader.pathOf(field), outOfProcess: field === outOfProcess };
 }
 
 /**
@@ -274,31 +280,26 @@ function kindPath(r: Resource): ConfigPath {
  * old-style `kind: metric`. Undefined for any other template (reported).
  */
 function metricParams(r: Resource, report: Report, warn: Report): { raw: unknown; path: ConfigPath } | undefined {
-  if (r.oldStyle !== undefined) {
-    if (r.oldStyle === METRIC_TEMPLATE) return { raw: r.spec, path: r.specPath };
-    warn(kindPath(r), `template '${r.oldStyle}' is not supported by Telemux; instance '${r.fqn}' is ignored`, 'CFG_UNSUPPORTED');
-    return undefined;
-  }
   const reader = new SpecReader(r.spec, r.specPath, report);
-  reader.rejectUnknown(['name', 'compiled_template', 'template', 'params', 'attribute_bindings'], 'an instance');
-  const template = reader.string('compiled_template') ?? reader.string('template');
-  if (template === undefined) {
+  if (r.oldStyle === undefined) reader.rejectUnknown(['name', 'compiled_template', 'template', 'params', 'attribute_bindings'], 'an instance');
+  const template = namedPlugin(r, reader, 'compiled_template', 'template');
+  if (template.name === undefined) {
     report(r.specPath, "missing 'compiledTemplate' (Telemux supports 'metric')", 'CFG_FIELD');
     return undefined;
   }
-  if (template !== METRIC_TEMPLATE) {
-    const outOfProcess = reader.keyOf('compiled_template') === undefined;
-    if (MIXER_TEMPLATES.has(template)) {
-      warn(reader.pathOf(reader.keyOf('compiled_template') ? 'compiled_template' : 'template'), `template '${template}' is not supported by Telemux; instance '${r.fqn}' is ignored`, 'CFG_UNSUPPORTED');
-    } else if (outOfProcess) {
+  if (template.name !== METRIC_TEMPLATE) {
+    if (MIXER_TEMPLATES.has(template.name)) {
+      warn(template.path, `template '${template.name}' is not supported by Telemux; instance '${r.fqn}' is ignored`, 'CFG_UNSUPPORTED');
+    } else if (template.outOfProcess) {
       // `template` names a `kind: template` descriptor of an out-of-process adapter, a Mixer
       // feature Telemux leaves out like those descriptors: a full Mixer config must still load.
-      warn(reader.pathOf('template'), `out-of-process template '${template}' is not supported by Telemux; instance '${r.fqn}' is ignored`, 'CFG_UNSUPPORTED');
+      warn(template.path, `out-of-process template '${template.name}' is not supported by Telemux; instance '${r.fqn}' is ignored`, 'CFG_UNSUPPORTED');
     } else {
-      report(reader.pathOf(reader.keyOf('compiled_template') ? 'compiled_template' : 'template'), `unknown template '${template}' (Telemux supports 'metric')`, 'CFG_UNKNOWN_TEMPLATE');
+      report(template.path, `unknown template '${template.name}' (Telemux supports 'metric')`, 'CFG_UNKNOWN_TEMPLATE');
     }
     return undefined;
   }
+  if (r.oldStyle !== undefined) return { raw: r.spec, path: r.specPath };
   return { raw: reader.raw('params') ?? {}, path: reader.pathOf('params') };
 }
 
@@ -350,14 +351,7 @@ function compileInstance(r: Resource, compile: ExprCompiler, report: Report, war
 }
 
 function resolveAdapter(r: Resource, adapters: ReadonlyMap<string, AnyAdapter>, report: Report, warn: Report): AnyAdapter | undefined {
-  if (r.oldStyle !== undefined) {
-    const adapter = adapters.get(r.oldStyle);
-    if (!adapter) warn(kindPath(r), `adapter '${r.oldStyle}' is not supported by Telemux; handler '${r.fqn}' and the rule actions using it are ignored`, 'CFG_UNSUPPORTED');
-    return adapter;
-  }
-  const reader = new SpecReader(r.spec, r.specPath, report);
-  const field = reader.keyOf('compiled_adapter') ? 'compiled_adapter' : 'adapter';
-  const name = reader.string(field);
+  const { name, path, outOfProcess } = namedPlugin(r, new SpecReader(r.spec, r.specPath, report), 'compiled_adapter', 'adapter');
   if (name === undefined) {
     report(r.specPath, `missing 'compiledAdapter' (one of ${[...adapters.keys()].join(', ')})`, 'CFG_FIELD');
     return undefined;
@@ -365,13 +359,13 @@ function resolveAdapter(r: Resource, adapters: ReadonlyMap<string, AnyAdapter>, 
   const adapter = adapters.get(name);
   if (adapter) return adapter;
   if (MIXER_ADAPTERS.has(name)) {
-    warn(reader.pathOf(field), `adapter '${name}' is not supported by Telemux; handler '${r.fqn}' and the rule actions using it are ignored`, 'CFG_UNSUPPORTED');
-  } else if (field === 'adapter') {
+    warn(path, `adapter '${name}' is not supported by Telemux; handler '${r.fqn}' and the rule actions using it are ignored`, 'CFG_UNSUPPORTED');
+  } else if (outOfProcess) {
     // `adapter` (with `connection`) names an out-of-process adapter, reached over gRPC by Mixer;
     // only `compiledAdapter` names one of Telemux's, so a typo there stays an error.
-    warn(reader.pathOf(field), `out-of-process adapter '${name}' is not supported by Telemux; handler '${r.fqn}' and the rule actions using it are ignored`, 'CFG_UNSUPPORTED');
+    warn(path, `out-of-process adapter '${name}' is not supported by Telemux; handler '${r.fqn}' and the rule actions using it are ignored`, 'CFG_UNSUPPORTED');
   } else {
-    report(reader.pathOf(field), `unknown adapter '${name}'${suggest(name, [...adapters.keys()])} (available: ${[...adapters.keys()].join(', ')})`, 'CFG_UNKNOWN_ADAPTER');
+    report(path, `unknown adapter '${name}'${suggest(name, [...adapters.keys()])} (available: ${[...adapters.keys()].join(', ')})`, 'CFG_UNKNOWN_ADAPTER');
   }
   return undefined;
 }

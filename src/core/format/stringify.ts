@@ -1,5 +1,4 @@
 import { Timestamp, type AttributeValue, type StringMap } from '../attributes/value.js';
-import { formatInt64 } from '../attributes/int64.js';
 import { ValueType } from '../attributes/value-type.js';
 import { formatGoDuration } from './go-duration.js';
 import { formatGoFloatF, formatGoFloatG, formatGoInt } from './go-float.js';
@@ -51,7 +50,7 @@ function stringifyByShape(v: AttributeValue | null): string {
   if (v === null || v === undefined) return '';
   if (typeof v === 'string') return v;
   if (typeof v === 'number') return Number.isInteger(v) ? formatGoInt(v) : formatGoFloatF(v);
-  if (typeof v === 'bigint') return formatInt64(v);
+  if (typeof v === 'bigint') return v.toString(); // an INT64 past 2^53 (int64.ts): exact decimal, as Go's FormatInt
   if (typeof v === 'boolean') return v ? 'true' : 'false';
   if (v instanceof Timestamp) return formatTimestampLabel(v);
   if (v instanceof Uint8Array) return formatIp(v);
@@ -92,7 +91,7 @@ function goValueByShape(v: AttributeValue | null): string {
   if (v === null || v === undefined) return '<nil>';
   if (typeof v === 'string') return v;
   if (typeof v === 'number') return Number.isInteger(v) ? formatGoInt(v) : formatGoFloatG(v);
-  if (typeof v === 'bigint') return formatInt64(v);
+  if (typeof v === 'bigint') return v.toString();
   if (typeof v === 'boolean') return v ? 'true' : 'false';
   if (v instanceof Timestamp) return formatGoTime(v);
   if (v instanceof Uint8Array) return `[${v.join(' ')}]`;

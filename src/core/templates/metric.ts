@@ -1,6 +1,5 @@
 import type { InstanceSpec, MetricInstance } from '../adapter.js';
 import type { AttributeBag } from '../attributes/bag.js';
-import { int64ToDouble } from '../attributes/int64.js';
 import type { AttributeValue } from '../attributes/value.js';
 import type { CompiledExpression } from '../expr/index.js';
 
@@ -65,7 +64,7 @@ export class MetricInstanceBuilder {
       // their text is a label.
       if (typeof value === 'bigint') {
         int64Value = value;
-        value = int64ToDouble(value);
+        value = Number(value);
       }
     }
     return {

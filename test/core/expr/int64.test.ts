@@ -1,15 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { ValueType } from '../../../src/core/attributes/value-type.js';
+import { INT64_MAX as MAX, INT64_MIN as MIN, P53, P53_1 } from '../../support/int64-arbitrary.js';
 import { evaluate, manifestOf } from './helpers.js';
 
 const { INT64, STRING } = ValueType;
 const manifest = manifestOf({ ai: INT64, bi: INT64, as: STRING });
-
-const MAX = 9223372036854775807n;
-const MIN = -9223372036854775808n;
-// 2^53 + 1: the first integer a double cannot hold (it rounds to 2^53).
-const P53_1 = 9007199254740993n;
-const P53 = 9007199254740992n;
 
 describe('INT64 values past 2^53 in expressions, exact as Go int64', () => {
   it('reads integer literals exactly, up to int64 max', () => {
