@@ -13,7 +13,7 @@ import type { ErrorCode } from '../errors.js';
 import { renderExpr, type CallNode, type ExprNode, type LiteralNode, type Span, type VariableNode } from './ast.js';
 import { parseGoDuration } from './duration.js';
 import { CALLABLE_FUNCTION_NAMES, FUNCTIONS } from './functions.js';
-import { compileRe2 } from './re2.js';
+import { compileRe2, type Re2Matcher } from './re2.js';
 import { suggestName } from './suggest.js';
 
 export interface TypedConstant {
@@ -42,7 +42,7 @@ export interface TypedCall {
   /** The template type (the operand type of `==`, `<`, `+`, `|`, …); UNSPECIFIED when none. */
   readonly operandType: ValueType;
   /** For `"literal".matches(x)`: the pattern, compiled once here. */
-  readonly pattern?: RegExp;
+  readonly pattern?: Re2Matcher;
   readonly span: Span;
 }
 
@@ -227,7 +227,7 @@ class Checker {
       return failed;
     }
 
-    let pattern: RegExp | undefined;
+    let pattern: Re2Matcher | undefined;
     if (sig.name === 'matches' && target?.kind === 'constant' && typeof target.value === 'string') {
       // RE2 rejects what JS would accept (backreferences, lookaround): catch it here, at config time.
       const compiled = compileRe2(target.value);

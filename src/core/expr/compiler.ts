@@ -14,7 +14,7 @@ import { checkEmail, emailEqual } from './email.js';
 import { ExprEvalError } from './eval-error.js';
 import { dnsNameEqual, dnsNameError, toDnsName } from './idna.js';
 import { ipEqual, parseIp } from './ip.js';
-import { compileRe2 } from './re2.js';
+import { Re2Matcher, compileRe2 } from './re2.js';
 import { compareUtf8, globMatch, toLowerGo, utf8ByteLength } from './strings.js';
 import { parseRfc3339, RFC3339_LAYOUT } from './timestamp.js';
 import { checkUri, uriEqual } from './uri.js';
@@ -376,7 +376,7 @@ function matches(expr: TypedCall, target: Compiled, subject: Compiled): Compiled
   const s = subject.ev;
   const known = expr.pattern ?? (target.constant === undefined ? undefined : compileRe2(target.constant.value as string));
   if (known !== undefined) {
-    if (known instanceof RegExp) return present((bag) => known.test(s(bag) as string));
+    if (known instanceof Re2Matcher) return present((bag) => known.test(s(bag) as string));
     if (known.ok) {
       const re = known.regexp;
       return present((bag) => re.test(s(bag) as string));
@@ -390,7 +390,7 @@ function matches(expr: TypedCall, target: Compiled, subject: Compiled): Compiled
     });
   }
   const t = target.ev;
-  const cache = new Map<string, RegExp | string>();
+  const cache = new Map<string, Re2Matcher | string>();
   return present((bag) => {
     const p = t(bag) as string;
     const str = s(bag) as string;
