@@ -6,6 +6,7 @@
  * shared by all timers), so recording into a known series allocates nothing and hashes nothing.
  * The handler finds slots through its name cache; the by-name methods serve carry-over and tests.
  */
+import { gaugeLineCount } from './line.js';
 import { SeriesTable, TimerTable, type SeriesTableView, type TimerTableView } from './series-table.js';
 
 /** What a drained aggregator hands to a flush: read only, in first-seen order per namespace. */
@@ -73,9 +74,12 @@ export class StatsdAggregator implements AggregateSnapshot {
     return this.counters.size + this.gauges.size + this.timers.size;
   }
 
-  /** Lines the next flush will produce (before packing). */
+  /**
+   * Lines the next flush will write, as the server receives them. Walks the gauges (a negative
+   * one is two lines), so it is for flushes and carry-over, not the Report path.
+   */
   get pendingLines(): number {
-    return this.counters.size + this.gauges.size + this.timers.samples;
+    return this.counters.size + gaugeLines(this.gauges) + this.timers.samples;
   }
 
   /** Forgets a gauge, e.g. one superseded by a newer value already on its way. */
@@ -145,7 +149,8 @@ export class StatsdAggregator implements AggregateSnapshot {
     if (before <= maxLines) return 0;
     let room = Math.max(0, maxLines);
     room = this.counters.keepFirst(room);
-    room = this.gauges.keepFirst(room);
+    // A negative gauge's two lines are kept or dropped together (see encodeGaugeLine).
+    room = this.gauges.keepFirst(room, gaugeLineCount);
     this.timers.keepFirstSamples(room);
     return before - this.pendingLines;
   }
@@ -162,6 +167,12 @@ export class StatsdAggregator implements AggregateSnapshot {
     this.generation++;
     return snapshot;
   }
+}
+
+function gaugeLines(g: SeriesTableView): number {
+  let lines = 0;
+  for (let s = 0; s < g.length; s++) if (g.nameAt(s) !== undefined) lines += gaugeLineCount(g.values[s] as number);
+  return lines;
 }
 
 /** Units of work between two pauses of the stepwise walks. */

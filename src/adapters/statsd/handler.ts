@@ -125,10 +125,6 @@ function nameCacheBound(maxSeries: number): number {
   return Math.max(4096, 2 * maxSeries);
 }
 
-function linesOf(s: AggregateSnapshot): number {
-  return s.counters.size + s.gauges.size + s.timers.samples;
-}
-
 /** How one datagram of a flush is settled (see StatsdHandler.settle); 0 means delivered. */
 const RETRY = 1;
 const UNCONFIRMED = 2;
@@ -367,7 +363,7 @@ export class StatsdHandler implements Handler {
       if (!slicer.runWithinSlice(merge)) await slicer.finish(merge);
       batch = carried.drain();
     }
-    const total = linesOf(batch);
+    const total = batch.pendingLines;
     if (total === 0) return;
     const packer = new DatagramPacker(this.config.flushBytes, batch.series + batch.timers.samples);
     const encode = encodeUnitsInSteps(batch, this.config.samplingRate, packer);

@@ -43,6 +43,11 @@ export function encodeGaugeLine(name: string, value: number): string {
   return `${name}:${formatStatValue(value)}|g`;
 }
 
+/** Lines {@link encodeGaugeLine} writes for `value`: what a gauge costs on the wire and in limits. */
+export function gaugeLineCount(value: number): number {
+  return value < 0 ? 2 : 1;
+}
+
 /** A timer sample; `rateSuffix` comes from formatSampleRateSuffix. */
 export function encodeTimingLine(name: string, value: number, rateSuffix: string): string {
   return `${name}:${formatStatValue(value)}|ms${rateSuffix}`;

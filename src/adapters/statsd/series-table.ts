@@ -34,6 +34,8 @@ export interface TimerTableView {
   valueAt(cell: number): number;
 }
 
+const oneLine = (): number => 1;
+
 const INITIAL_SLOTS = 16;
 const INITIAL_CELLS = 64;
 
@@ -112,15 +114,20 @@ export class SeriesTable extends Slots implements SeriesTableView {
     return slot;
   }
 
-  /** Keeps the first `room` series and returns the room left. */
-  keepFirst(room: number): number {
+  /**
+   * Keeps the first series that fit in `room` lines and returns the room left; `linesOf` gives a
+   * series' lines from its value. Everything from the first series that does not fit is dropped,
+   * so what stays is always the oldest, and nothing after it gets the room left over.
+   */
+  keepFirst(room: number, linesOf: (value: number) => number = oneLine): number {
     for (let s = 0; s < this.names.length; s++) {
       if (this.names[s] === undefined) continue;
-      if (room === 0) {
+      const lines = linesOf(this.values[s] as number);
+      if (lines > room) {
         this.truncate(s);
         return 0;
       }
-      room--;
+      room -= lines;
     }
     return room;
   }

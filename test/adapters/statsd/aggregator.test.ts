@@ -49,12 +49,21 @@ describe('the aggregator', () => {
 
   it('trims the newest lines first: timer samples from the end, then the last series', () => {
     const agg = filled();
-    expect(agg.pendingLines).toBe(16);
-    expect(agg.trimTo(10)).toBe(6);
-    expect(encodeSnapshot(agg.drain(), 1)).toEqual(['c0:1|c', 'c1:2|c', 'g0:0|g\ng0:-4|g', 'g1:5|g', 't0:0|ms', 't0:3|ms', 't0:6|ms', 't0:9|ms', 't1:1|ms', 't1:4|ms']);
+    // The negative gauge is two lines on the wire, and counts as two.
+    expect(agg.pendingLines).toBe(17);
+    expect(agg.trimTo(10)).toBe(7);
+    expect(encodeSnapshot(agg.drain(), 1)).toEqual(['c0:1|c', 'c1:2|c', 'g0:0|g\ng0:-4|g', 'g1:5|g', 't0:0|ms', 't0:3|ms', 't0:6|ms', 't0:9|ms', 't1:1|ms']);
     const small = filled();
-    expect(small.trimTo(3)).toBe(13);
+    expect(small.trimTo(4)).toBe(13);
     expect(encodeSnapshot(small.drain(), 1)).toEqual(['c0:1|c', 'c1:2|c', 'g0:0|g\ng0:-4|g']);
+  });
+
+  it('keeps or drops a negative gauge whole, and drops what came after it too', () => {
+    const agg = filled();
+    // Room for one line after the counters: half the pair would make the server see a bare reset.
+    expect(agg.trimTo(3)).toBe(15);
+    expect(agg.pendingLines).toBe(2);
+    expect(encodeSnapshot(agg.drain(), 1)).toEqual(['c0:1|c', 'c1:2|c']);
   });
 
   it('forgets a deleted gauge, keeping the order of the rest, and records after a trim', () => {

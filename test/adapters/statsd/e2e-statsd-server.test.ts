@@ -156,4 +156,23 @@ describe('the statsd handler feeding a real StatsD server', () => {
     await server.waitFor((t) => t.gauges.get('istio.inflight.neg') !== 10);
     expect(server.totals.gauges.get('istio.inflight.neg')).toBe(-4);
   });
+
+  it('counts the lines the server receives, a negative gauge as its two, when it sends and when it closes', async () => {
+    const { handler, env } = handlerFor(server);
+    await handler.start();
+    const before = server.totals.metricsReceived;
+    const gauges = { 'neg-a': -3, 'pos-b': 7, 'neg-c': -0.5 };
+    handler.handleMetrics(Object.entries(gauges).map(([svc, v]) => instance(inflight, v, { destination_service: svc })));
+    // The core's final flush: nothing sent after it can confirm its datagrams.
+    await handler.flush(neverAborted());
+    await handler.close();
+    const sent = env.events.get(STATSD_EVENTS.linesSent) ?? 0;
+    await server.waitFor((t) => t.metricsReceived - before >= sent);
+    const received = server.totals.metricsReceived - before;
+    expect(received).toBe(5);
+    expect(server.totals.badLines).toBe(0);
+    expect(sent).toBe(received);
+    expect(env.events.get(STATSD_EVENTS.linesUnconfirmedAtClose)).toBe(received);
+    for (const [svc, v] of Object.entries(gauges)) expect(server.totals.gauges.get(`istio.inflight.${svc}`)).toBe(v);
+  });
 });

@@ -254,6 +254,27 @@ describe('the statsd handler', () => {
     expect(transports.lines()).toEqual(['mesh.requests.a.200:2|c', 'mesh.conns.a:3|g', ...[1, 2, 3, 4].map((ms) => `mesh.latency.a:${ms}|ms`)]);
   });
 
+  it('counts a negative gauge it keeps, or drops over max_pending_lines, as the two lines it is on the wire', async () => {
+    const { handler, transports, env } = setup({ maxPendingLines: 3 });
+    await handler.start();
+    transports.fail = new Error('send ECONNREFUSED');
+    handler.handleMetrics([
+      instance(connections, -5, { destination_service: 'a' }),
+      instance(connections, -6, { destination_service: 'b' }),
+      instance(connections, 4, { destination_service: 'c' }),
+    ]);
+    await handler.flush(neverAborted());
+    const warning = env.logger.lines.find((l) => l.msg === 'statsd send failed; lines kept for the next flush');
+    expect(warning?.fields?.lines).toBe(5);
+    expect(event(env, STATSD_EVENTS.linesRequeued)).toBe(5);
+    // Room for a's pair and one more line: b's pair is not split, and c, newer, goes with it.
+    expect(event(env, STATSD_EVENTS.linesDroppedPendingLimit)).toBe(3);
+    transports.fail = undefined;
+    await handler.flush(neverAborted());
+    expect(transports.lines()).toEqual(['mesh.conns.a:0|g', 'mesh.conns.a:-5|g']);
+    expect(event(env, STATSD_EVENTS.linesSent)).toBe(2);
+  });
+
   it('drops what it cannot send at once when max_pending_lines is 0, as Mixer did', async () => {
     const { handler, transports, env } = setup({ maxPendingLines: 0 });
     await handler.start();
@@ -427,10 +448,15 @@ describe('the statsd handler', () => {
     const { handler, transports, env } = setup();
     await handler.start();
     transports.fail = new Error('send ECONNREFUSED');
-    handler.handleMetrics([instance(requests, 1, { destination_service: 'x', response_code: 200 }), instance(duration, 1e6, { destination_service: 'x' })]);
+    handler.handleMetrics([
+      instance(requests, 1, { destination_service: 'x', response_code: 200 }),
+      instance(duration, 1e6, { destination_service: 'x' }),
+      // Two lines: a reset and the value.
+      instance(connections, -1, { destination_service: 'x' }),
+    ]);
     await handler.flush(neverAborted());
     await handler.close();
-    expect(event(env, STATSD_EVENTS.linesDroppedClosed)).toBe(2);
+    expect(event(env, STATSD_EVENTS.linesDroppedClosed)).toBe(4);
     expect(env.logger.lines.some((l) => l.msg === 'statsd handler closed with unsent lines; they are dropped')).toBe(true);
   });
 
