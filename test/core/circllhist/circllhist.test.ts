@@ -299,6 +299,21 @@ describe('quantiles (§7.2)', () => {
     expect(() => build(1).quantile(NaN)).toThrow(RangeError);
   });
 
+  it('computes moment(k) as Σ m^k·c / N^k over non-NaN bins (§7.3, C divides by N^k)', () => {
+    const h = new Circllhist();
+    h.insert(1, 2);
+    h.insert(2);
+    h.insert(NaN, 5);
+    const m1 = binMidpoint({ val: 10, exp: 0 });
+    const m2 = binMidpoint({ val: 20, exp: 0 });
+    expect(h.approxMoment(0)).toBe(3);
+    expect(h.approxMoment(1)).toBe(h.approxMean());
+    expect(h.approxMoment(1)).toBe((m1 * 2 + m2) / 3);
+    expect(h.approxMoment(2)).toBe((m1 * m1 * 2 + m2 * m2) / 9);
+    expect(new Circllhist().approxMoment(2)).toBeNaN();
+    expect(build(NaN).approxMoment(1)).toBeNaN();
+  });
+
   it('reports mean NaN and sum 0 when empty', () => {
     const h = new Circllhist();
     expect(h.approxMean()).toBeNaN();
