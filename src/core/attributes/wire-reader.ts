@@ -1,10 +1,15 @@
 import { TelemuxError } from '../errors.js';
 import type { Int64 } from './int64.js';
 
-/** Protobuf wire types. Groups (3, 4) are obsolete and rejected as malformed. */
+/**
+ * Protobuf wire types. Groups (3, 4) are obsolete, but an unknown field may still be one: it is
+ * skipped, as every protobuf runtime (Mixer's gogo decoder among them) skips it.
+ */
 export const WIRE_VARINT = 0;
 export const WIRE_FIXED64 = 1;
 export const WIRE_LEN = 2;
+export const WIRE_START_GROUP = 3;
+export const WIRE_END_GROUP = 4;
 export const WIRE_FIXED32 = 5;
 
 export class MalformedError extends TelemuxError {
@@ -177,6 +182,18 @@ export class WireReader {
         if (this.pos + 4 > this.end) throw new MalformedError('truncated fixed32');
         this.pos += 4;
         return;
+      case WIRE_START_GROUP: {
+        // Up to the matching end-group tag, counting nested groups (no recursion: depth is the
+        // sender's to choose). Like gogo, the end tag's field number is not compared.
+        let depth = 1;
+        while (depth > 0) {
+          const wt = this.uint32() & 7;
+          if (wt === WIRE_START_GROUP) depth++;
+          else if (wt === WIRE_END_GROUP) depth--;
+          else this.skip(wt);
+        }
+        return;
+      }
       default:
         throw new MalformedError(`invalid wire type ${wireType}`);
     }

@@ -215,3 +215,79 @@ describe('Report decoding of every legal layout', () => {
     expect(() => decodeMaps(w.finish())).toThrow(/attributes\[0\]: attribute index -2 is not defined/);
   });
 });
+
+describe('unknown fields', () => {
+  /** One unknown field of every wire type, the last a group holding a varint and a nested group. */
+  function unknowns(w: BinaryWriter): void {
+    w.uint32((100 << 3) | WireType.Varint).uint64(2n ** 63n);
+    w.uint32((101 << 3) | WireType.Bit64).fixed64(7n);
+    w.uint32((102 << 3) | WireType.LengthDelimited).string('unknown');
+    w.uint32((103 << 3) | WireType.Bit32).fixed32(7);
+    w.uint32((104 << 3) | WireType.StartGroup);
+    w.uint32((1 << 3) | WireType.Varint).uint32(1);
+    w.uint32((2 << 3) | WireType.StartGroup);
+    w.uint32((1 << 3) | WireType.LengthDelimited).string('nested');
+    w.uint32((2 << 3) | WireType.EndGroup);
+    w.uint32((104 << 3) | WireType.EndGroup);
+  }
+
+  /** A Report of one set (request.path, request.headers, request.time), with `junk` written into every message of it. */
+  function report(junk: (w: BinaryWriter) => void): Uint8Array {
+    const el = new BinaryWriter();
+    junk(el);
+    el.uint32((2 << 3) | WireType.LengthDelimited).fork();
+    el.uint32((1 << 3) | WireType.Varint).sint32(17);
+    junk(el);
+    el.uint32((2 << 3) | WireType.Varint).sint32(-1);
+    el.join();
+    el.uint32((9 << 3) | WireType.LengthDelimited).fork();
+    el.uint32((1 << 3) | WireType.Varint).sint32(15);
+    el.uint32((2 << 3) | WireType.LengthDelimited).fork();
+    junk(el);
+    el.uint32((1 << 3) | WireType.LengthDelimited).fork();
+    el.uint32((1 << 3) | WireType.Varint).sint32(86);
+    junk(el);
+    el.uint32((2 << 3) | WireType.Varint).sint32(-2);
+    el.join();
+    el.join();
+    el.join();
+    el.uint32((6 << 3) | WireType.LengthDelimited).fork();
+    el.uint32((1 << 3) | WireType.Varint).sint32(24);
+    el.uint32((2 << 3) | WireType.LengthDelimited).fork();
+    el.uint32((1 << 3) | WireType.Varint).int64(5);
+    junk(el);
+    el.uint32((2 << 3) | WireType.Varint).int32(7);
+    el.join();
+    el.join();
+    junk(el);
+    const w = new BinaryWriter();
+    junk(w);
+    w.uint32((1 << 3) | WireType.LengthDelimited).bytes(el.finish());
+    w.uint32((2 << 3) | WireType.LengthDelimited).string('/p');
+    junk(w);
+    w.uint32((2 << 3) | WireType.LengthDelimited).string('curl');
+    w.uint32((4 << 3) | WireType.Varint).int32(1);
+    junk(w);
+    return w.finish();
+  }
+
+  it('skips unknown fields of every wire type, groups included, in every message of a Report', () => {
+    const expected = [
+      new Map<string, AttributeValue>([
+        ['request.path', '/p'],
+        ['request.headers', new Map([['user-agent', 'curl']])],
+        ['request.time', new Timestamp(5, 7)],
+      ]),
+    ];
+    expect(decodeMaps(report(() => {}))).toEqual(expected);
+    expect(decodeMaps(report(unknowns))).toEqual(expected);
+  });
+
+  it('still rejects an end-group tag without its start, and a group that never ends, as malformed', () => {
+    expect(outcome(() => decodeMaps(report((w) => w.uint32((104 << 3) | WireType.EndGroup))))).toEqual({ error: 'DECODE_MALFORMED' });
+    const open = new BinaryWriter();
+    open.uint32((4 << 3) | WireType.Varint).int32(1);
+    open.uint32((104 << 3) | WireType.StartGroup).uint32((1 << 3) | WireType.Varint).uint32(1);
+    expect(outcome(() => decodeMaps(open.finish()))).toEqual({ error: 'DECODE_MALFORMED' });
+  });
+});
