@@ -610,7 +610,9 @@ export class ReportDecoder {
         return present ? r.bool() : false;
       // Seconds and nanos were read and validated by store.
       case F_TIMESTAMPS:
-        if (!present) return new Timestamp(0, 0);
+        // No value at all is Go's zero time.Time (gogo decodes the entry into new(time.Time)); an
+        // empty value is the Unix epoch.
+        if (!present) return new Timestamp(MIN_TIMESTAMP_SECONDS, 0);
         return materialise ? new Timestamp(this.seconds, this.nanos) : EPOCH;
       case F_DURATIONS:
         if (!present) return 0;

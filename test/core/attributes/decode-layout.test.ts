@@ -291,3 +291,53 @@ describe('unknown fields', () => {
     expect(outcome(() => decodeMaps(open.finish()))).toEqual({ error: 'DECODE_MALFORMED' });
   });
 });
+
+describe('map entries with proto3 defaults left off the wire', () => {
+  /** One INDEPENDENT set made of `entries`, each `[map field, entry bytes]`. */
+  function report(entries: readonly (readonly [number, (w: BinaryWriter) => void])[]): Uint8Array {
+    const el = new BinaryWriter();
+    for (const [field, body] of entries) {
+      el.uint32((field << 3) | WireType.LengthDelimited).fork();
+      body(el);
+      el.join();
+    }
+    const w = new BinaryWriter();
+    w.uint32((1 << 3) | WireType.LengthDelimited).bytes(el.finish());
+    w.uint32((4 << 3) | WireType.Varint).int32(1);
+    return w.finish();
+  }
+  const key = (k: number) => (w: BinaryWriter) => void w.uint32((1 << 3) | WireType.Varint).sint32(k);
+
+  it('reads a missing value as its type default, and a missing key as index 0 (source.ip)', () => {
+    const [bag] = decodeMaps(
+      report([
+        [2, key(17)], // request.path = word 0
+        [3, key(23)], // request.size = 0
+        [5, key(177)], // connection.mtls = false
+        [7, key(29)], // response.duration = 0
+        [9, key(15)], // request.headers = {}
+        [8, (w) => void w.uint32((2 << 3) | WireType.LengthDelimited).bytes(Uint8Array.of(10, 0, 0, 1))], // key 0: source.ip
+      ]),
+    );
+    expect(bag).toEqual(
+      new Map<string, AttributeValue>([
+        ['request.path', GLOBAL_DICTIONARY[0]!],
+        ['request.size', 0],
+        ['connection.mtls', false],
+        ['response.duration', 0],
+        ['request.headers', new Map()],
+        ['source.ip', Uint8Array.of(10, 0, 0, 1)],
+      ]),
+    );
+  });
+
+  it("reads a timestamp entry without a value as Go's zero time.Time (0001-01-01T00:00:00Z), and one with an empty value as the Unix epoch", () => {
+    // gogo decodes the entry into new(time.Time), which only an explicit value overwrites.
+    expect(decodeMaps(report([[6, key(24)]]))[0]!.get('request.time')).toEqual(new Timestamp(-62_135_596_800, 0));
+    const empty = (w: BinaryWriter): void => {
+      key(24)(w);
+      w.uint32((2 << 3) | WireType.LengthDelimited).bytes(new Uint8Array(0));
+    };
+    expect(decodeMaps(report([[6, empty]]))[0]!.get('request.time')).toEqual(new Timestamp(0, 0));
+  });
+});
