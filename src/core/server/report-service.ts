@@ -189,10 +189,11 @@ export class ReportService {
         return refuse(m, call, v.grpcCode, v.details);
       }
       if (!(e instanceof DecodeError)) throw e;
-      const code = e.code === 'DECODE_DICTIONARY_VERSION' ? Status.INTERNAL : Status.INVALID_ARGUMENT;
       m.decodeErrors.inc({ code: e.code });
       this.errorLog.warn('Report rejected', { code: e.code, error: e.message });
-      return refuse(m, call, code, `${e.message} [${e.code}]`);
+      // Mixer's own status, word for word (spec §1.3): clients may match its text.
+      if (e.code === 'DECODE_DICTIONARY_VERSION') return refuse(m, call, Status.INTERNAL, e.message);
+      return refuse(m, call, Status.INVALID_ARGUMENT, `${e.message} [${e.code}]`);
     }
     // Always written, also without tenants: a sidecar must not be able to claim a tenant.
     for (let i = 0; i < bags.length; i++) bags[i]!.values[active.tenantSlot] = admitted.tenant;
