@@ -107,6 +107,7 @@ describe('the Report pipeline with the embedded Istio 1.4 default config', () =>
     const cases: [string, (r: ReportRequest) => void, number, RegExp][] = [
       ['an out-of-range word index', (r) => void (r.attributes[1]!.strings[17] = -99), 3, /^attributes\[1\]: attribute index -99 is not defined in the available dictionaries/],
       ['global_word_count 500', (r) => void (r.globalWordCount = 500), 13, /^inconsistent global dictionary versions used: mixer knows 222 words, caller knows 500$/],
+      ['repeated_attributes_semantics 2', (r) => void (r.repeatedAttributesSemantics = 2), 3, /^unknown repeated_attributes_semantics 2 \(known: DELTA_ENCODING = 0, INDEPENDENT_ENCODING = 1\) \[DECODE_SEMANTICS\]$/],
       ['a wire type that contradicts the manifest', (r) => void (r.attributes[2]!.strings[30] = 92), 3, /^attributes\[2\]: attribute 'response.code' is declared INT64 in the attribute manifest but arrived in the 'strings' map/],
     ];
     for (const [what, mutate, code, message] of cases) {

@@ -234,7 +234,8 @@ export class ReportDecoder {
       } else if (field === 3 && wt === WIRE_VARINT) {
         globalWordCount = r.uint32();
       } else if (field === 4 && wt === WIRE_VARINT) {
-        semanticsValue = r.int64();
+        // An enum is an int32: bits past the 32nd are dropped, as Go's decoder drops them.
+        semanticsValue = r.uint32() | 0;
       } else if (field === 0) {
         throw new MalformedError('field number 0');
       } else {
@@ -245,6 +246,15 @@ export class ReportDecoder {
       throw new DecodeError(
         'DECODE_DICTIONARY_VERSION',
         `inconsistent global dictionary versions used: mixer knows ${GLOBAL_DICTIONARY.length} words, caller knows ${globalWordCount}`,
+        undefined,
+      );
+    }
+    if (semanticsValue !== 0 && semanticsValue !== 1 && elements > 0) {
+      // Mixer 1.4 switches on the two values it knows and, for any other, dispatches nothing and
+      // answers OK; refused here, so that the sender learns why nothing was recorded.
+      throw new DecodeError(
+        'DECODE_SEMANTICS',
+        `unknown repeated_attributes_semantics ${semanticsValue} (known: DELTA_ENCODING = 0, INDEPENDENT_ENCODING = 1)`,
         undefined,
       );
     }

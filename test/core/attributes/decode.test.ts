@@ -1,3 +1,4 @@
+import { BinaryWriter, WireType } from '@bufbuild/protobuf/wire';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { DecodeError, ReportDecoder } from '../../../src/core/attributes/decode.js';
@@ -91,6 +92,28 @@ describe('Report decoding', () => {
     req.repeatedAttributesSemantics = 0;
     const bags = decode(encodeReport(req));
     expect(bags[1]!.get('request.path')).toBe('/a');
+  });
+
+  it('refuses a repeated_attributes_semantics other than DELTA (0) or INDEPENDENT (1), reading the enum as an int32 as Go does', () => {
+    const sets: AttributeSet[] = [{ 'request.path': str('/a') }, { 'response.code': int(1) }];
+    const withSemantics = (v: bigint): Uint8Array => {
+      const w = new BinaryWriter();
+      w.raw(encodeReport(buildReport(sets, { semantics: 'independent' })));
+      // A later occurrence of the field wins.
+      w.uint32((4 << 3) | WireType.Varint).uint64(v);
+      return w.finish();
+    };
+    const err = decodeError(withSemantics(2n));
+    expect(err.code).toBe('DECODE_SEMANTICS');
+    expect(err.record).toBeUndefined();
+    expect(err.message).toBe('unknown repeated_attributes_semantics 2 (known: DELTA_ENCODING = 0, INDEPENDENT_ENCODING = 1)');
+    expect(decodeError(withSemantics(2n ** 64n - 1n)).message).toMatch(/^unknown repeated_attributes_semantics -1 /);
+    // 2^32 + 1 is 1 in an int32: INDEPENDENT.
+    expect(decode(withSemantics(2n ** 32n + 1n))[1]!.get('request.path')).toBeUndefined();
+    // Nothing to decode, nothing to refuse: Mixer answers an empty Report OK whatever it says.
+    const empty = new BinaryWriter();
+    empty.uint32((4 << 3) | WireType.Varint).uint32(2);
+    expect(decode(empty.finish())).toEqual([]);
   });
 
   it("prefers an element's own words over default_words", () => {
