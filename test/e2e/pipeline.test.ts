@@ -102,6 +102,14 @@ describe('the Report pipeline with the embedded Istio 1.4 default config', () =>
     expect(sampleOf(await t.scrape(), 'istio_requests_total', { destination_service: host })?.value).toBe('1');
   });
 
+  it('answers an empty Report OK (a zero-byte message), unless it claims more global words than Mixer knows', async () => {
+    const empty: ReportRequest = { attributes: [], defaultWords: [], globalWordCount: 0, repeatedAttributesSemantics: 0 };
+    expect(await t.report(empty)).toEqual({ code: 0, details: '' });
+    expect(await t.report({ ...empty, defaultWords: ['unused'], globalWordCount: 222, repeatedAttributesSemantics: 1 })).toEqual({ code: 0, details: '' });
+    // Mixer checks global_word_count before its early return for an empty Report.
+    expect(await t.report({ ...empty, globalWordCount: 223 })).toEqual({ code: 13, details: 'inconsistent global dictionary versions used: mixer knows 222 words, caller knows 223' });
+  });
+
   describe('bad input', () => {
     const host = 'rejected.default.svc.cluster.local';
     const cases: [string, (r: ReportRequest) => void, number, RegExp][] = [

@@ -1,5 +1,6 @@
 import { BinaryWriter, WireType } from '@bufbuild/protobuf/wire';
 import fc from 'fast-check';
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { DecodeError, ReportDecoder } from '../../../src/core/attributes/decode.js';
 import { GLOBAL_DICTIONARY } from '../../../src/core/attributes/global-dictionary.js';
@@ -10,7 +11,7 @@ import { ReportRequest } from '../../../src/gen/istio/mixer/v1/mixer.js';
 import { appendixA } from '../../support/appendix-a.js';
 import { int64Value } from '../../support/int64-arbitrary.js';
 import { referenceDecode } from '../../support/reference-decode.js';
-import { istioManifest, istioVocabulary } from '../../support/vocabulary.js';
+import { SHARED_DATA, istioManifest, istioVocabulary } from '../../support/vocabulary.js';
 
 const manifest = istioManifest();
 
@@ -39,6 +40,8 @@ function decodeError(buf: Uint8Array): DecodeError {
 describe('Report decoding', () => {
   it('uses the 222-word dictionary in its raw wire spelling', () => {
     expect(GLOBAL_DICTIONARY).toHaveLength(222);
+    // Word for word and in order, as the shared copy of istio/api's global_dictionary.yaml has it (spec §2).
+    expect(GLOBAL_DICTIONARY).toEqual(readFileSync(`${SHARED_DATA}mixer-global-dictionary.txt`, 'utf8').split('\n').slice(0, -1));
     expect(GLOBAL_DICTIONARY[94]).toBe("'200'");
     expect(GLOBAL_DICTIONARY[218]).toBe('"-"');
     expect(GLOBAL_DICTIONARY[131]).toBe('context.protocol');
