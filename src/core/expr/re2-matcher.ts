@@ -29,10 +29,13 @@ const END_OF_TEXT = -1;
 const ASCII = 128;
 
 /**
- * Cached states per pattern. When full the cache starts over (RE2 does the same), which bounds
- * memory to about this many states × 1 KB while keeping matching linear.
+ * Cached states per pattern, and cached transitions on non-ASCII code points (kept in maps, one
+ * entry per state and code point, so a subject full of distinct characters would otherwise grow
+ * them without bound). When either is full the cache starts over (RE2 does the same), which bounds
+ * memory to a few MB per pattern while keeping matching linear.
  */
 const MAX_STATES = 2000;
+const MAX_OTHER_TRANSITIONS = 50_000;
 
 class DfaState {
   /** Transitions on ASCII code points, filled on first use. */
@@ -76,6 +79,7 @@ function assertionHolds(code: number, context: number): boolean {
 /** An RE2 pattern's matcher: `test(s)` is Go's `regexp.MatchString` (a match anywhere in `s`). */
 export class Re2Matcher {
   private states = new Map<string, DfaState>();
+  private otherTransitions = 0;
   private initial: DfaState;
   /**
    * Whether a match may start after the first character: false for `^abc` (without (?m)), which lets
@@ -179,7 +183,10 @@ export class Re2Matcher {
     }
     if (cp === END_OF_TEXT) state.atEnd = target;
     else if (cp < ASCII) state.ascii[cp] = target;
-    else (state.other ??= new Map()).set(cp, target);
+    else {
+      if (++this.otherTransitions > MAX_OTHER_TRANSITIONS) this.startOver();
+      (state.other ??= new Map()).set(cp, target);
+    }
     return target;
   }
 
@@ -187,16 +194,22 @@ export class Re2Matcher {
     const key = `${before}:${pcs.join(',')}`;
     let state = this.states.get(key);
     if (state === undefined) {
-      if (this.states.size >= MAX_STATES) {
-        // Start over. A match in progress keeps its current state, whose transitions still hold.
-        this.states = new Map();
-        this.initial = new DfaState(this.initial.pcs, this.initial.before);
-        this.states.set(`${this.initial.before}:${this.initial.pcs.join(',')}`, this.initial);
-      }
+      if (this.states.size >= MAX_STATES) this.startOver();
       state = new DfaState(pcs, before);
       this.states.set(key, state);
     }
     return state;
+  }
+
+  /**
+   * Drops every cached state and transition. A match in progress keeps its current state, whose
+   * cached transitions still hold; it only stops being reachable from the new initial state.
+   */
+  private startOver(): void {
+    this.states = new Map();
+    this.otherTransitions = 0;
+    this.initial = new DfaState(this.initial.pcs, this.initial.before);
+    this.states.set(`${this.initial.before}:${this.initial.pcs.join(',')}`, this.initial);
   }
 
   /**

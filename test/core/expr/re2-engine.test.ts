@@ -41,6 +41,21 @@ describe('matches() takes time linear in the subject, as RE2 does', () => {
     }
   });
 
+  it('keeps answering right on a subject of more distinct characters than the cache keeps transitions for', () => {
+    // 60,000 distinct code points from U+0100: each is a transition of its own to cache.
+    let distinct = '';
+    for (let cp = 0x100; distinct.length < 60_000; cp++) if (cp < 0xd800 || cp >= 0xe000) distinct += String.fromCodePoint(cp);
+    const cases: [string, string, boolean][] = [
+      ['\\pL+z', `${distinct}éz`, true],
+      ['\\pL+z', distinct, false],
+      ['^(?:\\PL|\\pL)*z$', `${distinct}z`, true],
+      ['^(?:\\PL|\\pL)*z$', distinct, false],
+      ['^[\\x{100}-\\x{10FFFF}]+$', distinct, true],
+      ['^[\\x{100}-\\x{10FFFF}]+$', `${distinct}a`, false],
+    ];
+    for (const [pattern, subject, expected] of cases) expect(matcher(pattern).test(subject), pattern).toBe(expected);
+  });
+
   it('rejects a pattern whose counted repetitions expand past the size Go accepts', () => {
     expect(compileRe2('(a{1000}){1000}')).toEqual({
       ok: false,
