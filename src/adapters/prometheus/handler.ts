@@ -137,7 +137,10 @@ export class PrometheusHandler implements Handler {
   }
 
   handleMetrics(batch: readonly MetricInstance[]): HandleResult | undefined {
-    const now = this.ttlMs === undefined ? 0 : this.env.clock.now();
+    // Stamped whether or not this handler expires series: a family can be shared with a handler
+    // that does (another handler exporting the same metric, or this one's successor after a
+    // reload adds a policy), and a series updated here must not look idle to it.
+    const now = this.env.clock.now();
     let errors: Errors | undefined;
     // A key remembered from an earlier batch may name label ids freed since; start afresh.
     this.forgetKeys();

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ValueType } from '../../../src/core/adapter.js';
 import { histogramOf, parseExposition, sampleOf } from './real-parser.js';
-import { instance, spec, startHandler } from './fixtures.js';
+import { instance, spec, startHandler, testEnv } from './fixtures.js';
 
 const C = spec('c.instance.ns', ValueType.INT64, ['k']);
 const H = spec('h.instance.ns', ValueType.DURATION, ['k']);
@@ -69,6 +69,40 @@ describe('series expiry', () => {
     env.clock.advance(365 * 24 * 60 * MINUTE);
     await handler.flush(never);
     expect(sampleOf(parseExposition(env.exposition.render()), 'istio_c_total', { k: 'a' })?.value).toBe('1');
+  });
+
+  it('keeps a series that another handler exporting the same metric, without a policy, keeps updating', async () => {
+    const a = testEnv('prom-a.handler.ns');
+    const b = { ...testEnv('prom-b.handler.ns'), exposition: a.exposition, clock: a.clock };
+    const B = spec('b.instance.ns', ValueType.INT64, ['k']);
+    const counter = (instanceName: string) => ({ name: 'c_total', instance_name: instanceName, kind: 'COUNTER', label_names: ['k'] });
+    const { handler: expiring } = await startHandler({ metricsExpirationPolicy: { metricsExpiryDuration: '1m' }, metrics: [counter(C.name)] }, [C], a);
+    const { handler: keeping } = await startHandler({ metrics: [counter(B.name)] }, [B], b);
+    // The two handlers share the family: prom-b's updates are prom-a's series too.
+    for (let i = 1; i <= 4; i++) {
+      keeping.handleMetrics([instance(B, 1, { k: 'busy' })]);
+      a.clock.advance(MINUTE / 2);
+      await expiring.flush(never);
+      expect(sampleOf(parseExposition(a.exposition.render()), 'istio_c_total', { k: 'busy' })?.value).toBe(String(i));
+    }
+    // Idle for the TTL, it goes.
+    a.clock.advance(MINUTE / 2);
+    await expiring.flush(never);
+    expect(a.exposition.render()).toBe('');
+  });
+
+  it('gives series carried over from a handler without a policy the full TTL when a reload adds one', async () => {
+    const env = testEnv();
+    const { handler: before } = await startHandler(params(), [C, H], env);
+    before.handleMetrics([instance(C, 3, { k: 'a' })]);
+    env.clock.advance(MINUTE / 2);
+    const { handler: after } = await startHandler(params({ metricsExpiryDuration: '1m' }), [C, H], env);
+    await before.close();
+    await after.flush(never);
+    expect(sampleOf(parseExposition(env.exposition.render()), 'istio_c_total', { k: 'a' })?.value).toBe('3');
+    env.clock.advance(MINUTE / 2);
+    await after.flush(never);
+    expect(env.exposition.render()).toBe('');
   });
 
   it('stops evicting when the flush is aborted', async () => {
