@@ -435,6 +435,11 @@ function checkFamilyConflicts(ctx: Context, metrics: readonly ParsedMetric[]): v
     const prev = first.get(m.metric.fullName);
     if (prev === undefined) {
       first.set(m.metric.fullName, m);
+      const clash = seriesClash(m.metric, (name) => first.get(name)?.metric, JSON.stringify);
+      if (clash !== undefined) {
+        const other = first.get(clash.other.fullName)!;
+        ctx.issue(m.namePath, `metric "${m.metric.fullName}" ${clash.text} defined by ${formatPath(other.path)}: ${CLASH_CONSEQUENCE}`, CODES.nameConflict);
+      }
       continue;
     }
     const diff = familyDifference(prev.metric, m.metric);
@@ -464,6 +469,17 @@ export function checkAcrossHandlers(handlers: readonly ParsedHandler<PromConfig>
       const prev = first.get(metric.fullName);
       if (prev === undefined) {
         first.set(metric.fullName, { handler: h, metric });
+        // Within one handler, parseConfig has reported it.
+        const clash = seriesClash(metric, (name) => (first.get(name)?.handler === h ? undefined : first.get(name)?.metric), (n) => n);
+        if (clash !== undefined) {
+          const other = first.get(clash.other.fullName)!;
+          report(
+            h,
+            metric.name === '' ? ['metrics', metric.index] : ['metrics', metric.index, 'name'],
+            `metric ${metric.fullName} ${clash.text} exported by handler '${handlers[other.handler]?.name ?? '?'}' (its metrics[${other.metric.index}]): ${CLASH_CONSEQUENCE}`,
+            CODES.metricConflict,
+          );
+        }
         continue;
       }
       if (prev.handler === h || reported.has(metric.fullName)) continue;
@@ -480,6 +496,35 @@ export function checkAcrossHandlers(handlers: readonly ParsedHandler<PromConfig>
       );
     }
   });
+}
+
+/** The series a histogram adds to its name, which no other family may be named. */
+const HISTOGRAM_SUFFIXES = ['_bucket', '_sum', '_count'] as const;
+
+const CLASH_CONSEQUENCE =
+  'the two cannot both be exposed (their samples would share one name: promtool rejects such an exposition, and Prometheus drops one of two samples with the same labels); rename one';
+
+/**
+ * A metric, among those `known` by full name, whose exposed series would clash with `m`'s although
+ * the names differ: a histogram `x` and any family named `x_bucket`, `x_sum` or `x_count` (either
+ * way round). client_golang's registry refused the later one at every scrape (`checkSuffixCollisions`).
+ */
+function seriesClash(
+  m: PromMetricConfig,
+  known: (fullName: string) => PromMetricConfig | undefined,
+  quote: (name: string) => string,
+): { readonly other: PromMetricConfig; readonly text: string } | undefined {
+  for (const suffix of HISTOGRAM_SUFFIXES) {
+    if (m.kind === 'DISTRIBUTION') {
+      const other = known(m.fullName + suffix);
+      if (other !== undefined) return { other, text: `is a histogram whose ${suffix} series has the name of metric ${quote(other.fullName)}` };
+    }
+    if (m.fullName.endsWith(suffix)) {
+      const other = known(m.fullName.slice(0, -suffix.length));
+      if (other?.kind === 'DISTRIBUTION') return { other, text: `has the name of the ${suffix} series of histogram ${quote(other.fullName)}` };
+    }
+  }
+  return undefined;
 }
 
 /**

@@ -85,6 +85,14 @@ describe('prometheus metrics across handlers', () => {
     ]);
   });
 
+  it('rejects a metric named like the _count series of a histogram of another handler', () => {
+    const hist = '{name: latency, instance_name: a.instance.istio-system, kind: DISTRIBUTION, label_names: [reporter, code]}';
+    const count = '{name: latency_count, instance_name: b.instance.istio-system, kind: GAUGE, label_names: [reporter, path]}';
+    expect(errors(config(hist, [count]))).toEqual([
+      "c.yaml:32:14: spec.params.metrics[0].name: metric istio_latency_count has the name of the _count series of histogram istio_latency exported by handler 'prom-a.handler.istio-system' (its metrics[0]): the two cannot both be exposed (their samples would share one name: promtool rejects such an exposition, and Prometheus drops one of two samples with the same labels); rename one [PROM_METRIC_CONFLICT]",
+    ]);
+  });
+
   it('rejects different bucket upper bounds, and lists every difference at once', () => {
     const hist = (extra: string): string =>
       `{name: size, instance_name: a.instance.istio-system, kind: DISTRIBUTION, label_names: [reporter, code]${extra}}`;

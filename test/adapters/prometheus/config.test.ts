@@ -237,6 +237,23 @@ describe('prometheus config', () => {
       expect(msg).toContain('with kind COUNTER; here GAUGE');
     });
 
+    it('a histogram and a metric named like its _bucket, _sum or _count series, at the later of the two', () => {
+      const other = spec('other.instance.istio-system', ValueType.INT64, ['reporter', ['response_code', ValueType.INT64]]);
+      const instances = [...INSTANCES, other];
+      const named = (name: string) => counter({ name, instance_name: other.name, kind: 'GAUGE' });
+      // Exposed side by side, `istio_request_duration_seconds_count 3` would follow the histogram's own _count line.
+      const after = oneIssue({ metrics: [histogram(), named('request_duration_seconds_count')] }, ['metrics', 1, 'name'], 'PROM_NAME_CONFLICT', instances);
+      expect(after).toBe(
+        'metric "istio_request_duration_seconds_count" has the name of the _count series of histogram "istio_request_duration_seconds" defined by metrics[0]: the two cannot both be exposed (their samples would share one name: promtool rejects such an exposition, and Prometheus drops one of two samples with the same labels); rename one',
+      );
+      const before = oneIssue({ metrics: [named('request_duration_seconds_bucket'), histogram()] }, ['metrics', 1, 'name'], 'PROM_NAME_CONFLICT', instances);
+      expect(before).toContain('metric "istio_request_duration_seconds" is a histogram whose _bucket series has the name of metric "istio_request_duration_seconds_bucket" defined by metrics[0]');
+      oneIssue({ metrics: [histogram(), named('request_duration_seconds_sum')] }, ['metrics', 1, 'name'], 'PROM_NAME_CONFLICT', instances);
+      // Only a histogram's series clash: a gauge or counter may be named like another metric plus _count.
+      mustParse({ metrics: [counter({ name: 'requests' }), named('requests_count')] }, instances);
+      mustParse({ metrics: [histogram(), named('request_duration_seconds_total')] }, instances);
+    });
+
     it('explicit bounds that are not strictly increasing', () => {
       const msg = oneIssue(
         { metrics: [histogram({ buckets: { explicit_buckets: { bounds: [0.1, 0.5, 0.5, 1] } } })] },
