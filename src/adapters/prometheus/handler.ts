@@ -170,6 +170,18 @@ export class PrometheusHandler implements Handler {
         continue;
       }
       const family = b.family;
+      if (v !== v && family.kind !== 'GAUGE') {
+        // A NaN would stay in the counter's total or the histogram's _sum for good (client_golang
+        // added it); OpenMetrics forbids both. A gauge takes it: its next value replaces it.
+        errors = addError(
+          errors,
+          EVENTS.badValue,
+          family.kind === 'COUNTER'
+            ? `could not add NaN to counter ${family.name} for ${inst.spec.name}: a counter total is never NaN`
+            : `could not observe NaN in histogram ${family.name} for ${inst.spec.name}: a histogram sum is never NaN`,
+        );
+        continue;
+      }
       if (family.kind === 'COUNTER' && v < 0) {
         // client_golang panics here and Mixer lost the rest of the batch; only this one is dropped.
         errors = addError(

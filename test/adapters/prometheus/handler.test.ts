@@ -179,6 +179,44 @@ describe('prometheus handler', () => {
     expect(env.events.get('bad_value')).toBe(2);
   });
 
+  it('refuses NaN for a counter or a histogram, which would keep it for good, and sets a gauge to it', async () => {
+    const g = spec('temp.instance.ns', ValueType.STRING, ['room']);
+    const c = spec('bytes.instance.ns', ValueType.STRING, ['room']);
+    const h = spec('size.instance.ns', ValueType.DOUBLE, ['room']);
+    const { handler, env } = await startHandler(
+      {
+        metrics: [
+          { name: 'temperature', instance_name: g.name, kind: 'GAUGE', label_names: ['room'] },
+          { name: 'bytes_total', instance_name: c.name, kind: 'COUNTER', label_names: ['room'] },
+          { name: 'size', instance_name: h.name, kind: 'DISTRIBUTION', label_names: ['room'], buckets: { explicit_buckets: { bounds: [1] } } },
+        ],
+      },
+      [g, c, h],
+    );
+    const result = handler.handleMetrics([
+      instance(g, 'NaN', { room: 'a' }),
+      instance(c, '2', { room: 'a' }),
+      instance(c, 'NaN', { room: 'a' }),
+      instance(c, '+Inf', { room: 'b' }),
+      instance(h, 0.5, { room: 'a' }),
+      instance(h, NaN, { room: 'a' }),
+      instance(c, '3', { room: 'a' }),
+    ]);
+    expect(result?.failed).toBe(2);
+    expect(result?.message).toContain('could not add NaN to counter istio_bytes_total for bytes.instance.ns: a counter total is never NaN');
+    expect(result?.message).toContain('could not observe NaN in histogram istio_size for size.instance.ns: a histogram sum is never NaN');
+    expect(env.events.get('bad_value')).toBe(2);
+    for (const format of ['prometheus-text-0.0.4', 'openmetrics-1.0.0'] as const) {
+      const text = env.exposition.render(format);
+      const om = format === 'openmetrics-1.0.0';
+      expect(text).toContain('istio_temperature{room="a"} NaN\n');
+      expect(text).toContain(`istio_bytes_total{room="a"} ${om ? '5.0' : '5'}\n`);
+      expect(text).toContain('istio_bytes_total{room="b"} +Inf\n');
+      expect(text).toContain(`istio_size_sum{room="a"} 0.5\n`);
+      expect(text).toContain('istio_size_count{room="a"} 1\n');
+    }
+  });
+
   it('reports a lone failure with its own message', async () => {
     const { handler } = await defaultHandler();
     const result = handler.handleMetrics([instance(spec('stray.instance.ns', ValueType.INT64), 1)]);
