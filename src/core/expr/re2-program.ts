@@ -122,8 +122,9 @@ function charPredicate(set: CharSet): CharPredicate {
   const literal = set.codePoint;
   if (literal !== undefined) return (cp) => cp === literal;
   // Anchored so the one-character string must match as a whole; V8 applies Unicode properties and
-  // simple case folding (the `i` flag under `u` folds as RE2's (?i) does).
-  const re = new RegExp(`^${set.source}$`, set.fold ? 'iu' : 'u');
+  // simple case folding. Under `i` the `v` flag folds as RE2's (?i) does, negated properties too:
+  // `(?i)\P{Lu}` folds Lu, then negates it, so it matches neither 'A' nor 'a' (with `u` it matches both).
+  const re = new RegExp(`^${set.source}$`, set.fold ? 'iv' : 'u');
   return (cp) => re.test(String.fromCodePoint(cp));
 }
 

@@ -85,6 +85,32 @@ const GENERAL_CATEGORIES: ReadonlySet<string> = new Set([
   'P', 'Pc', 'Pd', 'Pe', 'Pf', 'Pi', 'Po', 'Ps', 'S', 'Sc', 'Sk', 'Sm', 'So', 'Z', 'Zl', 'Zp', 'Zs',
 ]);
 
+/**
+ * Go 1.13's unicode.Scripts (Unicode 11.0): `\p{Name}` takes these long names only. V8 also knows the
+ * aliases (`Grek`, `Zyyy`), `Unknown` and the scripts of later Unicode versions (`Wancho`, `Yezidi`),
+ * all of which Go rejects as an invalid character class range.
+ */
+const GO_SCRIPTS: ReadonlySet<string> = new Set([
+  'Adlam', 'Ahom', 'Anatolian_Hieroglyphs', 'Arabic', 'Armenian', 'Avestan', 'Balinese', 'Bamum', 'Bassa_Vah',
+  'Batak', 'Bengali', 'Bhaiksuki', 'Bopomofo', 'Brahmi', 'Braille', 'Buginese', 'Buhid', 'Canadian_Aboriginal',
+  'Carian', 'Caucasian_Albanian', 'Chakma', 'Cham', 'Cherokee', 'Common', 'Coptic', 'Cuneiform', 'Cypriot',
+  'Cyrillic', 'Deseret', 'Devanagari', 'Dogra', 'Duployan', 'Egyptian_Hieroglyphs', 'Elbasan', 'Ethiopic',
+  'Georgian', 'Glagolitic', 'Gothic', 'Grantha', 'Greek', 'Gujarati', 'Gunjala_Gondi', 'Gurmukhi', 'Han',
+  'Hangul', 'Hanifi_Rohingya', 'Hanunoo', 'Hatran', 'Hebrew', 'Hiragana', 'Imperial_Aramaic', 'Inherited',
+  'Inscriptional_Pahlavi', 'Inscriptional_Parthian', 'Javanese', 'Kaithi', 'Kannada', 'Katakana', 'Kayah_Li',
+  'Kharoshthi', 'Khmer', 'Khojki', 'Khudawadi', 'Lao', 'Latin', 'Lepcha', 'Limbu', 'Linear_A', 'Linear_B',
+  'Lisu', 'Lycian', 'Lydian', 'Mahajani', 'Makasar', 'Malayalam', 'Mandaic', 'Manichaean', 'Marchen',
+  'Masaram_Gondi', 'Medefaidrin', 'Meetei_Mayek', 'Mende_Kikakui', 'Meroitic_Cursive', 'Meroitic_Hieroglyphs',
+  'Miao', 'Modi', 'Mongolian', 'Mro', 'Multani', 'Myanmar', 'Nabataean', 'New_Tai_Lue', 'Newa', 'Nko', 'Nushu',
+  'Ogham', 'Ol_Chiki', 'Old_Hungarian', 'Old_Italic', 'Old_North_Arabian', 'Old_Permic', 'Old_Persian',
+  'Old_Sogdian', 'Old_South_Arabian', 'Old_Turkic', 'Oriya', 'Osage', 'Osmanya', 'Pahawh_Hmong', 'Palmyrene',
+  'Pau_Cin_Hau', 'Phags_Pa', 'Phoenician', 'Psalter_Pahlavi', 'Rejang', 'Runic', 'Samaritan', 'Saurashtra',
+  'Sharada', 'Shavian', 'Siddham', 'SignWriting', 'Sinhala', 'Sogdian', 'Sora_Sompeng', 'Soyombo', 'Sundanese',
+  'Syloti_Nagri', 'Syriac', 'Tagalog', 'Tagbanwa', 'Tai_Le', 'Tai_Tham', 'Tai_Viet', 'Takri', 'Tamil',
+  'Tangut', 'Telugu', 'Thaana', 'Thai', 'Tibetan', 'Tifinagh', 'Tirhuta', 'Ugaritic', 'Vai', 'Warang_Citi',
+  'Yi', 'Zanabazar_Square',
+]);
+
 // Simple case-folding orbits that upper/lower-casing alone does not find.
 const FOLD_EXTRAS: ReadonlyMap<number, readonly number[]> = new Map([
   [0x4b, [0x212a]], [0x6b, [0x212a]], [0x212a, [0x4b, 0x6b]],
@@ -133,6 +159,10 @@ function isAlnum(c: string): boolean {
   return /^[0-9A-Za-z]$/.test(c);
 }
 
+function unhex(c: string): number {
+  return /^[0-9A-Fa-f]$/.test(c) ? parseInt(c, 16) : -1;
+}
+
 function isOctal(c: string | undefined): boolean {
   return c !== undefined && c >= '0' && c <= '7';
 }
@@ -174,34 +204,44 @@ class Parser {
     return branches.length === 1 ? branches[0]! : { kind: 'alternate', items: branches };
   }
 
+  /**
+   * Go's parse loop for one branch. A repetition operator applies to the last item pushed: after a
+   * flag group or an empty `\Q\E`, which push nothing, that is the item before them (`a(?i)*` is
+   * `a*`), and with no item at all it is "missing argument". Errors quote the operator with its `?`.
+   */
   private sequence(state: { flags: Flags }): Re2Node {
     const items: Re2Node[] = [];
+    let lastRepeat = -1; // where the previous token started, when it was a repetition operator
     for (;;) {
       const c = this.peek();
       if (c === undefined || c === '|' || c === ')') {
         return items.length === 0 ? EMPTY : items.length === 1 ? items[0]! : { kind: 'concat', items };
       }
-      const atom = this.atom(state);
-      if (atom === undefined) continue; // a flag group: no output
-      items.push(...this.unquantifiedPrefix);
-      this.unquantifiedPrefix = [];
-      items.push(this.quantified(atom));
-    }
-  }
-
-  private quantified(atom: Re2Node): Re2Node {
-    let out = atom;
-    let lastRepeatStart = -1;
-    for (;;) {
       const qStart = this.pos;
       const q = this.quantifier();
-      if (q === undefined) return out;
-      if (lastRepeatStart >= 0) {
-        throw new Re2Error('invalid nested repetition operator', this.src.slice(lastRepeatStart, this.pos));
+      if (q !== undefined) {
+        if (this.peek() === '?') this.pos++; // lazy: matches the same strings
+        if (lastRepeat >= 0) {
+          throw new Re2Error('invalid nested repetition operator', this.src.slice(lastRepeat, this.pos));
+        }
+        const body = items.pop();
+        if (body === undefined) {
+          throw new Re2Error('missing argument to repetition operator', this.src.slice(qStart, this.pos));
+        }
+        const node: Re2Node = { kind: 'repeat', body, min: q.min, max: q.max };
+        if ((q.min >= 2 || q.max >= 2) && !repeatIsValid(node, MAX_REPEAT)) {
+          throw new Re2Error('invalid repeat count', this.src.slice(qStart, this.pos));
+        }
+        items.push(node);
+        lastRepeat = qStart;
+        continue;
       }
-      lastRepeatStart = qStart;
-      if (this.peek() === '?') this.pos++; // lazy: matches the same strings
-      out = { kind: 'repeat', body: out, min: q.min, max: q.max };
+      lastRepeat = -1;
+      const atom = this.atom(state);
+      if (atom === undefined) continue; // a flag group or an empty \Q\E: no output
+      items.push(...this.unquantifiedPrefix);
+      this.unquantifiedPrefix = [];
+      items.push(atom);
     }
   }
 
@@ -213,10 +253,11 @@ class Parser {
       return c === '*' ? { min: 0, max: -1 } : c === '+' ? { min: 1, max: -1 } : { min: 0, max: 1 };
     }
     if (c !== '{') return undefined;
-    const m = /^\{(\d+)(,(\d*))?\}/.exec(this.src.slice(this.pos));
+    // Go's parseInt refuses leading zeros, so `a{01}` is the literal text.
+    const m = /^\{(0|[1-9]\d*)(,(0|[1-9]\d*)?)?\}/.exec(this.src.slice(this.pos));
     if (m === null) return undefined;
     const min = Number(m[1]);
-    const max = m[2] === undefined ? min : m[3] === '' ? -1 : Number(m[3]);
+    const max = m[2] === undefined ? min : m[3] === undefined ? -1 : Number(m[3]);
     if (min > MAX_REPEAT || max > MAX_REPEAT || (max >= 0 && max < min)) {
       throw new Re2Error('invalid repeat count', m[0]);
     }
@@ -224,7 +265,7 @@ class Parser {
     return { min, max };
   }
 
-  /** One atom, or undefined for a flag-setting group. */
+  /** One atom (sequence() has taken repetition operators), or undefined for a flag group or empty `\Q\E`. */
   private atom(state: { flags: Flags }): Re2Node | undefined {
     const flags = state.flags;
     const c = this.peek()!;
@@ -242,17 +283,6 @@ class Parser {
       case '$':
         this.pos++;
         return assertion(flags.m ? 'endLine' : 'endText');
-      case '*':
-      case '+':
-      case '?':
-        throw new Re2Error('missing argument to repetition operator', c);
-      case '{':
-        if (/^\{\d+(,\d*)?\}/.test(this.src.slice(this.pos))) {
-          const m = /^\{\d+(,\d*)?\}/.exec(this.src.slice(this.pos))!;
-          throw new Re2Error('missing argument to repetition operator', m[0]);
-        }
-        this.pos++;
-        return this.literal(0x7b, flags);
       case '\\':
         return this.escapeOutsideClass(flags);
       default:
@@ -323,7 +353,7 @@ class Parser {
     throw new Re2Error('invalid or unsupported Perl syntax', this.src.slice(start, this.pos));
   }
 
-  private escapeOutsideClass(flags: Flags): Re2Node {
+  private escapeOutsideClass(flags: Flags): Re2Node | undefined {
     const c = this.src[this.pos + 1];
     switch (c) {
       case 'A':
@@ -343,7 +373,7 @@ class Parser {
         const text = this.src.slice(this.pos + 2, end < 0 ? undefined : end);
         this.pos = end < 0 ? this.src.length : end + 2;
         const chars = [...text].map((ch) => this.literal(ch.codePointAt(0)!, flags));
-        if (chars.length === 0) return EMPTY;
+        if (chars.length === 0) return undefined;
         this.unquantifiedPrefix = chars.slice(0, -1);
         return chars[chars.length - 1]!;
       }
@@ -381,20 +411,31 @@ class Parser {
       return v;
     }
     if (c === 'x') {
+      // Go's error quotes the escape up to the character that broke it: `\xZ1`, `\x{12`, `\x{110000`.
+      const next = (): number => {
+        const ch = this.peek();
+        if (ch === undefined) return -1;
+        this.pos += ch.length;
+        return ch === '}' ? -2 : unhex(ch);
+      };
+      if (this.pos >= this.src.length) return bad();
       if (this.src[this.pos] === '{') {
-        const m = /^\{([0-9A-Fa-f]+)\}/.exec(this.src.slice(this.pos));
-        if (m === null) {
-          this.pos = Math.min(this.src.length, this.pos + 1);
-          return bad();
+        this.pos++;
+        let v = 0;
+        let digits = 0;
+        for (;;) {
+          const d = next();
+          if (d === -2) break;
+          if (d < 0) return bad();
+          v = v * 16 + d;
+          if (v > MAX_CODE_POINT) return bad();
+          digits++;
         }
-        this.pos += m[0].length;
-        const v = parseInt(m[1]!, 16);
-        return v > MAX_CODE_POINT ? bad() : v;
+        return digits === 0 ? bad() : v;
       }
-      const m = /^[0-9A-Fa-f]{2}/.exec(this.src.slice(this.pos));
-      if (m === null) return bad();
-      this.pos += 2;
-      return parseInt(m[0], 16);
+      const hi = next();
+      const lo = next();
+      return hi < 0 || lo < 0 ? bad() : hi * 16 + lo;
     }
     const simple: Readonly<Record<string, number>> = { a: 7, f: 12, n: 10, r: 13, t: 9, v: 11 };
     if (simple[c] !== undefined) return simple[c];
@@ -435,10 +476,15 @@ class Parser {
       if (!negated) set.ranges.push([0, MAX_CODE_POINT]);
       return;
     }
+    if (name === 'C') {
+      // Go's C is Cc, Cf, Co and Cs: unlike the JS property it leaves out Cn (unassigned code points).
+      set.props.push(negated ? '\\P{C}\\p{Cn}' : '\\p{Cc}\\p{Cf}\\p{Co}\\p{Cs}');
+      return;
+    }
     let js: string;
     if (GENERAL_CATEGORIES.has(name)) {
       js = name;
-    } else if (/^[A-Za-z_]+$/.test(name) && isScript(name)) {
+    } else if (GO_SCRIPTS.has(name)) {
       js = `Script=${name}`;
     } else {
       throw new Re2Error('invalid character class range', shown);
@@ -510,6 +556,26 @@ class Parser {
   }
 }
 
+/**
+ * Go's repeatIsValid: nested counted repetitions may not make more than `n` copies of the innermost
+ * item, so `(a{2}){501}` is an invalid repeat count although each count is at most 1000.
+ */
+function repeatIsValid(node: Re2Node, n: number): boolean {
+  switch (node.kind) {
+    case 'repeat': {
+      if (node.max === 0) return true;
+      const m = node.max < 0 ? node.min : node.max;
+      if (m > n) return false;
+      return repeatIsValid(node.body, m > 0 ? Math.floor(n / m) : n);
+    }
+    case 'concat':
+    case 'alternate':
+      return node.items.every((item) => repeatIsValid(item, n));
+    default:
+      return true;
+  }
+}
+
 function char(set: CharSet): Re2Node {
   return { kind: 'char', set };
 }
@@ -540,22 +606,6 @@ function foldRanges(ranges: readonly Range[]): Range[] {
     }
   }
   return out;
-}
-
-const scriptCache = new Map<string, boolean>();
-
-function isScript(name: string): boolean {
-  let known = scriptCache.get(name);
-  if (known === undefined) {
-    try {
-      new RegExp(`\\p{Script=${name}}`, 'u');
-      known = true;
-    } catch {
-      known = false;
-    }
-    scriptCache.set(name, known);
-  }
-  return known;
 }
 
 /** Parses an RE2 pattern; throws Re2Error with Go's `error parsing regexp: …` message. */

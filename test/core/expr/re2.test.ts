@@ -105,6 +105,34 @@ describe('RE2 patterns match what Go regexp matches', () => {
     ['é+', 'éé', true],
     ['😀', 'x😀', true],
     ['^.$', '😀', true],
+    // Go's parseInt refuses leading zeros: such a brace is literal text, not a repeat.
+    ['^a{01}$', 'a{01}', true],
+    ['^a{01}$', 'a', false],
+    ['^a{1,02}$', 'a{1,02}', true],
+    ['^{01}$', '{01}', true],
+    // A flag group or an empty \Q\E pushes nothing, so a following operator repeats the item before it.
+    ['^a(?i)*$', 'aaa', true],
+    ['^a\\Q\\E*$', 'aa', true],
+    ['^a*(?i)*$', 'aa', true],
+    // Nested counts multiply up to 1000 copies.
+    ['^(?:a{2}){500}$', 'a'.repeat(1000), true],
+    // Go's \pC is Cc|Cf|Co|Cs; unassigned code points (Cn) are not in it.
+    ['\\pC', '\u0378', false],
+    ['\\PC', '\u0378', true],
+    ['[\\PC]', '\u0378', true],
+    ['\\pC', '\u0007', true],
+    ['[^\\pC]', '\u0378', true],
+    ['\\p{Old_Italic}', '\u{10300}', true],
+    // Under (?i) RE2 folds a negated Unicode class before negating it, as it does \W.
+    ['(?i)\\P{Lu}', 'a', false],
+    ['(?i)\\P{Lu}', 'A', false],
+    ['(?i)\\P{Lu}', '1', true],
+    ['(?i)\\p{^Lu}', 'a', false],
+    ['(?i)[\\P{Lu}]', 'a', false],
+    ['(?i)[b\\P{Lu}]', 'B', true],
+    ['(?i)\\PL', '\u0345', false],
+    ['(?i)\\p{Lu}', 'a', true],
+    ['\\P{Lu}', 'a', true],
   ])('`%s` on %j is %s', (pattern, text, result) => {
     expect(matches(pattern, text)).toBe(result);
   });
@@ -146,8 +174,34 @@ describe('patterns RE2 rejects are rejected with Go\'s messages', () => {
     ['\\Z', 'invalid escape sequence: `\\Z`'],
     ['\\C', 'invalid escape sequence: `\\C`'],
     ['\\e', 'invalid escape sequence: `\\e`'],
-    ['\\x{110000}', 'invalid escape sequence: `\\x{110000}`'],
-    ['\\xZ', 'invalid escape sequence: `\\x`'],
+    // Go quotes an invalid escape up to the character that made it invalid.
+    ['\\x{110000}', 'invalid escape sequence: `\\x{110000`'],
+    ['\\xZ', 'invalid escape sequence: `\\xZ`'],
+    ['\\xZ1', 'invalid escape sequence: `\\xZ1`'],
+    ['\\x1', 'invalid escape sequence: `\\x1`'],
+    ['\\x', 'invalid escape sequence: `\\x`'],
+    ['\\x{}', 'invalid escape sequence: `\\x{}`'],
+    ['\\x{zz}', 'invalid escape sequence: `\\x{z`'],
+    ['\\x{12', 'invalid escape sequence: `\\x{12`'],
+    ['[\\x{4g}]', 'invalid escape sequence: `\\x{4g`'],
+    // A repetition error quotes the operator with its `?`.
+    ['a**?', 'invalid nested repetition operator: `**?`'],
+    ['*?a', 'missing argument to repetition operator: `*?`'],
+    ['a|+?', 'missing argument to repetition operator: `+?`'],
+    ['({2}?)', 'missing argument to repetition operator: `{2}?`'],
+    ['\\Q\\E*', 'missing argument to repetition operator: `*`'],
+    // The count is checked before the argument.
+    ['{1001}', 'invalid repeat count: `{1001}`'],
+    // Nested counted repetitions may not make more than 1000 copies (Go's repeatIsValid).
+    ['(a{2}){501}', 'invalid repeat count: `{501}`'],
+    ['((a{10}){10}){11}', 'invalid repeat count: `{11}`'],
+    ['(?:a{1000}|b){2}?', 'invalid repeat count: `{2}?`'],
+    // Only Go 1.13's script names (Unicode 11), never aliases.
+    ['\\p{Grek}', 'invalid character class range: `\\p{Grek}`'],
+    ['\\p{Zyyy}', 'invalid character class range: `\\p{Zyyy}`'],
+    ['\\p{Unknown}', 'invalid character class range: `\\p{Unknown}`'],
+    ['\\p{Wancho}', 'invalid character class range: `\\p{Wancho}`'],
+    ['[\\P{Yezidi}]', 'invalid character class range: `\\P{Yezidi}`'],
     ['\\', 'trailing backslash at end of expression: ``'],
     ['[z-a]', 'invalid character class range: `z-a`'],
     ['\\p{Foo}', 'invalid character class range: `\\p{Foo}`'],
