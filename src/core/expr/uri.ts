@@ -76,16 +76,25 @@ function splitScheme(raw: string): { scheme: string; rest: string } | string {
   return { scheme: '', rest: raw };
 }
 
-/** Go's url.Parse, reduced to what decides success and what equality compares. */
+/**
+ * Go's url.Parse, reduced to what decides success and what equality compares. A failure's reason is
+ * Go 1.13's url.Error text, `parse <url>: <problem>` with the URL unquoted (Go 1.14 began quoting
+ * it): the URL is the text before any `#`, or all of it when the fragment is what fails, which Go
+ * checks last.
+ */
 export function parseGoUrl(raw: string): UrlResult {
   const hash = raw.indexOf('#');
   const beforeFragment = hash < 0 ? raw : raw.slice(0, hash);
   const fragment = hash < 0 ? undefined : raw.slice(hash + 1);
+  const parsed = parseBeforeFragment(beforeFragment, fragment);
+  if (!parsed.ok) return fail(`parse ${beforeFragment}: ${parsed.reason}`);
+  const bad = fragment === undefined ? undefined : escapeError(fragment);
+  return bad === undefined ? parsed : fail(`parse ${raw}: ${bad}`);
+}
+
+/** Go's url.parse: the URL without its fragment. */
+function parseBeforeFragment(beforeFragment: string, fragment: string | undefined): UrlResult {
   if (CONTROL.test(beforeFragment)) return fail('net/url: invalid control character in URL');
-  if (fragment !== undefined) {
-    const bad = escapeError(fragment);
-    if (bad !== undefined) return fail(bad);
-  }
   const base = { opaque: '', user: undefined, host: '', hasAuthority: false, rawQuery: '', forceQuery: false, fragment };
   if (beforeFragment === '*') return { ok: true, url: { ...base, scheme: '', path: '*' } };
 

@@ -243,13 +243,18 @@ describe('uri', () => {
 
   it.each([
     ['', 'error converting string to uri: empty string'],
-    [':foo', "error converting string to uri ':foo': 'missing protocol scheme'"],
-    ['1a:b', "error converting string to uri '1a:b': 'first path segment in URL cannot contain colon'"],
-    ['http://a b.com/', `error converting string to uri 'http://a b.com/': 'invalid character " " in host name'`],
-    ['http://x:port/', `error converting string to uri 'http://x:port/': 'invalid port ":port" after host'`],
-    ['http://[::1/', "error converting string to uri 'http://[::1/': 'missing ']' in host'"],
-    ['/a%zz', `error converting string to uri '/a%zz': 'invalid URL escape "%zz"'`],
-    ['http://x/\u0001', "error converting string to uri 'http://x/\u0001': 'net/url: invalid control character in URL'"],
+    // Go 1.13's url.Error text: "parse <url>: <problem>", the URL unquoted.
+    [':foo', "error converting string to uri ':foo': 'parse :foo: missing protocol scheme'"],
+    ['1a:b', "error converting string to uri '1a:b': 'parse 1a:b: first path segment in URL cannot contain colon'"],
+    ['http://a b.com/', `error converting string to uri 'http://a b.com/': 'parse http://a b.com/: invalid character " " in host name'`],
+    ['http://x:port/', `error converting string to uri 'http://x:port/': 'parse http://x:port/: invalid port ":port" after host'`],
+    ['http://[::1/', "error converting string to uri 'http://[::1/': 'parse http://[::1/: missing ']' in host'"],
+    ['/a%zz', `error converting string to uri '/a%zz': 'parse /a%zz: invalid URL escape "%zz"'`],
+    ['http://x/\u0001', "error converting string to uri 'http://x/\u0001': 'parse http://x/\u0001: net/url: invalid control character in URL'"],
+    // The URL named is the text before '#', or the whole text when the fragment fails, checked last.
+    [':foo#x', "error converting string to uri ':foo#x': 'parse :foo: missing protocol scheme'"],
+    [':foo#%zz', "error converting string to uri ':foo#%zz': 'parse :foo: missing protocol scheme'"],
+    ['/a#%zz', `error converting string to uri '/a#%zz': 'parse /a#%zz: invalid URL escape "%zz"'`],
   ])('rejects %j', (text, message) => {
     expect(callError('uri', text)).toBe(message);
   });
