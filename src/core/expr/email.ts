@@ -50,7 +50,9 @@ function parseAddrSpec(addr: string): EmailResult {
 
 /** Go's mail.ParseAddress, minus display names: `a@b.c` or `<a@b.c>`. */
 function parseAddress(text: string): EmailResult {
-  const s = text.trim();
+  // Go skips only spaces and tabs around an address (skipSpace); a newline or NBSP is not blank.
+  const s = text.replace(/^[ \t]+|[ \t]+$/g, '');
+  if (s === '') return { ok: false, reason: 'mail: no address' };
   let addr = s;
   if (s.endsWith('>')) {
     const open = s.indexOf('<');

@@ -223,6 +223,18 @@ describe('email', () => {
     expect(callError('email', text)).toBe(`error converting '${text}' to e-mail: '${reason}'`);
   });
 
+  it('answers an empty or blank address with Go\'s "no address", as Mixer\'s own tests expect', () => {
+    expect(callError('email', '')).toBe("error converting '' to e-mail: 'mail: no address'");
+    expect(callError('email', ' \t ')).toBe("error converting ' \t ' to e-mail: 'mail: no address'");
+  });
+
+  it('skips only spaces and tabs around the address, as Go does', () => {
+    expect(call('email', ' \ta@example.com\t ')).toBe(' \ta@example.com\t ');
+    for (const text of ['a@example.com\n', '\na@example.com', 'a@example.com\r']) {
+      expect(callError('email', text)).toMatch(/^error converting '.*' to e-mail: /s);
+    }
+  });
+
   it('words the display-name and domain errors as Mixer does', () => {
     // Unquoted, unlike the parse errors.
     expect(callError('email', 'John <john@example.com>')).toBe(
