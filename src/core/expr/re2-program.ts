@@ -29,9 +29,10 @@ const ASSERTION_CODES: Readonly<Record<Assertion, number>> = {
 };
 
 /**
- * Counted repetition is expanded (`a{3}` is `aaa`), so nested counts multiply: `(a{1000}){1000}` is a
- * million instructions. Go 1.19 and later reject such patterns as "expression too large"; so does
- * Telemux, at a size no hand-written pattern nears, to keep each match step's cost bounded.
+ * Counted repetition is expanded (`a{3}` is `aaa`). The parser already refuses nested counts past
+ * 1000 copies (`(a{1000}){1000}`), as Go does, but a run of large counts still adds up. Go 1.19 and
+ * later reject such patterns as "expression too large"; so does Telemux, at a size no hand-written
+ * pattern nears, to keep each match step's cost bounded.
  */
 export const MAX_INSTRUCTIONS = 1 << 18;
 
