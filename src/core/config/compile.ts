@@ -144,7 +144,7 @@ export function compileConfig(documents: readonly ConfigDocument[], opts: Compil
       report(paramsPath, `adapter '${adapter.name}' rejected its params`, 'ADAPTER_CONFIG');
     }
     if (config === undefined) continue;
-    const plan: HandlerPlan = { name: fqn, adapter, config, instances: specs, signature: signatureOf(adapter.name, params, [...used.keys()].sort().map((k) => instances.get(k)!.resource)), at: r.doc.positionOf(r.specPath.slice(0, -1)) };
+    const plan: HandlerPlan = { name: fqn, adapter, config, instances: specs, signature: signatureOf(adapter.name, params, [...used.keys()].sort().map((k) => instances.get(k)!)), at: r.doc.positionOf(r.specPath.slice(0, -1)) };
     handlers.set(fqn, plan);
     parsed.push({ plan, report: (path, message, code) => report([...paramsPath, ...path], message, code) });
   }
@@ -467,8 +467,14 @@ function compileRule(r: Resource, ctx: RuleContext): CompiledRule | undefined {
   return { name: r.fqn, namespace: r.namespace, match, actions };
 }
 
-function signatureOf(adapterName: string, params: unknown, instances: readonly Resource[]): string {
-  return sha256(canonical([adapterName, params, instances.map((i) => [i.fqn, i.spec])]));
+/**
+ * Mixer's handler signature (spec §8.3: adapter, params, and each instance's params), plus each
+ * instance's inferred types: a manifest change can retype an instance whose text is unchanged,
+ * and handlers plan their recording per instance from those types when they are built (a StatsD
+ * timer divides a DURATION's nanoseconds into milliseconds), so such a handler must be rebuilt.
+ */
+function signatureOf(adapterName: string, params: unknown, instances: readonly InstanceEntry[]): string {
+  return sha256(canonical([adapterName, params, instances.map((i) => [i.resource.fqn, i.resource.spec, i.spec])]));
 }
 
 function sha256(s: string): string {

@@ -7,9 +7,11 @@ import { silentLogger, type Logger } from '../../../src/core/log.js';
 import { Runtime } from '../../../src/core/runtime/runtime.js';
 import { Exposition } from '../../../src/core/server/exposition.js';
 import { SelfMetrics } from '../../../src/core/server/self-metrics.js';
-import { buildReport, encodeReport, int, str } from '../../../src/client/compressor.js';
+import { buildReport, dur, encodeReport, int, str } from '../../../src/client/compressor.js';
 import { recordingAdapter } from '../../support/recording-adapter.js';
 import { prometheusAdapter } from '../../../src/adapters/prometheus/index.js';
+import { statsdAdapter } from '../../../src/adapters/statsd/index.js';
+import { startUdpReceiver } from '../../adapters/statsd/support/udp-receiver.js';
 
 const MANIFEST = `
 apiVersion: config.istio.io/v1alpha2
@@ -313,5 +315,65 @@ describe('prometheus handlers across reloads (one registry, as in Mixer)', () =>
     await runtime.apply(compile(MANIFEST + promDoc('prom', HITS()) + ruleDoc('rp', 'prom')));
     send('/a');
     expect(await scrape()).toContain('istio_hits_total{code="200",path="/a"} 1');
+  });
+});
+
+describe('a reload that changes only the attribute manifest', () => {
+  it('rebuilds a handler whose instances now have other value types, so a StatsD timer of a value now typed DURATION is sent in milliseconds', async () => {
+    const statsd = await startUdpReceiver();
+    const runtime = new Runtime({ logger: silentLogger, clock: Date, exposition: new Exposition(), metrics: new SelfMetrics(() => []) });
+    const adapters = new Map([[statsdAdapter.name, statsdAdapter]]);
+    // The same instance, handler and rule each time; only the manifest's type of response.duration changes.
+    const config = (type: string) =>
+      compileConfig(
+        parseConfigText(
+          `apiVersion: config.istio.io/v1alpha2
+kind: attributemanifest
+metadata: {name: attrs}
+spec:
+  attributes:
+    response.duration: {valueType: ${type}}
+---
+apiVersion: config.istio.io/v1alpha2
+kind: instance
+metadata: {name: latency}
+spec:
+  compiledTemplate: metric
+  params: {value: response.duration}
+---
+apiVersion: config.istio.io/v1alpha2
+kind: handler
+metadata: {name: statsd}
+spec:
+  compiledAdapter: statsd
+  params:
+    address: 127.0.0.1:${statsd.port}
+    metrics:
+      latency.instance.istio-system: {type: DISTRIBUTION, nameTemplate: latency}
+---
+apiVersion: config.istio.io/v1alpha2
+kind: rule
+metadata: {name: r}
+spec:
+  actions: [{handler: statsd, instances: [latency]}]
+`,
+          'test.yaml',
+        ).documents,
+        { adapters },
+      ).snapshot!;
+    try {
+      await runtime.apply(config('INT64'));
+      const summary = await runtime.apply(config('DURATION'));
+      expect(summary).toMatchObject({ changed: ['statsd.handler.istio-system'], unchanged: [] });
+      const active = runtime.active!;
+      const bags = new ReportDecoder(active.snapshot.manifest).decode(encodeReport(buildReport([{ 'response.duration': dur(1_500_000_000) }]))).bags;
+      expect(dispatchReport(bags, active.routing, active.namespaces, { buildError: () => undefined, matchError: () => undefined, handlerDispatched: () => undefined }).errors).toEqual([]);
+      await runtime.close();
+      await statsd.waitFor((d) => d.length > 0);
+      expect(statsd.datagrams.map((d) => d.toString('utf8'))).toEqual(['latency:1500|ms']);
+    } finally {
+      await runtime.close();
+      await statsd.close();
+    }
   });
 });
