@@ -130,6 +130,32 @@ describe('the runtime', () => {
     expect(by('shop')).toEqual(['/in-shop', '/out-of-shop']);
   });
 
+  it('scopes rules by the configured default namespace: its rules apply to all traffic, istio-system\'s then only to istio-system', async () => {
+    const { adapter, built } = recordingAdapter();
+    const runtime = new Runtime({ logger: silentLogger, clock: Date, exposition: new Exposition(), metrics: new SelfMetrics(() => []) });
+    cleanup = () => runtime.close();
+    // MANIFEST's resources have no namespace, so they land in the configured one.
+    const yaml = MANIFEST + handlerDoc('all', '{label: all}', 'telemetry') + handlerDoc('is', '{label: is}') + ruleDoc('r1', 'all', { ns: 'telemetry', instances: 'hits' }) + ruleDoc('r2', 'is', { instances: 'hits.instance.telemetry' });
+    const compiled = compileConfig(parseConfigText(yaml, 'test.yaml').documents, { adapters: new Map([[adapter.name, adapter]]), defaultNamespace: 'telemetry' });
+    expect(compiled.issues).toEqual([]);
+    await runtime.apply(compiled.snapshot!);
+    const active = runtime.active!;
+    const bags = new ReportDecoder(active.snapshot.manifest).decode(
+      encodeReport(
+        buildReport([
+          { 'request.path': str('/istio-system'), 'destination.namespace': str('istio-system') },
+          { 'request.path': str('/shop'), 'destination.namespace': str('shop') },
+          // Neither inbound nor outbound: no identity namespace, so only the default namespace's rules.
+          { 'request.path': str('/gateway'), 'context.reporter.kind': str('gateway'), 'destination.namespace': str('istio-system') },
+        ]),
+      ),
+    ).bags;
+    dispatchReport(bags, active.routing, active.namespaces, { buildError: () => undefined, matchError: () => undefined, handlerDispatched: () => undefined });
+    const by = (l: string) => built.find((h) => h.config.label === l)!.received.map((i) => i.dimensions[0]);
+    expect(by('all')).toEqual(['/istio-system', '/shop', '/gateway']);
+    expect(by('is')).toEqual(['/istio-system']);
+  });
+
   it('skips an instance whose expression fails, counting the error, and still dispatches the rest', async () => {
     const { runtime, built, compile, send } = setup();
     cleanup = () => runtime.close();
