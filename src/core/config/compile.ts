@@ -65,6 +65,18 @@ export interface CompileResult {
 /** The attributes dispatch reads to find a Report's identity namespace (spec §5.4). */
 export const IDENTITY_ATTRIBUTES = ['context.reporter.kind', 'destination.namespace', 'source.namespace'] as const;
 
+/**
+ * The identity attributes, typed as the standard vocabulary types them (spec §3). Mixer read them
+ * from every Report whatever the manifests declared, so they are in every config's vocabulary:
+ * without a manifest declaring them, namespaced rules would never apply. A manifest may declare
+ * them again, as STRING.
+ */
+const IDENTITY_ATTRIBUTE_INFO: readonly AttributeInfo[] = [
+  { name: 'context.reporter.kind', type: ValueType.STRING, description: 'inbound or outbound: which side of the request reported it (read for rule scoping).' },
+  { name: 'destination.namespace', type: ValueType.STRING, description: 'The namespace of the destination workload (read for rule scoping).' },
+  { name: 'source.namespace', type: ValueType.STRING, description: 'The namespace of the source workload (read for rule scoping).' },
+];
+
 /** The tenant whose bearer token sent the Report (see --tenants); absent without a tenants file. */
 export const TENANT_ATTRIBUTE = 'context.tenant';
 
@@ -90,7 +102,7 @@ export function compileConfig(documents: readonly ConfigDocument[], opts: Compil
   const resources = readResources(documents, defaultNamespace, issues);
   const byKind = (k: Resource['kind']): Resource[] => resources.filter((r) => r.kind === k);
 
-  const manifest = new AttributeManifest([...BUILTIN_ATTRIBUTES, ...readManifests(byKind('attributemanifest'), issues)]);
+  const manifest = new AttributeManifest([...BUILTIN_ATTRIBUTES, ...IDENTITY_ATTRIBUTE_INFO, ...readManifests(byKind('attributemanifest'), issues)]);
   const referenced = new Uint8Array(manifest.size);
   for (const name of [...IDENTITY_ATTRIBUTES, ...BUILTIN_ATTRIBUTES.map((a) => a.name)]) {
     const slot = manifest.slotOf(name);
@@ -231,6 +243,11 @@ function readManifests(resources: readonly Resource[], issues: ConfigIssue[]): A
       const builtin = BUILTIN_ATTRIBUTES.find((b) => b.name === name);
       if (builtin && builtin.type !== type) {
         report(ir.pathOf('value_type'), `attribute '${name}' is built into Telemux as ${valueTypeName(builtin.type)}; declare it as ${valueTypeName(builtin.type)} or not at all`, 'CFG_VALUE_TYPE');
+        continue;
+      }
+      const identity = IDENTITY_ATTRIBUTE_INFO.find((b) => b.name === name);
+      if (identity && identity.type !== type) {
+        report(ir.pathOf('value_type'), `attribute '${name}' scopes rules by namespace and is read as ${valueTypeName(identity.type)}; declare it as ${valueTypeName(identity.type)} or not at all`, 'CFG_VALUE_TYPE');
         continue;
       }
       out.push({ name, type, description: typeof info['description'] === 'string' ? info['description'] : '' });

@@ -170,4 +170,16 @@ describe('attribute manifests', () => {
     expect(snapshot!.manifest.typeOf('request.path')).toBe(ValueType.INT64);
     expect(snapshot!.manifest.typeOf('request.size')).toBe(ValueType.INT64);
   });
+
+  it('hold the attributes that scope rules by namespace (spec §5.4) as STRING, declared or not, and refuse another type for them', () => {
+    const { issues, snapshot } = compile(MANIFEST);
+    expect(issues).toEqual([]);
+    for (const name of ['context.reporter.kind', 'destination.namespace', 'source.namespace']) expect(snapshot!.manifest.typeOf(name)).toBe(ValueType.STRING);
+    expect(compile(MANIFEST.replace('request.path: {valueType: STRING}', 'destination.namespace: {valueType: STRING}')).issues).toEqual([]);
+    const typed = compile(MANIFEST.replace('request.path: {valueType: STRING}', 'destination.namespace: {valueType: INT64}'));
+    expect(typed.snapshot).toBeUndefined();
+    expect(typed.issues).toEqual([
+      "c.yaml:6:40: spec.attributes.destination.namespace.valueType: attribute 'destination.namespace' scopes rules by namespace and is read as STRING; declare it as STRING or not at all [CFG_VALUE_TYPE]",
+    ]);
+  });
 });

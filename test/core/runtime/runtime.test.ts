@@ -156,6 +156,22 @@ describe('the runtime', () => {
     expect(by('is')).toEqual(['/istio-system']);
   });
 
+  it('scopes rules by namespace when no attribute manifest declares the reporter kind or the namespaces, as Mixer read them from every Report', async () => {
+    const { runtime, built, compile, send } = setup();
+    cleanup = () => runtime.close();
+    const bare = MANIFEST.replace(/ {4}context\.reporter\.kind.*\n {4}destination\.namespace.*\n {4}source\.namespace.*\n/, '');
+    expect(bare).not.toContain('namespace: {valueType');
+    await runtime.apply(compile(bare + handlerDoc('all', '{label: all}') + handlerDoc('shop', '{label: shop}', 'shop') + ruleDoc('r1', 'all') + ruleDoc('r2', 'shop', { ns: 'shop', instances: 'hits.instance.istio-system' })));
+    send([
+      { 'request.path': str('/in-shop'), 'destination.namespace': str('shop') },
+      { 'request.path': str('/out-of-shop'), 'context.reporter.kind': str('outbound'), 'source.namespace': str('shop'), 'destination.namespace': str('other') },
+      { 'request.path': str('/into-shop-from-outside'), 'context.reporter.kind': str('outbound'), 'source.namespace': str('other'), 'destination.namespace': str('shop') },
+    ]);
+    const by = (l: string) => built.find((h) => h.config.label === l)!.received.map((i) => i.dimensions[0]);
+    expect(by('all')).toEqual(['/in-shop', '/out-of-shop', '/into-shop-from-outside']);
+    expect(by('shop')).toEqual(['/in-shop', '/out-of-shop']);
+  });
+
   it('skips an instance whose expression fails, counting the error, and still dispatches the rest', async () => {
     const { runtime, built, compile, send } = setup();
     cleanup = () => runtime.close();
