@@ -32,3 +32,10 @@ export function hostPortFlag(text: string, flag: string): HostPort {
     throw new UsageError((e as Error).message);
   }
 }
+
+/** `--config-default-namespace`: the config namespace whose rules apply to all traffic (spec §5.4). */
+export function defaultNamespaceFlag(flags: ParsedFlags): string | undefined {
+  const ns = flags['config-default-namespace'] as string | undefined;
+  if (ns !== undefined && ns.trim() === '') throw new UsageError('--config-default-namespace: expected a namespace, such as istio-system');
+  return ns;
+}

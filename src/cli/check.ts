@@ -2,12 +2,14 @@ import { createAdapterInventory } from '../adapters/index.js';
 import { compileConfig } from '../core/config/compile.js';
 import { listConfigFiles, loadConfigPath } from '../core/config/document.js';
 import { formatConfigIssue } from '../core/errors.js';
-import { parseFlags, UsageError } from './args.js';
+import { defaultNamespaceFlag, parseFlags, UsageError } from './args.js';
 
-export const CHECK_USAGE = 'telemux check -f PATH    validate a config file or directory offline; exits 1 listing every error';
+export const CHECK_USAGE = `telemux check -f PATH [--config-default-namespace NS]
+    validate a config file or directory offline, as serve with the same flag would; exits 1 listing every error`;
 
 export async function checkCommand(argv: readonly string[]): Promise<number> {
-  const { flags, positionals } = parseFlags(argv, { file: { type: 'string', short: 'f' } }, { positionals: true });
+  const { flags, positionals } = parseFlags(argv, { file: { type: 'string', short: 'f' }, 'config-default-namespace': { type: 'string' } }, { positionals: true });
+  const defaultNamespace = defaultNamespaceFlag(flags);
   const path = (flags['file'] as string | undefined) ?? positionals[0];
   if (!path) throw new UsageError('check: missing -f PATH');
   // As `apply` says: a directory with nothing to check is a wrong path, not a valid config.
@@ -17,7 +19,7 @@ export async function checkCommand(argv: readonly string[]): Promise<number> {
     return 1;
   }
   const loaded = await loadConfigPath(path);
-  const compiled = compileConfig(loaded.documents, { adapters: createAdapterInventory().adapters });
+  const compiled = compileConfig(loaded.documents, { adapters: createAdapterInventory().adapters, defaultNamespace });
   const issues = [...loaded.issues, ...compiled.issues];
   for (const i of issues) process.stderr.write(`${formatConfigIssue(i)}\n`);
   const errors = issues.filter((i) => i.severity === 'error').length;

@@ -6,7 +6,7 @@ import { adminExposureRefusal } from '../core/server/admin-auth.js';
 import { formatHostPort, type HostPort } from '../core/server/http.js';
 import { TlsError, type TlsFiles } from '../core/security/tls.js';
 import { Telemux } from '../core/server/telemux.js';
-import { hostPortFlag, parseFlags, UsageError, type ParsedFlags } from './args.js';
+import { defaultNamespaceFlag, hostPortFlag, parseFlags, UsageError, type ParsedFlags } from './args.js';
 import { OVERLOAD_FLAG_OPTIONS, OVERLOAD_USAGE, overloadSettings } from './overload-flags.js';
 import { defaultConfigPath } from './paths.js';
 
@@ -14,10 +14,13 @@ export const SERVE_USAGE = `telemux serve [--config PATH] [--grpc-address HOST:P
               [--admin-address HOST:PORT] [--admin-token TOKEN] [--admin-insecure]
               [--grpc-tls-cert FILE --grpc-tls-key FILE [--grpc-tls-client-ca FILE]]
               [--http-tls-cert FILE --http-tls-key FILE [--http-tls-client-ca FILE]]
-              [--tenants FILE] [--watch-config | --no-watch-config]
+              [--tenants FILE] [--watch-config | --no-watch-config] [--config-default-namespace NS]
               [--drain-duration DURATION] [--log-level debug|info|warn|error]
 
   --config            file or directory of operator YAML (default: the embedded Istio 1.4 default config)
+  --config-default-namespace
+                      the namespace of resources without one, whose rules apply to all traffic (Mixer's
+                      --configDefaultNamespace; default istio-system)
   --grpc-address      Mixer v1 Report/Check endpoint (default 0.0.0.0:9091)
   --metrics-address   Prometheus /metrics of the prometheus handlers (default 0.0.0.0:42422)
   --admin-address     self-metrics, /healthz, /readyz, /version and the /api/v1 admin API (default 127.0.0.1:15014)
@@ -53,6 +56,7 @@ export async function serveCommand(argv: readonly string[]): Promise<number> {
     tenants: { type: 'string' },
     'watch-config': { type: 'boolean' },
     'no-watch-config': { type: 'boolean' },
+    'config-default-namespace': { type: 'string' },
     'drain-duration': { type: 'string' },
     'log-level': { type: 'string' },
     ...OVERLOAD_FLAG_OPTIONS,
@@ -60,6 +64,7 @@ export async function serveCommand(argv: readonly string[]): Promise<number> {
   const { overload, limits, maxMessageBytes, connectionWindowBytes, reportTurnBudgetMs } = overloadSettings(flags);
   if (flags['watch-config'] && flags['no-watch-config']) throw new UsageError('--watch-config and --no-watch-config contradict each other');
   const watchConfig = flags['watch-config'] ? true : flags['no-watch-config'] ? false : undefined;
+  const defaultNamespace = defaultNamespaceFlag(flags);
   const adminToken = (flags['admin-token'] as string | undefined) ?? process.env['TELEMUX_ADMIN_TOKEN'];
   if (adminToken !== undefined && adminToken.trim() === '') {
     throw new UsageError(`${flags['admin-token'] !== undefined ? '--admin-token' : 'TELEMUX_ADMIN_TOKEN'}: the token must not be empty`);
@@ -89,6 +94,7 @@ export async function serveCommand(argv: readonly string[]): Promise<number> {
     statViews: inventory.statViews,
     adminToken,
     watchConfig,
+    defaultNamespace,
     grpcAddress,
     metricsAddress,
     adminAddress,

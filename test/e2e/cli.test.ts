@@ -1,4 +1,7 @@
 import { credentials } from '@grpc/grpc-js';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { buildReport, dur, int, str } from '../../src/client/compressor.js';
@@ -6,6 +9,7 @@ import { MixerClient } from '../../src/gen/istio/mixer/v1/mixer.js';
 import { report } from '../support/harness.js';
 import { parsePrometheusText, sampleOf } from '../support/prom-text.js';
 import { runCli, serveCli } from '../support/cli.js';
+import { SHARED_DATA } from '../support/vocabulary.js';
 
 const BROKEN = fileURLToPath(new URL('../fixtures/broken/broken.yaml', import.meta.url));
 
@@ -52,6 +56,46 @@ describe('the telemux command', () => {
     const run = await runCli(['serve', '--report-turn-budget', 'soon']);
     expect(run.code).toBe(2);
     expect(run.stderr).toContain("--report-turn-budget: expected a duration like 5ms, got 'soon'");
+  });
+
+  it('--config-default-namespace puts resources without a namespace there and applies its rules to all traffic, in serve and check alike', async () => {
+    // The 1.4 default config as helm renders it for a release in istio-control, namespaces left out.
+    const defaults = await readFile(`${SHARED_DATA}mixer-default-telemetry-config-1.4.yaml`, 'utf8');
+    const config = defaults.replace(/^ +namespace: istio-system\n/gm, '').replaceAll('.instance.istio-system', '.instance.istio-control');
+    expect(config).not.toMatch(/namespace: istio-system|\.istio-system/);
+    const dir = await mkdtemp(join(tmpdir(), 'telemux-ns-'));
+    const file = join(dir, 'telemetry.yaml');
+    await writeFile(file, config);
+    try {
+      const checked = await runCli(['check', '-f', file, '--config-default-namespace', 'istio-control']);
+      expect(checked.stderr).toBe('');
+      expect(checked.stdout).toContain('ok (');
+      // Without the flag the handler's instance_names name no instance of its own namespace.
+      expect((await runCli(['check', '-f', file])).code).toBe(1);
+      expect((await runCli(['check', '-f', file, '--config-default-namespace', ''])).code).toBe(2);
+
+      const served = await serveCli(['--config', file, '--config-default-namespace', 'istio-control']);
+      const client = new MixerClient(served.grpc, credentials.createInsecure());
+      try {
+        const set = (ns: string) => ({
+          'context.protocol': str('http'),
+          'context.reporter.kind': str('inbound'),
+          'destination.namespace': str(ns),
+          'destination.service.host': str(`web.${ns}.svc.cluster.local`),
+          'response.code': int(200),
+        });
+        expect(await report(client, buildReport([set('default'), set('shop'), set('shop')]))).toEqual({ code: 0, details: '' });
+        const families = parsePrometheusText(await (await fetch(`http://${served.metrics}/metrics`)).text());
+        expect(sampleOf(families, 'istio_requests_total', { destination_service: 'web.default.svc.cluster.local' })?.value).toBe('1');
+        expect(sampleOf(families, 'istio_requests_total', { destination_service: 'web.shop.svc.cluster.local' })?.value).toBe('2');
+      } finally {
+        client.close();
+        served.child.kill('SIGTERM');
+        await served.exited;
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('on SIGTERM under load: refuses new Reports, keeps /metrics for the drain period with every acknowledged Report, exits 0', async () => {
