@@ -134,7 +134,9 @@ export function parseConfigText(text: string, file: string): LoadedSource {
   const lines = new LineCounter();
   const issues: ConfigIssue[] = [];
   const documents: ConfigDocument[] = [];
-  for (const doc of parseAllDocuments(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: false })) {
+  // `merge`: `<<: *anchor` merge keys, which the YAML 1.1 readers of Mixer's file store and of
+  // kubectl expand; YAML 1.2 would read `<<` as a field named `<<`.
+  for (const doc of parseAllDocuments(text, { lineCounter: lines, uniqueKeys: true, merge: true, prettyErrors: false })) {
     if (!('contents' in doc)) continue;
     for (const err of doc.errors) {
       const { line, col } = lines.linePos(err.pos[0]);
