@@ -135,6 +135,13 @@ export interface HandleResult {
 }
 
 /**
+ * The longest `flushIntervalMs` the core's ticker can keep: Node runs a timer of more than
+ * 2^31 − 1 ms (596h31m23.647s) after 1 ms instead, which would flush on every millisecond.
+ * Adapters reject longer intervals at config time.
+ */
+export const MAX_FLUSH_INTERVAL_MS = 2_147_483_647;
+
+/**
  * Lifecycle: createHandler (no I/O) → start → handleMetrics / flush → close.
  * The core owns time: it calls `flush` from a per-handler ticker every `flushIntervalMs` (never
  * overlapping, with an abort signal when the flush overruns), and once more before `close` on

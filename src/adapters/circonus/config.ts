@@ -10,6 +10,7 @@ import {
   describeValue as describe,
   isRecord,
   JsonpbObject,
+  MAX_FLUSH_INTERVAL_MS,
   ValueType,
   type ConfigPath,
   type ConfigReporter,
@@ -18,6 +19,7 @@ import {
   type JsonpbFieldCodes,
 } from '../../core/adapter.js';
 import { parseGoDuration } from '../../core/expr/duration.js';
+import { formatGoDuration } from '../../core/format/index.js';
 import { CIRCONUS_CODES } from './errors.js';
 import { MAX_TAG_CATEGORY_BYTES, MAX_TAGS, tagCategory } from './stream-tags.js';
 
@@ -363,6 +365,12 @@ export function parseCirconusConfig(
   if (interval !== undefined) {
     if (interval < MIN_SUBMISSION_INTERVAL_MS) {
       f.issue('submission_interval', `"${f.keyOf('submission_interval')}" must be at least 1s, got ${JSON.stringify(f.value('submission_interval'))}`, CODES.submissionInterval);
+    } else if (Math.round(interval) > MAX_FLUSH_INTERVAL_MS) {
+      f.issue(
+        'submission_interval',
+        `"${f.keyOf('submission_interval')}" must be at most ${formatGoDuration(MAX_FLUSH_INTERVAL_MS * 1e6)} (the longest timer Node.js keeps), got ${JSON.stringify(f.value('submission_interval'))}`,
+        CODES.submissionInterval,
+      );
     } else {
       flushIntervalMs = Math.round(interval);
     }

@@ -4,7 +4,8 @@
  * to the handler. Every problem is reported; nothing is fixed up silently.
  */
 import type { ConfigReporter, DimensionSpec, ErrorCode, InstanceSpec, JsonpbFieldCodes } from '../../core/adapter.js';
-import { CountingReporter, describeValue as describe, isRecord, JsonpbObject, parseGoDuration, ValueType } from '../../core/adapter.js';
+import { CountingReporter, describeValue as describe, isRecord, JsonpbObject, MAX_FLUSH_INTERVAL_MS, parseGoDuration, ValueType } from '../../core/adapter.js';
+import { formatGoDuration } from '../../core/format/index.js';
 import { checkNameTemplate, parseNameTemplate, type NameTemplatePart } from './name-template.js';
 import { MAX_UDP_PAYLOAD } from './packer.js';
 import { describeChar, findIllegalStatNameChar } from './sanitize.js';
@@ -168,7 +169,16 @@ function readFlushIntervalMs(r: JsonpbObject): number {
     return fallback;
   }
   // 0 is proto3's "unset" after the merge; Mixer's client then used its own default.
-  return d.nanos === 0 ? fallback : nanosToMs(d.nanos);
+  if (d.nanos === 0) return fallback;
+  const ms = nanosToMs(d.nanos);
+  if (ms > MAX_FLUSH_INTERVAL_MS) {
+    r.issue(
+      'flush_duration',
+      `"${r.keyOf('flush_duration')}" must be at most ${formatGoDuration(MAX_FLUSH_INTERVAL_MS * 1e6)} (the longest timer Node.js keeps), got ${JSON.stringify(v)}`,
+    );
+    return fallback;
+  }
+  return ms;
 }
 
 function parseDurationOrThrow(text: string): number {

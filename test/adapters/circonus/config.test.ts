@@ -120,6 +120,19 @@ describe('circonus params', () => {
     expect(parse({ submission_url: URL_OK, submission_interval: 10, metrics: bothMetrics }).issues[0]?.message).toMatch(/duration string/);
   });
 
+  it('reject a submission_interval longer than a Node.js timer can run, which would flush every millisecond instead', () => {
+    expect(mustParse({ submission_url: URL_OK, submission_interval: '596h31m23.647s', metrics: bothMetrics }, instances).flushIntervalMs).toBe(2_147_483_647);
+    for (const submission_interval of ['596h31m23.648s', '720h']) {
+      expect(parse({ submission_url: URL_OK, submission_interval, metrics: bothMetrics }).issues).toEqual([
+        expect.objectContaining({
+          path: ['submission_interval'],
+          code: CIRCONUS_CODES.submissionInterval,
+          message: expect.stringContaining('at most 596h31m23.647s'),
+        }),
+      ]);
+    }
+  });
+
   it('require the request timeout to be shorter than the interval', () => {
     const { issues } = parse({ submission_url: URL_OK, submission_interval: '5s', request_timeout: '5s', metrics: bothMetrics });
     expect(issues).toEqual([

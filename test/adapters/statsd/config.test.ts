@@ -108,6 +108,15 @@ describe('statsd params', () => {
     expect(parse({ flushDuration: 300 }).issues[0]?.message).toContain('Go duration string');
   });
 
+  it('refuse a flushDuration longer than a Node.js timer can run, which would flush every millisecond instead', () => {
+    expect(parseOk({ flushDuration: '596h31m23.647s' }).flushIntervalMs).toBe(2_147_483_647);
+    for (const flushDuration of ['596h31m23.648s', '600h', '2562047h']) {
+      expect(parse({ flushDuration }).issues).toEqual([
+        expect.objectContaining({ path: ['flushDuration'], message: expect.stringContaining('at most 596h31m23.647s') }),
+      ]);
+    }
+  });
+
   it('take flushBytes from a number or numeric string; 0 means the default; negative or over 65507 is an error', () => {
     expect(parseOk({ flushBytes: '512' }).flushBytes).toBe(512);
     expect(parseOk({ flushBytes: 0 }).flushBytes).toBe(1400);
