@@ -4,10 +4,12 @@
  * in a packed datagram, the lines after it), so they are replaced rather than sent raw.
  *
  * Whitespace is replaced as well: the Etsy server rewrites it to `_` anyway, and servers that
- * forward to Graphite's plaintext protocol would otherwise split the name at the space.
+ * forward to Graphite's plaintext protocol would otherwise split the name at the space. So are
+ * the C1 control characters (U+0080–U+009F), which JavaScript's `\s` leaves out although NEL
+ * (U+0085) is a line break and whitespace to Unicode, Go and Python alike.
  */
-const ILLEGAL = /[:|@\s\u0000-\u001f\u007f]/;
-const ILLEGAL_ALL = /[:|@\s\u0000-\u001f\u007f]/g;
+const ILLEGAL = /[:|@\s\u0000-\u001f\u007f-\u009f]/;
+const ILLEGAL_ALL = /[:|@\s\u0000-\u001f\u007f-\u009f]/g;
 
 /** What an illegal character becomes. One for one, so the name's length is kept. */
 export const STAT_NAME_REPLACEMENT = '_';

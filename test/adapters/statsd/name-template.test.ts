@@ -82,6 +82,14 @@ describe('name templates', () => {
     expect(render('{{.v}}', { v: [ValueType.STRING, 'reviews-v1.default_ns/über;x=y'] })).toBe('reviews-v1.default_ns/über;x=y');
   });
 
+  it('replace C1 control characters too, NEL (U+0085) among them, as it does the other whitespace', () => {
+    expect(render('svc.{{.v}}', { v: [ValueType.STRING, 'a\u0085b\u0080c\u009fd\u00a0e\u2028f'] })).toBe('svc.a_b_c_d_e_f');
+    // And refuses them in the operator's own text.
+    expect(checkNameTemplate(parts('svc\u0085.{{.v}}'), [{ name: 'v', type: ValueType.STRING }])).toEqual([
+      expect.objectContaining({ kind: 'illegal-text', column: 4 }),
+    ]);
+  });
+
   it('join the prefix with a dot, without doubling one the operator wrote', () => {
     const dims = { v: [ValueType.STRING, 'x'] } as Record<string, [ValueType, unknown]>;
     expect(render('{{.v}}', dims, 'mesh')).toBe('mesh.x');
