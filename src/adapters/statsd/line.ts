@@ -17,6 +17,9 @@ export function formatStatValue(v: number): string {
   // In this range JavaScript already prints the shortest digits without an exponent, exactly as
   // Go's 'f', -1 does; this is the hot case (timer milliseconds), so skip the general path.
   if (abs >= 1e-6 && abs < 1e21) return String(v);
+  // Only a sum can get here unbounded (a DOUBLE counter past the largest double): `+Inf` is a
+  // bad line to every server, so it saturates, as the Circonus adapter's double counters do.
+  if (abs === Number.POSITIVE_INFINITY) return formatGoFloatF(v > 0 ? Number.MAX_VALUE : -Number.MAX_VALUE);
   return formatGoFloatF(v);
 }
 

@@ -77,6 +77,17 @@ describe('the statsd handler', () => {
     expect(handler.liveSeries()).toBe(0);
   });
 
+  it('saturates a DOUBLE counter whose sum passes the largest double, instead of sending +Inf, which servers reject', async () => {
+    const bytes = spec('bytesum.instance.istio-system', ValueType.DOUBLE, { destination_service: ValueType.STRING });
+    const { handler, transports } = setup({ metrics: { [bytes.name]: { type: 'COUNTER' } } }, {}, [bytes]);
+    await handler.start();
+    handler.handleMetrics([instance(bytes, 1.7e308, { destination_service: 'a' }), instance(bytes, 1.7e308, { destination_service: 'a' })]);
+    await handler.flush(neverAborted());
+    const [line] = transports.lines();
+    expect(line).toMatch(/^mesh\.bytesum\.instance\.istio-system:17976931348623157\d{292}\|c$/);
+    expect(Number(line?.slice(line.indexOf(':') + 1, -2))).toBe(Number.MAX_VALUE);
+  });
+
   it('sends the last gauge value, and a negative one as reset plus delta in the same datagram', async () => {
     const { handler, transports } = setup();
     await handler.start();
