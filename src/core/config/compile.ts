@@ -23,6 +23,12 @@ export interface HandlerPlan {
   readonly signature: string;
   /** Where the handler resource starts, so a failure to build it can point at the operator's YAML. */
   readonly at?: SourcePosition;
+  /**
+   * The name Mixer gave the handler in its self-metrics' `handler` label: `<name>.<namespace>`
+   * for a `kind: handler`, the FQN for an old-style adapter kind (spec §5.5), as Mixer's config
+   * loader named them.
+   */
+  readonly mixerName: string;
 }
 
 export interface RuleAction {
@@ -60,6 +66,26 @@ export interface CompileResult {
   /** Present only when there is no error (warnings allowed). */
   readonly snapshot: ConfigSnapshot | undefined;
   readonly issues: readonly ConfigIssue[];
+  readonly tally: ConfigTally;
+}
+
+/**
+ * What Mixer's `mixer_config_*` gauges counted (spec §8.5), as Telemux loads a config: resources of
+ * adapters and templates Telemux does not run are skipped with a warning and not counted.
+ */
+export interface ConfigTally {
+  /** Distinct attributes the attribute manifests declare. */
+  readonly attributes: number;
+  /** Handlers whose adapter Telemux runs, used by a rule or not. */
+  readonly handlers: number;
+  /** Metric instances loaded. */
+  readonly instances: number;
+  /** Instances refused for an error. */
+  readonly instanceErrors: number;
+  /** Rules with at least one action Telemux runs. */
+  readonly rules: number;
+  /** Rules refused for an error (a match that fails to compile or to type as BOOL included). */
+  readonly ruleErrors: number;
 }
 
 /** The attributes dispatch reads to find a Report's identity namespace (spec §5.4). */
@@ -102,7 +128,9 @@ export function compileConfig(documents: readonly ConfigDocument[], opts: Compil
   const resources = readResources(documents, defaultNamespace, issues);
   const byKind = (k: Resource['kind']): Resource[] => resources.filter((r) => r.kind === k);
 
-  const manifest = new AttributeManifest([...BUILTIN_ATTRIBUTES, ...IDENTITY_ATTRIBUTE_INFO, ...readManifests(byKind('attributemanifest'), issues)]);
+  const declared = readManifests(byKind('attributemanifest'), issues);
+  const manifest = new AttributeManifest([...BUILTIN_ATTRIBUTES, ...IDENTITY_ATTRIBUTE_INFO, ...declared]);
+  const newErrors = (before: number): boolean => issues.slice(before).some((i) => i.severity === 'error');
   const referenced = new Uint8Array(manifest.size);
   for (const name of [...IDENTITY_ATTRIBUTES, ...BUILTIN_ATTRIBUTES.map((a) => a.name)]) {
     const slot = manifest.slotOf(name);
@@ -112,8 +140,11 @@ export function compileConfig(documents: readonly ConfigDocument[], opts: Compil
 
   const instances = new Map<string, InstanceEntry>();
   const skippedInstances = new Set<string>();
+  let instanceErrors = 0;
   for (const r of byKind('instance')) {
+    const before = issues.length;
     const built = compileInstance(r, compile, reporterFor(r.doc, issues), reporterFor(r.doc, issues, 'warning'));
+    if (newErrors(before)) instanceErrors++;
     if (built) instances.set(r.fqn, { resource: r, ...built });
     else skippedInstances.add(r.fqn);
   }
@@ -128,9 +159,11 @@ export function compileConfig(documents: readonly ConfigDocument[], opts: Compil
   const rules: CompiledRule[] = [];
   const bound = new Map<string, Map<string, InstanceSpec>>();
   const matchCache = new Map<string, CompiledExpression>();
+  let ruleErrors = 0;
   for (const r of byKind('rule')) {
     const rule = compileRule(r, { compile, matchCache, instances, skippedInstances, handlerResources, handlerAdapters, bound, issues });
     if (rule) rules.push(rule);
+    else ruleErrors++;
   }
 
   const handlers = new Map<string, HandlerPlan>();
@@ -156,7 +189,15 @@ export function compileConfig(documents: readonly ConfigDocument[], opts: Compil
       report(paramsPath, `adapter '${adapter.name}' rejected its params`, 'ADAPTER_CONFIG');
     }
     if (config === undefined) continue;
-    const plan: HandlerPlan = { name: fqn, adapter, config, instances: specs, signature: signatureOf(adapter.name, params, [...used.keys()].sort().map((k) => instances.get(k)!)), at: r.doc.positionOf(r.specPath.slice(0, -1)) };
+    const plan: HandlerPlan = {
+      name: fqn,
+      adapter,
+      config,
+      instances: specs,
+      signature: signatureOf(adapter.name, params, [...used.keys()].sort().map((k) => instances.get(k)!)),
+      at: r.doc.positionOf(r.specPath.slice(0, -1)),
+      mixerName: r.oldStyle === undefined ? `${r.name}.${r.namespace}` : fqn,
+    };
     handlers.set(fqn, plan);
     parsed.push({ plan, report: (path, message, code) => report([...paramsPath, ...path], message, code) });
   }
@@ -164,18 +205,27 @@ export function compileConfig(documents: readonly ConfigDocument[], opts: Compil
   checkAcrossHandlers(parsed);
 
   const hasErrors = issues.some((i) => i.severity === 'error');
+  const routed = rules.map((rule) => ({ ...rule, actions: rule.actions.filter((a) => handlers.has(a.handler)) })).filter((rule) => rule.actions.length > 0);
+  const tally: ConfigTally = {
+    attributes: new Set(declared.map((a) => a.name)).size,
+    handlers: handlerAdapters.size,
+    instances: instances.size,
+    instanceErrors,
+    rules: routed.length,
+    ruleErrors,
+  };
   const snapshot: ConfigSnapshot | undefined = hasErrors
     ? undefined
     : {
         manifest,
         handlers,
-        rules: rules.map((rule) => ({ ...rule, actions: rule.actions.filter((a) => handlers.has(a.handler)) })).filter((rule) => rule.actions.length > 0),
+        rules: routed,
         defaultNamespace,
         referenced,
         hash: sha256(canonical(resources.map((r) => [r.fqn, r.spec]))),
         counts: { attributes: manifest.size, handlers: handlers.size, instances: instances.size, rules: rules.length },
       };
-  return { snapshot, issues: sortIssues(issues) };
+  return { snapshot, issues: sortIssues(issues), tally };
 }
 
 /** A handler whose params parsed, and where to report about its params. */

@@ -1,13 +1,17 @@
 import type { AttributeBag } from '../attributes/bag.js';
 import type { Refusal } from '../security/refusal.js';
 import type { SeriesCheck } from '../security/series-quota.js';
+import type { RequestCounts } from './request-counts.js';
 import { MATCH_ERROR, MATCH_TRUE, type Destination, type NamespaceResolver, type RoutingTable } from './routing.js';
 
 /** Where dispatch reports what it did; the server wires it to self-metrics. */
 export interface DispatchObserver {
   buildError(instance: string): void;
   matchError(rule: string): void;
+  /** Once per handler per Report, with the time its handleMetrics took. */
   handlerDispatched(d: Destination, instances: number, seconds: number, failed: boolean): void;
+  /** Per attribute set: matched instance groups and built instances (Mixer's per-request histograms). */
+  readonly requests?: RequestCounts;
 }
 
 export interface DispatchOutcome {
@@ -41,9 +45,14 @@ export function dispatchReport(
     if ((errors ??= []).length < MAX_ERROR_TEXTS) errors.push(text);
   };
   const memo = routing.memo;
+  const requests = observer.requests;
   for (let i = 0; i < bags.length; i++) {
     const bag = bags[i]!;
     memo.next();
+    // Counted as Mixer counted them per request (spec §8.5): groups whose condition held, and
+    // instances built, also when a series quota later refuses the Report.
+    let matched = 0;
+    let built = 0;
     const dests = routing.destinationsFor(namespaces.resolve(bag));
     for (let d = 0; d < dests.length; d++) {
       const dest = dests[d]!;
@@ -55,6 +64,7 @@ export function dispatchReport(
           if (m === MATCH_ERROR && memo.firstMatchErrorOf(group.ruleId)) observer.matchError(group.rule);
           if (m !== MATCH_TRUE) continue;
         }
+        matched += group.mixerGroup;
         const ids = group.builderIds;
         for (let b = 0; b < ids.length; b++) {
           // Built once per set however many handlers receive it; a failure is still reported
@@ -62,6 +72,7 @@ export function dispatchReport(
           const inst = memo.instance(ids[b]!, bag);
           if (inst !== undefined) {
             dest.add(inst);
+            built++;
           } else {
             const name = group.builders[b]!.spec.name;
             observer.buildError(name);
@@ -70,6 +81,7 @@ export function dispatchReport(
         }
       }
     }
+    requests?.record(matched, built);
   }
   // Pooled bags are reused by the next Report: keep nothing of this one reachable from the memo.
   memo.release();

@@ -16,6 +16,13 @@ export interface InstanceGroup {
   readonly ruleId: number;
   /** Each builder's index in the routing table's per-set memo, parallel to `builders`. */
   readonly builderIds: Int32Array;
+  /**
+   * 1 when this is the destination's first group with this condition, else 0. Mixer kept one
+   * group per distinct condition of a destination (rules with the same match text shared it) and
+   * counted matched groups as `destinations_per_request` (spec §8.5); summing this over the
+   * matched groups gives that count.
+   */
+  readonly mixerGroup: number;
 }
 
 /** A handler with every group that feeds it; `batch` collects one Report's instances. */
@@ -33,6 +40,8 @@ export class Destination {
     readonly name: string,
     readonly adapter: string,
     readonly handler: Handler,
+    /** The handler's name as Mixer printed it in its self-metrics (see HandlerPlan.mixerName). */
+    readonly mixerName: string = name,
   ) {}
 
   get size(): number {
@@ -218,11 +227,14 @@ export class RoutingTable {
         // Destination object but they share the handler, and `all` tracks one batch per list entry.
         let d = dests.get(action.handler);
         if (!d) {
-          d = new Destination(action.handler, snapshot.handlers.get(action.handler)?.adapter.name ?? '', handler);
+          const plan = snapshot.handlers.get(action.handler);
+          d = new Destination(action.handler, plan?.adapter.name ?? '', handler, plan?.mixerName);
           dests.set(action.handler, d);
           all.set(`${rule.namespace}\u0000${action.handler}`, d);
         }
-        d.groups.push({ rule: rule.name, match: rule.match, builders: action.builders, matchId: idOfMatch(rule.match), ruleId, builderIds: idsOfBuilders(action.builders) });
+        const matchId = idOfMatch(rule.match);
+        const mixerGroup = d.groups.some((g) => g.matchId === matchId) ? 0 : 1;
+        d.groups.push({ rule: rule.name, match: rule.match, builders: action.builders, matchId, ruleId, builderIds: idsOfBuilders(action.builders), mixerGroup });
       }
     }
     const defaults = [...(perNs.get(snapshot.defaultNamespace)?.values() ?? [])];

@@ -143,12 +143,14 @@ export class ConfigReloader {
     for (const w of warnings) logger.warn('config warning', { issue: formatConfigIssue(w) });
     if (!summary || !compiled.snapshot) {
       m.configApplies.inc({ result: 'rejected' });
+      m.mixer.configRefused(compiled.tally);
       // At startup the caller prints the errors and exits; logging them too would say it twice.
       if (trigger !== 'startup') for (const e of errors) logger.warn('config error', { issue: formatConfigIssue(e) });
       logger.warn('config rejected', { trigger, source: source.description, errors: errors.length, keeping: this.activeInfo?.hash.slice(0, 12) ?? 'none' });
       return { applied: false, issues: [...errors, ...warnings] };
     }
     m.configApplies.inc({ result: 'applied' });
+    m.mixer.configApplied(compiled.tally);
     const snapshot = compiled.snapshot;
     this.activeInfo = { hash: snapshot.hash, counts: snapshot.counts, origin: source.origin, description: source.description, files: source.files(), trigger, appliedAt: at };
     const detail = (['created', 'changed', 'removed'] as const)

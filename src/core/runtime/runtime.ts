@@ -96,6 +96,7 @@ export class Runtime {
     } catch (e) {
       // Atomic: nothing of a half-built config stays around.
       await Promise.all(created.map((lh) => this.retire(lh, false)));
+      if (e instanceof HandlerBuildError) this.opts.metrics.mixer.handlerBuildFailed();
       throw e;
     }
     const handlers = new Map([...next].map(([name, lh]) => [name, lh.handler]));
@@ -113,7 +114,9 @@ export class Runtime {
     this.live = next;
     // In-flight Reports finished synchronously before this line could run, so the old handlers
     // receive nothing more: flush what they hold and let them go.
-    await Promise.all(retired.map((lh) => this.retire(lh, true)));
+    const closed = await Promise.all(retired.map((lh) => this.retire(lh, true)));
+    const closeFailures = closed.filter((ok) => !ok).length;
+    this.opts.metrics.mixer.handlersChanged({ created: created.length, reused: summary.unchanged.length, closed: closed.length - closeFailures, closeFailures });
     this.opts.metrics.configInfo.reset();
     this.opts.metrics.configInfo.set({ hash: snapshot.hash }, 1);
     return summary;
@@ -146,16 +149,20 @@ export class Runtime {
     return { plan, handler, ticker };
   }
 
-  private async retire(lh: LiveHandler, flush: boolean): Promise<void> {
+  /** Flushes (optionally) and closes a handler; false when closing failed or did not finish in time. */
+  private async retire(lh: LiveHandler, flush: boolean): Promise<boolean> {
     try {
       if (flush) await lh.ticker.stop();
       // Bounded like a flush: a handler that never finishes closing must not keep a reload, or
       // the process at shutdown, waiting forever.
       if (!(await settledBefore(lh.handler.close(), AbortSignal.timeout(this.closeTimeoutMs), 0))) {
         this.opts.logger.error('handler close did not finish; no longer waiting for it', { handler: lh.plan.name, timeoutMs: this.closeTimeoutMs });
+        return false;
       }
+      return true;
     } catch (e) {
       this.opts.logger.warn('handler close failed', { handler: lh.plan.name, error: (e as Error).message });
+      return false;
     }
   }
 

@@ -81,7 +81,9 @@ export class ReportService {
       handlerDispatched: (d, instances, seconds, failed) => {
         m.instances.inc({ handler: d.name }, instances);
         m.dispatchDuration.observe({ handler: d.name, adapter: d.adapter, error: failed ? 'true' : 'false' }, seconds);
+        m.mixer.dispatched(d.mixerName, d.adapter, failed, seconds);
       },
+      requests: m.mixer.requests,
     };
   }
 

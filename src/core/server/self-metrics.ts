@@ -1,5 +1,6 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { MixerMetrics } from './mixer-metrics.js';
 
 /**
  * Sampling interval of the event-loop delay monitor. Node records each whole interval between
@@ -51,6 +52,8 @@ export class SelfMetrics {
   readonly securityReloads: Counter<'source' | 'result'>;
   readonly tlsNotAfter: Gauge<'endpoint'>;
   readonly load: Gauge<'signal'>;
+  /** The same measurements under Mixer's names, for dashboards built on Mixer (spec §8.5). */
+  readonly mixer: MixerMetrics;
 
   constructor(
     liveSeries: () => Iterable<[string, number]>,
@@ -142,5 +145,6 @@ export class SelfMetrics {
       labelNames: ['endpoint'],
       registers: [r],
     });
+    this.mixer = new MixerMetrics(r);
   }
 }
