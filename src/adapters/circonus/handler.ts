@@ -78,6 +78,11 @@ export class CirconusHandler implements Handler {
   private readonly keyers: TagKeyers = new Map();
   private readonly budget: TupleBudget;
   private store = new SeriesStore(0);
+  /**
+   * The last store whose payload was sent or rejected: nothing reads it any more, so the next
+   * store reuses its series (see SeriesStore) rather than allocating a mesh's worth again.
+   */
+  private settled: SeriesStore | undefined;
   /** Series of payloads that failed, waiting to go out with the next one. */
   private pending: SeriesStore | undefined;
   private submitter: HttpTrapSubmitter | undefined;
@@ -221,7 +226,9 @@ export class CirconusHandler implements Handler {
     // Swap first, synchronously: Reports arriving from here on (while this flush merges, encodes
     // in slices or PUTs) go to the new store.
     const snapshot = this.store;
-    this.store = new SeriesStore(snapshot.epoch + 1);
+    snapshot.releaseDonor();
+    this.store = new SeriesStore(snapshot.epoch + 1, this.settled);
+    this.settled = undefined;
     this.reportOverflow();
 
     const slicer = new TimeSlicer(this.options.flushSliceMs ?? DEFAULT_SLICE_MS);
@@ -279,6 +286,7 @@ export class CirconusHandler implements Handler {
     if (outcome.attempts > 1) stats.count(CIRCONUS_EVENTS.submitRetries, outcome.attempts - 1);
     switch (outcome.kind) {
       case 'sent': {
+        this.settled = batch;
         stats.count(CIRCONUS_EVENTS.payloadsSent);
         stats.count(CIRCONUS_EVENTS.seriesSent, batch.size);
         const receipt = outcome.receipt;
@@ -295,6 +303,7 @@ export class CirconusHandler implements Handler {
         return;
       }
       case 'rejected':
+        this.settled = batch;
         stats.count(CIRCONUS_EVENTS.payloadsRejected);
         this.failing = true;
         this.submitLog.warn('circonus broker rejected the payload; its series are dropped (a 4xx is not retried)', {

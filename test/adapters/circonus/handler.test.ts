@@ -317,6 +317,114 @@ describe('circonus handler recording', () => {
   });
 });
 
+describe('series kept from one interval to the next', () => {
+  // Each interval's store takes the series of the last settled one (emptied) instead of making new
+  // ones: what users must see is that every payload still holds only its own interval.
+  const setup = (extra: Record<string, unknown> = {}) =>
+    startHandler(
+      params(
+        [
+          { name: REQUEST_COUNT.name, type: 'COUNTER' },
+          { name: ACTIVE_CONNECTIONS.name, type: 'GAUGE' },
+          { name: REQUEST_DURATION.name, type: 'DISTRIBUTION' },
+        ],
+        extra,
+      ),
+      [REQUEST_COUNT, ACTIVE_CONNECTIONS, REQUEST_DURATION],
+    );
+  const a = { destination_service: 'a', response_code: 200 };
+  const b = { destination_service: 'b', response_code: 200 };
+  const hist = (...ns: number[]): { h: string[] } => {
+    const h = new Circllhist();
+    for (const n of ns) h.insertIntScale(n, -9);
+    return { h: h.toBvs() };
+  };
+
+  it('sends only what each interval recorded, also for a stream that skipped an interval', async () => {
+    const { handler } = await setup();
+    handler.handleMetrics([
+      instance(REQUEST_COUNT, 3, a),
+      instance(REQUEST_COUNT, 4, a),
+      instance(REQUEST_COUNT, 1, b),
+      instance(ACTIVE_CONNECTIONS, 12, { destination_service: 'a' }),
+      instance(REQUEST_DURATION, 2_000_000, a),
+      instance(REQUEST_DURATION, 300_000_000, a),
+    ]);
+    await handler.flush(neverAborted());
+    expect(lastPayload()).toEqual({
+      'requestcount.instance.istio-system{destination_service=a,response_code=200}': { L: 7 },
+      'requestcount.instance.istio-system{destination_service=b,response_code=200}': { L: 1 },
+      'connections.instance.istio-system{destination_service=a}': { l: 12 },
+      'requestduration.instance.istio-system{destination_service=a,response_code=200}': hist(2_000_000, 300_000_000),
+    });
+
+    // Interval 2: only `a`'s counter and histogram; `b` and the gauge are not sent.
+    handler.handleMetrics([instance(REQUEST_COUNT, 5, a), instance(REQUEST_DURATION, 40_000_000, a)]);
+    await handler.flush(neverAborted());
+    expect(lastPayload()).toEqual({
+      'requestcount.instance.istio-system{destination_service=a,response_code=200}': { L: 5 },
+      'requestduration.instance.istio-system{destination_service=a,response_code=200}': hist(40_000_000),
+    });
+
+    // Interval 3: `b` again, and the gauge: their interval-1 values are gone.
+    handler.handleMetrics([instance(REQUEST_COUNT, 2, b), instance(ACTIVE_CONNECTIONS, 7, { destination_service: 'a' })]);
+    await handler.flush(neverAborted());
+    expect(lastPayload()).toEqual({
+      'requestcount.instance.istio-system{destination_service=b,response_code=200}': { L: 2 },
+      'connections.instance.istio-system{destination_service=a}': { l: 7 },
+    });
+
+    // Interval 4: everything once more, after stores have been passed on three times.
+    handler.handleMetrics([instance(REQUEST_COUNT, 1, a), instance(REQUEST_COUNT, 1, b), instance(REQUEST_DURATION, 2_000_000, a)]);
+    await handler.flush(neverAborted());
+    expect(lastPayload()).toEqual({
+      'requestcount.instance.istio-system{destination_service=a,response_code=200}': { L: 1 },
+      'requestcount.instance.istio-system{destination_service=b,response_code=200}': { L: 1 },
+      'requestduration.instance.istio-system{destination_service=a,response_code=200}': hist(2_000_000),
+    });
+    expect(trap.requests).toHaveLength(4);
+  });
+
+  it('keeps a failed payload whole while later intervals record, and sends it merged with the next', async () => {
+    const { handler } = await setup({ max_retries: 0 });
+    handler.handleMetrics([instance(REQUEST_COUNT, 1, a), instance(REQUEST_DURATION, 2_000_000, a)]);
+    await handler.flush(neverAborted());
+    // Interval 2 took interval 1's series; its payload fails (500, retries off) and is carried.
+    trap.script({ status: 500 });
+    handler.handleMetrics([instance(REQUEST_COUNT, 10, a), instance(REQUEST_DURATION, 40_000_000, a), instance(REQUEST_COUNT, 3, b)]);
+    await handler.flush(neverAborted());
+    // Interval 3 records the same streams while interval 2's series wait for the next submission.
+    handler.handleMetrics([instance(REQUEST_COUNT, 100, a), instance(REQUEST_DURATION, 2_000_000, a)]);
+    await handler.flush(neverAborted());
+    expect(lastPayload()).toEqual({
+      'requestcount.instance.istio-system{destination_service=a,response_code=200}': { L: 110 },
+      'requestcount.instance.istio-system{destination_service=b,response_code=200}': { L: 3 },
+      'requestduration.instance.istio-system{destination_service=a,response_code=200}': hist(40_000_000, 2_000_000),
+    });
+    // And after the merged payload went out, the next interval starts from nothing again.
+    handler.handleMetrics([instance(REQUEST_COUNT, 1, a)]);
+    await handler.flush(neverAborted());
+    expect(lastPayload()).toEqual({ 'requestcount.instance.istio-system{destination_service=a,response_code=200}': { L: 1 } });
+  });
+
+  it('counts each interval once when the next one records the same stream while a failing PUT is out', async () => {
+    const { handler } = await setup({ max_retries: 0 });
+    handler.handleMetrics([instance(REQUEST_COUNT, 1, a)]);
+    await handler.flush(neverAborted());
+    // While interval 2's PUT is on its way (and about to fail), interval 3 records `a` too: into
+    // a series of its own, taken from interval 1's settled store, never interval 2's.
+    handler.handleMetrics([instance(REQUEST_COUNT, 20, a)]);
+    trap.script({ status: 500 });
+    const second = handler.flush(neverAborted());
+    await trap.received(2);
+    handler.handleMetrics([instance(REQUEST_COUNT, 300, a)]);
+    await second;
+    // Interval 2 was carried and goes out merged with interval 3: each counted once.
+    await handler.flush(neverAborted());
+    expect(lastPayload()).toEqual({ 'requestcount.instance.istio-system{destination_service=a,response_code=200}': { L: 320 } });
+  });
+});
+
 describe('the dimension-tuple cache', () => {
   const metric: CirconusMetricConfig = {
     name: REQUEST_COUNT.name,
