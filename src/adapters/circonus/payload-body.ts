@@ -1,7 +1,9 @@
 /**
- * The HTTPTrap body of a flush, encoded in time slices: the same bytes as `encodePayload`
- * (payload.ts), as pieces of about 256 KB instead of one string (a 40,000-stream payload is
- * ~50 MB of JSON, and joining and transcoding it took ~100 ms in one block).
+ * The HTTPTrap body of a flush: the same bytes as `encodePayload` (payload.ts), sized up front in
+ * time slices and then written out as pieces of about 256 KB, each encoded only when the socket
+ * wants it. A 40,000-stream payload is ~50 MB of JSON; held whole until its PUT was written, it
+ * outlived two scavenges and was copied into the old generation at every flush (52–57 MB
+ * promoted per flush, BENCHMARKS.md round 11), bringing on full collections.
  */
 import { Circllhist } from '../../core/circllhist/index.js';
 import { compareGoStrings } from '../../core/format/index.js';
@@ -10,16 +12,15 @@ import { sortInSlices, type TimeSlicer } from '../../core/adapter.js';
 import type { Series } from './store.js';
 
 /**
- * A payload as consecutive pieces of JSON text, each about 256 KB, sent as UTF-8. Strings
- * rather than Buffers on purpose: tens of MB of fresh Buffers count as external memory, and V8
- * answers that with a full, non-incremental mark-compact (18–25 ms measured) in the middle of
- * the flush; heap strings are collected incrementally, and the socket only ever holds the
- * piece being written.
+ * A payload: its size in UTF-8 bytes, and its JSON text as consecutive pieces of about 256 KB.
+ * Every call of `chunks` encodes the pieces again, one at a time as they are read (a retried
+ * PUT reads them again), so at most one exists at a time. Strings rather than Buffers on purpose:
+ * Buffers count as external memory, which V8 answers with a full, non-incremental mark-compact;
+ * the socket converts one piece at a time. The series must not change while it is in use.
  */
 export interface PayloadBody {
-  readonly chunks: readonly string[];
-  /** UTF-8 bytes of all chunks. */
   readonly bytes: number;
+  chunks(): Iterable<string>;
 }
 
 /** About this many bytes per chunk: a socket write converts one chunk to bytes, a fraction of a millisecond. */
@@ -39,40 +40,36 @@ const TYPE_SUFFIX: Readonly<Record<string, string>> = {
 
 /** Collects members and joins them into chunks of about CHUNK_BYTES. */
 class ChunkWriter {
-  private readonly chunks: string[] = [];
-  private bytes = 2;
   private parts: string[] = ['{'];
   private bytesInChunk = 1;
   private members = 0;
 
   /**
    * Appends `key:{"_value":value,"_type":"type"}` (after a comma unless it is the first member),
-   * `bytes` UTF-8 bytes long. Pieces go to the chunk's join as they are, so a member is copied
-   * once, not first into a string of its own.
+   * `bytes` UTF-8 bytes long; returns a chunk once one is full. Pieces go to the chunk's join as
+   * they are, so a member is copied once, not first into a string of its own.
    */
-  member(key: string, value: string, type: string, bytes: number): void {
+  member(key: string, value: string, type: string, bytes: number): string | undefined {
     const parts = this.parts;
     if (this.members++ > 0) {
       parts.push(',');
-      this.bytes++;
       this.bytesInChunk++;
     }
     parts.push(key, ':{"_value":', value, TYPE_SUFFIX[type] ?? `,"_type":"${type}"}`);
-    this.bytes += bytes;
     this.bytesInChunk += bytes;
-    if (this.bytesInChunk >= CHUNK_BYTES) this.seal();
+    return this.bytesInChunk >= CHUNK_BYTES ? this.seal() : undefined;
   }
 
-  end(): PayloadBody {
+  end(): string {
     this.parts.push('}');
-    this.seal();
-    return { chunks: this.chunks, bytes: this.bytes };
+    return this.seal();
   }
 
-  private seal(): void {
-    this.chunks.push(this.parts.join(''));
+  private seal(): string {
+    const chunk = this.parts.join('');
     this.parts = [];
     this.bytesInChunk = 0;
+    return chunk;
   }
 }
 
@@ -93,26 +90,51 @@ function scanSome(items: readonly Series[], from: number, slicer: TimeSlicer, fo
   return items.length;
 }
 
+/** The `_value` JSON of a series; throws RangeError for a value its type cannot carry. */
+function valueText(s: Series): string {
+  const v = s.value;
+  return s.type === 'h' && v instanceof Circllhist ? histogramText(v) : encodeValue(s);
+}
+
+/** UTF-8 bytes of {@link valueText}, without encoding a histogram (its base64 is ASCII, in quotes). */
+function valueBytes(s: Series): number {
+  const v = s.value;
+  if (s.type === 'h' && v instanceof Circllhist) return 2 + 4 * Math.ceil(v.serializedByteLength / 3);
+  return encodeValue(s).length;
+}
+
+/** UTF-8 bytes of a member whose key and value take `keyBytes` and `valueBytes`. */
+function memberBytes(s: Series, keyBytes: number, valueBytes: number): number {
+  // Everything but the name is ASCII: `:{"_value":` is 11 bytes and `,"_type":"x"}` 12 + the type.
+  return keyBytes + 11 + valueBytes + 12 + s.type.length;
+}
+
 /**
- * Writes members from `from` until the slice is used up; returns where it stopped. Synchronous
- * on purpose: the hot loop must not live in an async function (see slices.ts).
+ * Sizes members from `from` until the slice is used up (and checks each value can be encoded);
+ * returns where it stopped. Synchronous on purpose: the hot loop must not live in an async
+ * function (see slices.ts).
  */
-function encodeSome(sorted: readonly Series[], from: number, out: ChunkWriter, slicer: TimeSlicer): number {
+function sizeSome(sorted: readonly Series[], from: number, slicer: TimeSlicer, total: { bytes: number }): number {
   for (let i = from; i < sorted.length; ) {
     const s = sorted[i] as Series;
-    const v = s.value;
-    // encodeValue also rejects what a type cannot carry.
-    const value = s.type === 'h' && v instanceof Circllhist ? histogramText(v) : encodeValue(s);
-    // Native JSON escaping beats any loop over the ~1 KB of a tagged name.
-    const key = goJsonString(s.name);
-    // Everything but the name is ASCII: `:{"_value":` is 11 bytes and `,"_type":"x"}` 13.
-    const bytes = Buffer.byteLength(key, 'utf8') + 11 + value.length + 12 + s.type.length;
+    const bytes = memberBytes(s, Buffer.byteLength(goJsonString(s.name), 'utf8'), valueBytes(s));
     s.encodedBytes = bytes;
-    out.member(key, value, s.type, bytes);
+    total.bytes += bytes;
     i++;
-    if ((i & 7) === 0 && slicer.due()) return i;
+    if ((i & 31) === 0 && slicer.due()) return i;
   }
   return sorted.length;
+}
+
+/** The chunks of `sorted`, encoded as they are read. */
+function* chunksOf(sorted: readonly Series[]): Generator<string, void, void> {
+  const out = new ChunkWriter();
+  for (let i = 0; i < sorted.length; i++) {
+    const s = sorted[i] as Series;
+    const chunk = out.member(goJsonString(s.name), valueText(s), s.type, s.encodedBytes);
+    if (chunk !== undefined) yield chunk;
+  }
+  yield out.end();
 }
 
 /**
@@ -181,7 +203,7 @@ function mergeInto(old: readonly Series[], added: readonly Series[], compare: (a
 /**
  * The payload of `series` (names distinct), members sorted as Go sorts map keys, each series
  * learning the size of its member (`encodedBytes`). With `order`, the last payload's key order
- * is reused. The series must not change until the promise settles. Rejects with
+ * is reused. The series must not change while the body is in use. Rejects with
  * SliceAbortedError when `signal` fires between slices, and with RangeError for a value its type
  * cannot carry.
  */
@@ -193,10 +215,11 @@ export async function encodeBodyInSlices(series: Iterable<Series>, slicer: TimeS
     await slicer.yieldIfDue(signal);
   }
   const sorted = order !== undefined ? await order.sort(items, found.goOrder, slicer, signal) : await sortInSlices(items, found.goOrder ? byGoBytes : byCodeUnits, slicer, signal);
-  const out = new ChunkWriter();
+  // The braces, and a comma between members.
+  const total = { bytes: 2 + Math.max(0, sorted.length - 1) };
   for (let i = 0; i < sorted.length; ) {
-    i = encodeSome(sorted, i, out, slicer);
+    i = sizeSome(sorted, i, slicer, total);
     await slicer.yieldIfDue(signal);
   }
-  return out.end();
+  return { bytes: total.bytes, chunks: () => chunksOf(sorted) };
 }

@@ -29,11 +29,12 @@ export interface SubmitterOptions {
 }
 
 /**
- * A body as consecutive pieces of text, sent as UTF-8, with its length in bytes known up front:
- * measuring tens of MB of text again would block the event loop for tens of milliseconds.
+ * A body as consecutive pieces of text, sent as UTF-8, with its length in bytes known up front.
+ * `chunks` gives the pieces from the start each time it is called (once per attempt), and is
+ * read one piece per drain of the socket, so a body made as it is read never exists whole.
  */
 export interface TextBody {
-  readonly chunks: readonly string[];
+  chunks(): Iterable<string>;
   readonly bytes: number;
 }
 
@@ -270,26 +271,36 @@ export class HttpTrapSubmitter {
       );
       req.on('error', fail);
       if (Buffer.isBuffer(body)) req.end(body);
-      else writeChunks(req, body.chunks);
+      else writeChunks(req, body.chunks());
     });
   }
 }
 
 /**
- * Writes a body given as pieces of text, each once the previous one has drained, so only the
- * piece being written exists as bytes: a payload can be tens of MB.
+ * Writes a body given as pieces of text, each read once the previous one has drained, so only the
+ * piece being written exists as bytes (and, for a body made as it is read, as text): a payload
+ * can be tens of MB. A piece that cannot be made fails the request.
  */
-function writeChunks(req: ClientRequest, chunks: readonly string[]): void {
-  let next = 0;
+function writeChunks(req: ClientRequest, chunks: Iterable<string>): void {
+  const it = chunks[Symbol.iterator]();
   const pump = (): void => {
-    while (next < chunks.length) {
-      if (req.destroyed) return;
-      if (!req.write(chunks[next++] as string, 'utf8')) {
-        req.once('drain', pump);
-        return;
-      }
+    if (req.destroyed) return;
+    let next: IteratorResult<string>;
+    try {
+      next = it.next();
+    } catch (e) {
+      req.destroy(e instanceof Error ? e : new Error(String(e)));
+      return;
     }
-    req.end();
+    if (next.done === true) {
+      req.end();
+      return;
+    }
+    // One piece per turn of the event loop, made in its check phase: a fast socket (loopback)
+    // takes a piece at once and drains straight away, and pumping from the write callbacks would
+    // keep the loop in its I/O phase, making piece after piece while no timer runs.
+    if (req.write(next.value, 'utf8')) setImmediate(pump);
+    else req.once('drain', () => setImmediate(pump));
   };
   pump();
 }

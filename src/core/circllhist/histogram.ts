@@ -16,7 +16,7 @@ import { BinStore } from './bin-store.js';
 import { bvsEntry, parseBvs } from './bin-text.js';
 import { type CountInput, normalizeCount } from './count.js';
 import { CircllhistFormatError } from './errors.js';
-import { deserializeInto, serializeStore } from './serialization.js';
+import { deserializeInto, serializedLength, serializeStore } from './serialization.js';
 
 /** Result of reading a histogram from the front of a byte buffer. */
 export interface DeserializeResult {
@@ -194,6 +194,11 @@ export class Circllhist {
       if (a.keyAt(i) !== b.keyAt(i) || a.countAt(i) !== b.countAt(i)) return false;
     }
     return true;
+  }
+
+  /** Bytes {@link serialize} returns, without building them. */
+  get serializedByteLength(): number {
+    return serializedLength(this.store);
   }
 
   /** Binary form: u16 BE bin count, then (val, exp, width−1, count LE) records. */

@@ -290,7 +290,7 @@ describe('sliced encoding', () => {
       else store.getOrCreate(name, 'histogram', 'h', Infinity)?.insertIntScale(1_000_000 + i * 997, -9);
     });
     const body = await encodeBodyInSlices(store.values(), new TimeSlicer(0));
-    const bytes = Buffer.concat(body.chunks.map((c) => Buffer.from(c, 'utf8')));
+    const bytes = Buffer.concat([...body.chunks()].map((c) => Buffer.from(c, 'utf8')));
     expect(bytes.equals(Buffer.from(encodePayload(store.values()), 'utf8'))).toBe(true);
     expect(body.bytes).toBe(bytes.length);
     // Each series learns its member's size: what a requeue trims by.
@@ -315,7 +315,7 @@ describe('sliced encoding', () => {
       const store = new SeriesStore(n);
       names.forEach((name, i) => store.getOrCreate(name, 'count', 'L', Infinity)?.addCount(i));
       const body = await encodeBodyInSlices(store.values(), new TimeSlicer(0), undefined, order);
-      expect(body.chunks.join(''), `payload ${n}`).toBe(encodePayload(store.values()));
+      expect([...body.chunks()].join(''), `payload ${n}`).toBe(encodePayload(store.values()));
     }
   });
 
@@ -340,13 +340,13 @@ describe('sliced encoding', () => {
       await encodeBodyInSlices(store([...names, `extra${turns}`]).values(), new TimeSlicer(0), abort.signal, order).catch(() => undefined);
       abort.abort();
       const next = store([...names.slice(turns), `new${turns}`]);
-      expect((await encodeBodyInSlices(next.values(), new TimeSlicer(0), undefined, order)).chunks.join('')).toBe(encodePayload(next.values()));
+      expect([...(await encodeBodyInSlices(next.values(), new TimeSlicer(0), undefined, order)).chunks()].join('')).toBe(encodePayload(next.values()));
     }
   });
 
   it('encodes an empty store as {}', async () => {
     const body = await encodeBodyInSlices([], new TimeSlicer(0));
-    expect(body.chunks.join('')).toBe('{}');
+    expect([...body.chunks()].join('')).toBe('{}');
     expect(body.bytes).toBe(2);
   });
 
