@@ -51,6 +51,33 @@ describe('the HTTPTrap submitter', () => {
     await expect(outcome).resolves.toMatchObject({ kind: 'aborted', attempts: 1, message: expect.stringMatching(/flush exceeded 10000 ms; last: HTTP 500/) });
   });
 
+  it('reads a body given as pieces afresh for each attempt, and fails an attempt whose piece cannot be made', async () => {
+    trap = await startTrapServer();
+    const s = new HttpTrapSubmitter({ url: trap.url, requestTimeoutMs: 1000, maxRetries: 1, backoffBaseMs: 1 });
+    const pieces = ['{"m":', '{"_value":1,', '"_type":"L"}}'];
+    let reads = 0;
+    const body = {
+      bytes: pieces.join('').length,
+      *chunks(): Generator<string> {
+        reads++;
+        yield* pieces;
+      },
+    };
+    trap.script({ status: 500 });
+    expect(await s.submit(body, neverAborted())).toMatchObject({ kind: 'sent', attempts: 2 });
+    expect(reads).toBe(2);
+    expect(trap.requests.map((r) => r.body)).toEqual([pieces.join(''), pieces.join('')]);
+
+    const broken = {
+      bytes: 100,
+      *chunks(): Generator<string> {
+        yield '{"m":';
+        throw new RangeError('metric "m": NaN is not a valid "L" value');
+      },
+    };
+    expect(await s.submit(broken, neverAborted())).toMatchObject({ kind: 'failed', attempts: 2, message: expect.stringMatching(/not a valid "L" value/) });
+  });
+
   it('counts a refused connection as a retryable network error', async () => {
     trap = await startTrapServer();
     const url = trap.url;
