@@ -222,11 +222,16 @@ export class HttpTrapSubmitter {
 
     return new Promise<Attempt>((resolve) => {
       let settled = false;
+      let req: ClientRequest | undefined;
       const finish = (a: Attempt): void => {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
         signal.removeEventListener('abort', onAbort);
+        // A broker may answer before it has read the whole body (a 4xx, a 5xx). The rest is not
+        // wanted: stop making pieces (they are read from a store that a settled flush hands on to
+        // later intervals) and let the connection go rather than wait on a socket nobody reads.
+        if (req !== undefined && !req.writableFinished) req.destroy();
         resolve(a);
       };
       const fail = (e: unknown): void => {
@@ -234,7 +239,7 @@ export class HttpTrapSubmitter {
         finish({ ok: false, error: err, timedOut });
       };
       const send = this.url.protocol === 'https:' ? httpsRequest : httpRequest;
-      const req = send(
+      req = send(
         this.url,
         {
           ...this.requestOptions,

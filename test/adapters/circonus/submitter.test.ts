@@ -1,3 +1,5 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { HttpTrapSubmitter, parseRetryAfter } from '../../../src/adapters/circonus/index.js';
 import { neverAborted } from './support/fixtures.js';
@@ -76,6 +78,41 @@ describe('the HTTPTrap submitter', () => {
       },
     };
     expect(await s.submit(broken, neverAborted())).toMatchObject({ kind: 'failed', attempts: 2, message: expect.stringMatching(/not a valid "L" value/) });
+  });
+
+  it('lets the connection go and makes no more pieces once the broker answers before reading the body', async () => {
+    // A broker that refuses at the headers and never reads what follows.
+    let closed!: Promise<void>;
+    const server = createServer((req, res) => {
+      closed = new Promise((resolve) => req.socket.once('close', () => resolve()));
+      res.writeHead(413, { 'Content-Type': 'application/json' });
+      res.end('{ "error": "payload too large" }');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+    try {
+      const url = `http://127.0.0.1:${String((server.address() as AddressInfo).port)}/module/httptrap/x/y`;
+      const s = new HttpTrapSubmitter({ url, requestTimeoutMs: 5000, maxRetries: 0 });
+      const piece = 'x'.repeat(1 << 16);
+      let made = 0;
+      const body = {
+        bytes: 2000 * piece.length,
+        *chunks(): Generator<string> {
+          for (let i = 0; i < 2000; i++) {
+            made++;
+            yield piece;
+          }
+        },
+      };
+      expect(await s.submit(body, neverAborted())).toMatchObject({ kind: 'rejected', status: 413 });
+      const madeThen = made;
+      await closed;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(made).toBe(madeThen);
+      expect(made).toBeLessThan(2000);
+    } finally {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
   });
 
   it('counts a refused connection as a retryable network error', async () => {
