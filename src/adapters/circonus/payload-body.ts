@@ -23,7 +23,10 @@ export interface PayloadBody {
   chunks(): Iterable<string>;
 }
 
-/** About this many bytes per chunk: a socket write converts one chunk to bytes, a fraction of a millisecond. */
+/**
+ * About this many bytes per chunk. One chunk is made per turn of the event loop: about 2 ms of
+ * encoding for histogram streams, and a fraction of a millisecond to convert it to bytes.
+ */
 const CHUNK_BYTES = 1 << 18;
 // UTF-16 order equals UTF-8 byte order unless a name holds a surrogate (U+10000 and up).
 const SURROGATE = /[\ud800-\udfff]/;
@@ -103,10 +106,10 @@ function valueBytes(s: Series): number {
   return encodeValue(s).length;
 }
 
-/** UTF-8 bytes of a member whose key and value take `keyBytes` and `valueBytes`. */
-function memberBytes(s: Series, keyBytes: number, valueBytes: number): number {
+/** UTF-8 bytes of a member whose key and value take `keyLength` and `valueLength` bytes. */
+function memberBytes(s: Series, keyLength: number, valueLength: number): number {
   // Everything but the name is ASCII: `:{"_value":` is 11 bytes and `,"_type":"x"}` 12 + the type.
-  return keyBytes + 11 + valueBytes + 12 + s.type.length;
+  return keyLength + 11 + valueLength + 12 + s.type.length;
 }
 
 /**
