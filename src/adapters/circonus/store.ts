@@ -24,17 +24,13 @@ export class Series implements CirconusSample {
   private readonly hist: Circllhist | undefined;
   /** Bytes of this series' member in the last payload encoded, −1 before; what `trim` weighs. */
   encodedBytes = -1;
-  /** Epoch of the store holding this series: a donor store gives a series away only once. */
-  owner: number;
 
   constructor(
     readonly name: string,
     readonly mode: SeriesMode,
     readonly type: CirconusType,
-    owner = -1,
   ) {
     this.hist = mode === 'histogram' ? new Circllhist() : undefined;
-    this.owner = owner;
   }
 
   /** Back to nothing recorded, keeping the histogram's bin storage for the next interval. */
@@ -173,24 +169,22 @@ export class SeriesStore {
     let s = this.byName.get(name);
     if (s === undefined) {
       if (this.byName.size >= maxSeries) return undefined;
-      s = this.donor?.giveAway(name, mode, type, this.epoch) ?? new Series(name, mode, type, this.epoch);
+      s = this.donor?.giveAway(name, mode, type) ?? new Series(name, mode, type);
       this.byName.set(name, s);
     }
     return s;
   }
 
   /**
-   * This (settled) store's series `name`, emptied and now owned by the store of `epoch`; undefined
-   * if there is none of that kind, or it was given away already. The entry stays in the map (a
-   * delete could make V8 shrink the table, which allocates). The handler gives a store as donor
-   * once, so the owner mark is a guard: a series must never sit in two live stores, where one
-   * interval's reset would erase another's counts.
+   * This (settled) store's series `name`, emptied for the store that asks; undefined if there is
+   * none of that kind. A donor serves one store, which asks once per name (it keeps what it got),
+   * so no series is given twice. The entry stays in the map: a delete could make V8 shrink the
+   * table, which allocates, and the donor is dropped whole at the next swap.
    */
-  private giveAway(name: string, mode: SeriesMode, type: CirconusType, epoch: number): Series | undefined {
+  private giveAway(name: string, mode: SeriesMode, type: CirconusType): Series | undefined {
     const s = this.byName.get(name);
-    if (s === undefined || s.owner !== this.epoch || s.mode !== mode || s.type !== type) return undefined;
+    if (s === undefined || s.mode !== mode || s.type !== type) return undefined;
     s.reset();
-    s.owner = epoch;
     return s;
   }
 
@@ -205,17 +199,11 @@ export class SeriesStore {
    * `newer` must not be used afterwards.
    */
   absorbNewer(newer: SeriesStore): void {
-    for (const s of newer.byName.values()) this.absorbOne(s);
-  }
-
-  private absorbOne(s: Series): void {
-    const mine = this.byName.get(s.name);
-    if (mine !== undefined) {
-      mine.absorbNewer(s);
-      return;
+    for (const s of newer.byName.values()) {
+      const mine = this.byName.get(s.name);
+      if (mine === undefined) this.byName.set(s.name, s);
+      else mine.absorbNewer(s);
     }
-    s.owner = this.epoch;
-    this.byName.set(s.name, s);
   }
 
   /**
@@ -226,7 +214,9 @@ export class SeriesStore {
   async absorbNewerInSlices(newer: SeriesStore, slicer: TimeSlicer): Promise<void> {
     let n = 0;
     for (const s of newer.byName.values()) {
-      this.absorbOne(s);
+      const mine = this.byName.get(s.name);
+      if (mine === undefined) this.byName.set(s.name, s);
+      else mine.absorbNewer(s);
       if ((++n & 31) === 0) await slicer.yieldIfDue();
     }
   }
