@@ -85,6 +85,8 @@ export async function buildPipeline(opts: PipelineOptions = {}): Promise<Pipelin
   const call = {
     request: Buffer.alloc(0) as Buffer,
     metadata: { get: (): readonly string[] => [] },
+    // The bench owns its Report bytes and reuses them.
+    releaseRequest(): void {},
     ok(): void {},
     fail(_code: number, details: string): void {
       failure = details;

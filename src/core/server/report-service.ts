@@ -124,24 +124,26 @@ export class ReportService {
 
   /** Answers one Report call: now, in a later turn of the event loop, or with a refusal. */
   report(call: UnaryCall): void {
-    const m = this.opts.metrics;
+    const refusal = this.enqueue(call);
+    if (refusal === undefined) return;
+    call.releaseRequest();
+    refuse(this.opts.metrics, call, refusal.code, refusal.details);
+  }
+
+  /** Queues the call for {@link process}, or says why it is refused. */
+  private enqueue(call: UnaryCall): { readonly code: Status; readonly details: string } | undefined {
     const bytes = call.request;
-    if (this.draining) {
-      return refuse(m, call, Status.UNAVAILABLE, 'Telemux is shutting down; Report not accepted');
-    }
-    if (this.opts.runtime.active === undefined) {
-      return refuse(m, call, Status.UNAVAILABLE, 'no configuration is active yet');
-    }
+    if (this.draining) return { code: Status.UNAVAILABLE, details: 'Telemux is shutting down; Report not accepted' };
+    if (this.opts.runtime.active === undefined) return { code: Status.UNAVAILABLE, details: 'no configuration is active yet' };
     // Overload first: a refusal must be the cheapest answer there is.
     const shed = this.opts.shedder?.admit(bytes.length);
-    if (shed) {
-      return refuse(m, call, shed.code, shed.details);
-    }
+    if (shed) return shed;
     if (!this.pending.offer(call, bytes.length)) {
       this.opts.shedder?.release(bytes.length);
-      m.reportsShed.inc({ reason: 'report_queue' });
-      return refuse(m, call, Status.UNAVAILABLE, OVERLOADED_MESSAGE);
+      this.opts.metrics.reportsShed.inc({ reason: 'report_queue' });
+      return { code: Status.UNAVAILABLE, details: OVERLOADED_MESSAGE };
     }
+    return undefined;
   }
 
   /** A Report admitted by the shedder, now or in a later turn; never throws. */
@@ -156,6 +158,8 @@ export class ReportService {
       this.opts.logger.error('Report failed', { error: (e as Error).stack ?? String(e) });
       refuse(this.opts.metrics, call, Status.INTERNAL, `internal error: ${(e as Error).message}`);
     } finally {
+      // Decoding copied out everything the Report's instances keep (strings, IP bytes).
+      call.releaseRequest();
       this.opts.shedder?.release(bytes.length);
     }
   }

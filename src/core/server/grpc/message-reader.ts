@@ -2,10 +2,13 @@
  * Reassembles the single length-prefixed message of a unary gRPC request from the DATA chunks
  * HTTP/2 delivers (gRPC over HTTP/2: a 1-byte compressed flag, a 4-byte big-endian length, the
  * message). A message that arrives within one chunk is handed on as a view of it, without a copy;
- * otherwise its pieces are joined into one buffer once the last of them arrives. A declared length
- * above the limit is refused as soon as its prefix is read, before any of the message is held.
+ * otherwise its pieces are joined, once the last of them arrives, into a buffer from the server's
+ * pool, which goes back to it when the method is done ({@link UnaryMessageReader.releaseMessage}).
+ * A declared length above the limit is refused as soon as its prefix is read, before any of the
+ * message is held.
  */
 import { status as Status } from '@grpc/grpc-js';
+import { MessageBufferPool } from './message-pool.js';
 
 const PREFIX_BYTES = 5;
 
@@ -35,6 +38,8 @@ export class UnaryMessageReader {
   private compressedFlag = 0;
   private length = 0;
   private body: Buffer | undefined;
+  /** Whether `body` came from the pool (and goes back to it). */
+  private pooled = false;
   /** The pieces so far of a message spanning chunks, until it is whole; their `bodyRead` bytes count in `pending`. */
   private parts: Buffer[] | undefined;
   private bodyRead = 0;
@@ -46,7 +51,20 @@ export class UnaryMessageReader {
     readonly maxMessageBytes: number,
     private readonly method: string,
     private readonly pending: PendingBytes = new PendingBytes(Number.POSITIVE_INFINITY),
+    private readonly pool: MessageBufferPool = new MessageBufferPool(),
   ) {}
+
+  /**
+   * Hands a joined message's buffer back to the pool, for a later message to reuse: nothing may
+   * read the message, or anything viewing it, afterwards. Safe to call more than once, and a no-op
+   * for a message that was a view of its chunk.
+   */
+  releaseMessage(): void {
+    if (!this.pooled) return;
+    this.pooled = false;
+    this.pool.release(this.body!);
+    this.body = undefined;
+  }
 
   /**
    * Stops counting what this call holds against the server's bound and drops it. Called when the
@@ -111,12 +129,24 @@ export class UnaryMessageReader {
       this.bodyRead += take;
       pos += take;
       if (this.bodyRead === this.length) {
-        this.body = Buffer.concat(this.parts!, this.length);
+        this.body = this.join(this.parts!);
+        this.pooled = true;
         // Whole: the message is now the method's, bounded by its own limits (the Report queue).
         this.release();
         this.complete = true;
       }
     }
+  }
+
+  private join(parts: readonly Buffer[]): Buffer {
+    const body = this.pool.acquire(this.length);
+    let at = 0;
+    for (let i = 0; i < parts.length; i++) {
+      const part = parts[i]!;
+      body.set(part, at);
+      at += part.length;
+    }
+    return body;
   }
 
   /**

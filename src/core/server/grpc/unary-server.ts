@@ -31,6 +31,7 @@ import type { RequestMetadata } from '../../security/admission.js';
 import { contextOptions, type TlsSource } from '../../security/tls.js';
 import type { HostPort } from '../http.js';
 import { encodeGrpcMessage } from './grpc-message.js';
+import { MessageBufferPool } from './message-pool.js';
 import { PendingBytes, UnaryMessageReader, type FramingError } from './message-reader.js';
 
 /** One unary call: its request message and metadata, and the two ways to answer it. */
@@ -41,6 +42,12 @@ export interface UnaryCall {
    */
   readonly request: Buffer;
   readonly metadata: RequestMetadata;
+  /**
+   * The method is done with `request`: its bytes may be reused for a later call's message, and
+   * `request` is empty from now on. Whatever was decoded from it must not view it (copy first).
+   * A method that never calls this leaves the buffer to the collector.
+   */
+  releaseRequest(): void;
   /** Answers OK with `response` as the response message. At most one answer counts. */
   ok(response: Buffer): void;
   /** Answers with a non-OK status; `details` may be any text (it is percent-encoded). */
@@ -76,6 +83,7 @@ const OK_TRAILERS = Object.freeze({ 'grpc-status': '0' });
 const OK_OPTIONS = Object.freeze({ waitForTrailers: true, sendDate: false });
 const END_OPTIONS = Object.freeze({ endStream: true, sendDate: false });
 const EMPTY_FRAME = Buffer.alloc(5);
+const NO_REQUEST = Buffer.alloc(0);
 const DEFAULT_MAX_PENDING_BYTES = 64 * 1024 * 1024;
 const NO_VALUES: readonly string[] = Object.freeze([]);
 
@@ -112,7 +120,7 @@ function trailersOnly(stream: ServerHttp2Stream, code: Status, details: string):
 }
 
 class Http2UnaryCall implements UnaryCall, RequestMetadata {
-  request: Buffer = EMPTY_FRAME;
+  request: Buffer = NO_REQUEST;
   readonly reader: UnaryMessageReader;
 
   constructor(
@@ -122,8 +130,14 @@ class Http2UnaryCall implements UnaryCall, RequestMetadata {
     readonly path: string,
     maxMessageBytes: number,
     pending: PendingBytes,
+    pool: MessageBufferPool,
   ) {
-    this.reader = new UnaryMessageReader(maxMessageBytes, path, pending);
+    this.reader = new UnaryMessageReader(maxMessageBytes, path, pending, pool);
+  }
+
+  releaseRequest(): void {
+    this.request = NO_REQUEST;
+    this.reader.releaseMessage();
   }
 
   get metadata(): RequestMetadata {
@@ -156,6 +170,15 @@ class Http2UnaryCall implements UnaryCall, RequestMetadata {
     const read = this.reader.finish();
     if (!('message' in read)) return read;
     if (!read.compressed) return read.message;
+    try {
+      return this.decompressed(read.message, maxMessageBytes);
+    } finally {
+      // The output is a buffer of its own; the compressed bytes are not read again.
+      this.reader.releaseMessage();
+    }
+  }
+
+  private decompressed(message: Buffer, maxMessageBytes: number): Buffer | FramingError {
     const encoding = this.headers['grpc-encoding'] ?? 'identity';
     if (encoding !== 'gzip' && encoding !== 'deflate') {
       return encoding === 'identity'
@@ -165,7 +188,7 @@ class Http2UnaryCall implements UnaryCall, RequestMetadata {
     try {
       // Bounded: a small bomb cannot inflate past the limit (zlib stops and throws at maxOutputLength).
       const opts = { maxOutputLength: maxMessageBytes };
-      return encoding === 'gzip' ? gunzipSync(read.message, opts) : inflateSync(read.message, opts);
+      return encoding === 'gzip' ? gunzipSync(message, opts) : inflateSync(message, opts);
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') {
         return { code: Status.RESOURCE_EXHAUSTED, details: `Received message that decompresses to a size larger than ${maxMessageBytes}` };
@@ -181,6 +204,7 @@ export class GrpcUnaryServer {
   private unsubscribe: (() => void) | undefined;
   private readonly sessions = new Set<Http2Session>();
   private readonly pending: PendingBytes;
+  private readonly pool = new MessageBufferPool();
   private readonly onData: (this: StreamWithCall, chunk: Buffer) => void;
   private readonly onEnd: (this: StreamWithCall) => void;
 
@@ -229,7 +253,7 @@ export class GrpcUnaryServer {
       stream.resume();
       return;
     }
-    (stream as StreamWithCall)[CALL] = new Http2UnaryCall(stream, headers, method, path, this.opts.maxMessageBytes, this.pending);
+    (stream as StreamWithCall)[CALL] = new Http2UnaryCall(stream, headers, method, path, this.opts.maxMessageBytes, this.pending, this.pool);
     stream.on('data', this.onData);
     stream.on('end', this.onEnd);
     // Every stream closes, answered or reset or with its connection: what a call still holds is
