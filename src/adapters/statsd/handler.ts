@@ -67,6 +67,11 @@ export interface StatsdHandlerOptions {
 }
 
 export const DEFAULT_DNS_REFRESH_MS = 30_000;
+/**
+ * The largest packing arena kept from one flush for the next. A flush's lines take a few MB at
+ * most on a busy server; one far larger (a burst of timer samples) is not held for good.
+ */
+const MAX_KEPT_ARENA_BYTES = 16 * 1024 * 1024;
 export const DEFAULT_MAX_DATAGRAMS_IN_FLIGHT = 64;
 const DEFAULT_LOG_INTERVAL_MS = 10_000;
 
@@ -173,6 +178,8 @@ export class StatsdHandler implements Handler {
   private unconfirmed: StatsdAggregator | undefined;
   /** Set after a failed send, so the recovery is logged once. */
   private failing = false;
+  /** The bytes the last flush packed its datagrams into, once nothing sends from them any more. */
+  private arena: Buffer | undefined;
   private readonly resolver: AddressResolver;
   private readonly random: () => number;
   private readonly createTransport: TransportFactory;
@@ -365,7 +372,10 @@ export class StatsdHandler implements Handler {
     }
     const total = batch.pendingLines;
     if (total === 0) return;
-    const packer = new DatagramPacker(this.config.flushBytes, batch.series + batch.timers.samples);
+    // Taken, so a flush that overlaps this one (none should) packs into bytes of its own.
+    const arena = this.arena;
+    this.arena = undefined;
+    const packer = new DatagramPacker(this.config.flushBytes, batch.series + batch.timers.samples, arena);
     const encode = encodeUnitsInSteps(batch, this.config.samplingRate, packer);
     if (!slicer.runWithinSlice(encode) && !(await slicer.finish(encode, () => signal.aborted || this.closing !== undefined))) {
       if (this.closing !== undefined) this.dropClosed(total, 'statsd handler closed during a flush; unsent lines dropped');
@@ -387,7 +397,10 @@ export class StatsdHandler implements Handler {
         flushBytes: this.config.flushBytes,
       });
     }
-    if (packed.lines === 0) return;
+    if (packed.lines === 0) {
+      this.keepArena(packed.arena);
+      return;
+    }
     // Only the very first lookup is waited for (within the flush's time box), so data recorded
     // right after start is not lost to a slow resolver; later lookups never hold a flush.
     const first = this.waitedForFirstLookup || this.resolver.current() !== undefined ? undefined : this.resolver.firstLookup();
@@ -401,11 +414,14 @@ export class StatsdHandler implements Handler {
     }
     const target = this.target();
     if (target === undefined) {
+      this.keepArena(packed.arena);
       const kept = this.carry(selectUnits(batch, (u) => (packed.unitDatagram[u] ?? -1) >= 0));
       this.dropLog.warn('statsd address not resolved yet; lines kept for the next flush', { host: this.config.address.host, lines: kept });
       return;
     }
-    const outcome = await sendWindowed(this.transportFor(target), packed.datagrams, packed.lineCounts, signal, this.maxInFlight, this.sliceMs);
+    const outcome = await sendWindowed(this.transportFor(target), packed, signal, this.maxInFlight, this.sliceMs);
+    // Sends a time box cut short may still read their payloads: those bytes are left to them.
+    if (!outcome.stillSending) this.keepArena(packed.arena);
     if (outcome.linesSent > 0) {
       stats.count(STATSD_EVENTS.linesSent, outcome.linesSent);
       stats.count(STATSD_EVENTS.datagramsSent, outcome.datagramsSent);
@@ -494,6 +510,10 @@ export class StatsdHandler implements Handler {
       this.failing = false;
       this.env.logger.info('statsd sends recovered', { address: `${target.address}:${target.port}` });
     }
+  }
+
+  private keepArena(arena: Buffer): void {
+    if (arena.length <= MAX_KEPT_ARENA_BYTES) this.arena = arena;
   }
 
   /**

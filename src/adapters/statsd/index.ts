@@ -42,9 +42,9 @@ export { encodeSnapshot, encodeUnitsInSteps, type UnitSink } from './encoder.js'
 export { encodeCounterLine, encodeGaugeLine, encodeTimingLine, formatSampleRateSuffix, formatStatValue } from './line.js';
 export { checkNameTemplate, compileStatName, OVERFLOW_VALUE, overflowStatName, parseNameTemplate } from './name-template.js';
 export type { NameTemplatePart, NameTemplateProblem, ParsedNameTemplate, StatNameRenderer } from './name-template.js';
-export { DatagramPacker, MAX_UDP_PAYLOAD, packLines, type PackedDatagrams } from './packer.js';
+export { DatagramPacker, datagramTexts, MAX_UDP_PAYLOAD, packLines, type PackedDatagrams } from './packer.js';
 export { AddressResolver, systemLookup, type LookupFn, type ResolvedAddress } from './resolver.js';
 export { sanitizeStatName } from './sanitize.js';
-export { SEND_RESULT, sendWindowed, type SendOutcome } from './send-window.js';
+export { SEND_RESULT, sendWindowed, type DatagramSource, type SendOutcome } from './send-window.js';
 export { hotShotsTransport, type DatagramTransport, type TransportFactory, type TransportTarget } from './transport.js';
 export { connectedUdpTransport } from './udp-transport.js';

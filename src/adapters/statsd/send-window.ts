@@ -6,7 +6,11 @@
  */
 import { performance } from 'node:perf_hooks';
 import { DEFAULT_SLICE_MS } from '../../core/adapter.js';
+import type { PackedDatagrams } from './packer.js';
 import type { DatagramTransport } from './transport.js';
+
+/** What {@link sendWindowed} sends: datagram payloads by index, and the lines each carries. */
+export type DatagramSource = Pick<PackedDatagrams, 'count' | 'payload' | 'lineCounts'>;
 
 /** What became of one datagram (values of `SendOutcome.results`). */
 export const SEND_RESULT = {
@@ -31,6 +35,11 @@ export interface SendOutcome {
   readonly firstError: Error | undefined;
   /** Per datagram, in send order: a {@link SEND_RESULT} value. */
   readonly results: Uint8Array;
+  /**
+   * Sends the transport still holds (an abort settles without waiting for them): until they call
+   * back, the payloads' bytes must not be written over.
+   */
+  readonly stillSending: boolean;
 }
 
 /**
@@ -40,8 +49,7 @@ export interface SendOutcome {
  */
 export function sendWindowed(
   transport: DatagramTransport,
-  datagrams: readonly string[],
-  lineCounts: readonly number[],
+  datagrams: DatagramSource,
   signal: AbortSignal,
   maxInFlight: number,
   sliceMs: number = DEFAULT_SLICE_MS,
@@ -60,18 +68,20 @@ export function sendWindowed(
     let settled = false;
     let yielding = false;
     let sliceEnd = performance.now() + sliceMs;
-    const results = new Uint8Array(datagrams.length);
+    const count = datagrams.count;
+    const lineCounts = datagrams.lineCounts;
+    const results = new Uint8Array(count);
 
     const settle = (): void => {
       settled = true;
       signal.removeEventListener('abort', onAbort);
       let linesAborted = inFlightLines;
-      for (let i = next; i < datagrams.length; i++) linesAborted += lineCounts[i] ?? 0;
+      for (let i = next; i < count; i++) linesAborted += lineCounts[i] ?? 0;
       // Snapshot: callbacks arriving after an abort must not change what the caller was told.
-      resolve({ datagramsSent, linesSent, datagramsFailed, linesFailed, linesAborted, firstError, results: results.slice() });
+      resolve({ datagramsSent, linesSent, datagramsFailed, linesFailed, linesAborted, firstError, results: results.slice(), stillSending: inFlight > 0 });
     };
     const finishIfDone = (): void => {
-      if (!settled && inFlight === 0 && (next >= datagrams.length || signal.aborted)) settle();
+      if (!settled && inFlight === 0 && (next >= count || signal.aborted)) settle();
     };
     // An abort settles at once, even with sends unconfirmed: the core is waiting on this flush.
     const onAbort = (): void => {
@@ -94,7 +104,7 @@ export function sendWindowed(
       pumping = true;
       do {
         again = false;
-        while (inFlight < maxInFlight && next < datagrams.length && !signal.aborted) {
+        while (inFlight < maxInFlight && next < count && !signal.aborted) {
           const i = next++;
           const lines = lineCounts[i] ?? 0;
           inFlight++;
@@ -120,12 +130,12 @@ export function sendWindowed(
             pump();
           };
           try {
-            transport.send(datagrams[i] as string, done);
+            transport.send(datagrams.payload(i), done);
           } catch (err) {
             // A transport that throws instead of calling back must not wedge the flush.
             done(err instanceof Error ? err : new Error(String(err)));
           }
-          if (next < datagrams.length && performance.now() >= sliceEnd) {
+          if (next < count && performance.now() >= sliceEnd) {
             yielding = true;
             setImmediate(resume);
             break;

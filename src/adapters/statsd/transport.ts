@@ -12,8 +12,11 @@ export interface TransportTarget {
 }
 
 export interface DatagramTransport {
-  /** Sends one datagram; `done` is called once, with the error if the send failed. */
-  send(payload: string, done: (err: Error | undefined) => void): void;
+  /**
+   * Sends one datagram; `done` is called once, with the error if the send failed. The payload's
+   * bytes stay untouched until then, so a transport may send from them without a copy.
+   */
+  send(payload: Uint8Array, done: (err: Error | undefined) => void): void;
   /** Waits for sends under way (briefly), then releases the socket. */
   close(): Promise<void>;
 }
@@ -69,7 +72,8 @@ export const hotShotsTransport: TransportFactory = (target, onSocketError) => {
   let closed: Promise<void> | undefined;
   return {
     send(payload, done) {
-      client.sendMessage(payload, (err) => done(err ?? undefined));
+      // hot-shots takes text; the copy is this comparison transport's, not the handler's.
+      client.sendMessage(Buffer.from(payload.buffer, payload.byteOffset, payload.length).toString('utf8'), (err) => done(err ?? undefined));
     },
     close() {
       closed ??= new Promise<void>((resolve) => {

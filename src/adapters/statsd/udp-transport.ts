@@ -13,7 +13,7 @@
 import { createSocket, type Socket } from 'node:dgram';
 import type { DatagramTransport, TransportFactory } from './transport.js';
 
-type Pending = readonly [payload: string, done: (err: Error | undefined) => void];
+type Pending = readonly [payload: Uint8Array, done: (err: Error | undefined) => void];
 
 class ConnectedUdpTransport implements DatagramTransport {
   private socket: Socket | undefined;
@@ -31,7 +31,7 @@ class ConnectedUdpTransport implements DatagramTransport {
     private readonly onSocketError: (err: Error) => void,
   ) {}
 
-  send(payload: string, done: (err: Error | undefined) => void): void {
+  send(payload: Uint8Array, done: (err: Error | undefined) => void): void {
     if (this.closed !== undefined) {
       done(new Error('statsd socket is closed'));
       return;

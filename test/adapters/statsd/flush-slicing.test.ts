@@ -166,7 +166,7 @@ describe('a flush of many series', () => {
     // before any timer or I/O could run.
     const eager: TransportFactory = (): DatagramTransport => ({
       send(payload, done) {
-        sent.push(payload);
+        sent.push(Buffer.from(payload).toString('utf8'));
         process.nextTick(done, undefined);
       },
       close: async () => undefined,

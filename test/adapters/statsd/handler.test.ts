@@ -309,7 +309,7 @@ describe('the statsd handler', () => {
           setImmediate(() => done(Object.assign(new Error('send ECONNREFUSED'), { code: 'ECONNREFUSED' })));
           return;
         }
-        if (serverUp) received.push(payload);
+        if (serverUp) received.push(Buffer.from(payload).toString('utf8'));
         else refusalPending = true;
         setImmediate(() => done(undefined));
       },
@@ -363,6 +363,68 @@ describe('the statsd handler', () => {
     // Only the datagram in the socket's hands at the abort may arrive twice.
     const resentTwice = transports.datagrams.slice(0, firstFlush).join('\n').split('\n').length;
     expect(lines.length).toBeLessThanOrEqual(20 + resentTwice);
+  });
+
+  it('packs a flush over the bytes of the last only once every send from them has called back', async () => {
+    // Holds each payload as a socket does (a view, no copy) and answers only when told.
+    interface Held {
+      readonly payload: Uint8Array;
+      readonly text: string;
+      readonly flush: number;
+    }
+    const held: Held[] = [];
+    const unanswered: ((err: Error | undefined) => void)[] = [];
+    let flush = 0;
+    const holding: DatagramTransport = {
+      send(payload, done) {
+        held.push({ payload, text: Buffer.from(payload).toString('utf8'), flush });
+        unanswered.push(done);
+      },
+      close: async () => undefined,
+    };
+    const { handler } = setup({ flushBytes: 64 }, { transport: () => holding, maxDatagramsInFlight: 4 });
+    await handler.start();
+    // Gauges: what an aborted flush carries over is merged with the newer values, so the next
+    // flush's bytes differ from the last one's at the same places.
+    const record = (prefix: string, value: number): void => {
+      for (let i = 0; i < 12; i++) handler.handleMetrics([instance(connections, value, { destination_service: `${prefix}${i}` })]);
+    };
+    const answerUntil = async (p: Promise<void>): Promise<void> => {
+      let done = false;
+      void p.then(() => (done = true));
+      while (!done) {
+        for (const cb of unanswered.splice(0)) cb(undefined);
+        await new Promise((r) => setImmediate(r));
+      }
+    };
+    const intact = (f: number): boolean => held.filter((h) => h.flush === f).every((h) => Buffer.from(h.payload).toString('utf8') === h.text);
+
+    // Cut short by its time box with four sends unanswered: their bytes stay theirs.
+    flush = 1;
+    record('same', 1);
+    const ac = new AbortController();
+    const aborted = handler.flush(ac.signal);
+    await new Promise((r) => setImmediate(r));
+    expect(held).toHaveLength(4);
+    ac.abort();
+    await aborted;
+    const stillSending = unanswered.splice(0);
+    flush = 2;
+    record('same', 2);
+    await answerUntil(handler.flush(neverAborted()));
+    expect(intact(1)).toBe(true);
+    for (const cb of stillSending) cb(undefined);
+
+    // Flush 2 was answered in full: flush 3 writes over its bytes, and sends exactly its own.
+    flush = 3;
+    record('third', 3);
+    await answerUntil(handler.flush(neverAborted()));
+    const buffersOf = (f: number): Set<ArrayBufferLike> => new Set(held.filter((h) => h.flush === f).map((h) => h.payload.buffer));
+    expect([...buffersOf(3)].every((b) => buffersOf(2).has(b))).toBe(true);
+    expect(intact(3)).toBe(true);
+    const lines = (f: number): string[] => held.filter((h) => h.flush === f).flatMap((h) => h.text.split('\n'));
+    expect(lines(3).sort()).toEqual(Array.from({ length: 12 }, (_, i) => `mesh.conns.third${String(i)}:3|g`).sort());
+    expect(lines(2).sort()).toEqual(Array.from({ length: 12 }, (_, i) => `mesh.conns.same${String(i)}:2|g`).sort());
   });
 
   it('resolves the address from start, without holding start up, and refreshes it in the background, not per packet', async () => {

@@ -1,34 +1,34 @@
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ValueType, type MetricInstance } from '../../../src/core/adapter.js';
-import { MAX_UDP_PAYLOAD, packLines, parseStatsdConfig, STATSD_EVENTS, StatsdHandler } from '../../../src/adapters/statsd/index.js';
+import { DatagramPacker, datagramTexts, MAX_UDP_PAYLOAD, packLines, parseStatsdConfig, STATSD_EVENTS, StatsdHandler } from '../../../src/adapters/statsd/index.js';
 import { collectingReporter, instance, neverAborted, spec, testEnv } from './support/fixtures.js';
 import { startUdpReceiver, type UdpReceiver } from './support/udp-receiver.js';
 
 describe('the datagram packer', () => {
   it('fills a datagram up to exactly flushBytes and starts a new one past it', () => {
     // 'aaaa' + '\n' + 'bbbb' = 9 bytes
-    expect(packLines(['aaaa', 'bbbb', 'cc'], 9).datagrams).toEqual(['aaaa\nbbbb', 'cc']);
-    expect(packLines(['aaaa', 'bbbb', 'cc'], 8).datagrams).toEqual(['aaaa', 'bbbb\ncc']);
+    expect(datagramTexts(packLines(['aaaa', 'bbbb', 'cc'], 9))).toEqual(['aaaa\nbbbb', 'cc']);
+    expect(datagramTexts(packLines(['aaaa', 'bbbb', 'cc'], 8))).toEqual(['aaaa', 'bbbb\ncc']);
   });
 
   it('counts bytes, not characters, so multi-byte names cannot overflow a datagram', () => {
     // 'ü' is two bytes in UTF-8.
     const r = packLines(['üüü', 'üüü'], 12);
-    expect(r.datagrams).toEqual(['üüü', 'üüü']);
-    expect(packLines(['üüü', 'üüü'], 13).datagrams).toEqual(['üüü\nüüü']);
+    expect(datagramTexts(r)).toEqual(['üüü', 'üüü']);
+    expect(datagramTexts(packLines(['üüü', 'üüü'], 13))).toEqual(['üüü\nüüü']);
   });
 
   it('keeps a multi-line unit together and counts its lines', () => {
     const r = packLines(['a:1|c', 'g:0|g\ng:-1|g', 'b:1|c'], 14);
-    expect(r.datagrams).toEqual(['a:1|c', 'g:0|g\ng:-1|g', 'b:1|c']);
+    expect(datagramTexts(r)).toEqual(['a:1|c', 'g:0|g\ng:-1|g', 'b:1|c']);
     expect(r.lineCounts).toEqual([1, 2, 1]);
     expect(r.lines).toBe(4);
   });
 
   it('sends a unit longer than the limit alone, in order, and says so', () => {
     const r = packLines(['short', 'x'.repeat(20), 'ok', 'fine'], 10);
-    expect(r.datagrams).toEqual(['short', 'x'.repeat(20), 'ok\nfine']);
+    expect(datagramTexts(r)).toEqual(['short', 'x'.repeat(20), 'ok\nfine']);
     expect(r.linesAlone).toBe(1);
     expect(r.oversized).toBe(0);
     expect([...r.unitDatagram]).toEqual([0, 1, 2, 2]);
@@ -36,11 +36,45 @@ describe('the datagram packer', () => {
 
   it('leaves out only a unit no UDP datagram can carry, and says so', () => {
     const r = packLines(['a', 'x'.repeat(MAX_UDP_PAYLOAD + 1), 'y'.repeat(MAX_UDP_PAYLOAD), 'b'], 10);
-    expect(r.datagrams).toEqual(['a', 'y'.repeat(MAX_UDP_PAYLOAD), 'b']);
+    expect(datagramTexts(r)).toEqual(['a', 'y'.repeat(MAX_UDP_PAYLOAD), 'b']);
     expect(r.oversized).toBe(1);
     expect(r.oversizedLines).toBe(1);
     expect(r.linesAlone).toBe(1);
     expect([...r.unitDatagram]).toEqual([0, -1, 1, 2]);
+  });
+
+  it('writes lines as UTF-8 over whatever an earlier flush left in its arena, growing it as needed', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.string({ unit: 'binary', minLength: 1, maxLength: 30 }).map((s) => s.replace(/[\n:]/g, '_')), fc.double({ noNaN: true, noDefaultInfinity: true })), {
+          minLength: 1,
+          maxLength: 60,
+        }),
+        fc.integer({ min: 1, max: 300 }),
+        (entries, max) => {
+          // A small used arena full of stale bytes: the packer must overwrite and outgrow it.
+          const stale = Buffer.alloc(64, 'z');
+          const packer = new DatagramPacker(max, 4, stale);
+          const expected: string[] = [];
+          for (const [name, v] of entries) {
+            const value = String(v);
+            packer.line(name, value, '|ms', Buffer.byteLength(name) + 1 + value.length + 3);
+            expected.push(`${name}:${value}|ms`);
+          }
+          const packed = packer.finish();
+          expect(datagramTexts(packed).flatMap((d) => d.split('\n'))).toEqual(expected);
+          expect(packed.lines).toBe(expected.length);
+          for (const d of datagramTexts(packed)) if (Buffer.byteLength(d) > max) expect(d).not.toContain('\n');
+        },
+      ),
+    );
+  });
+
+  it('packs a flush far larger than its first arena byte for byte', () => {
+    const lines = Array.from({ length: 20_000 }, (_, i) => `istio.latency.svc-${String(i % 97)}.ns:${String(i / 7)}|ms`);
+    const r = packLines(lines, 1400);
+    expect(r.arena.length).toBeGreaterThan(64 * 1024);
+    expect(datagramTexts(r).flatMap((d) => d.split('\n'))).toEqual(lines);
   });
 
   it('never splits, reorders or loses a line, and never exceeds the limit', () => {
@@ -51,8 +85,8 @@ describe('the datagram packer', () => {
         (lines, max) => {
           const r = packLines(lines, max);
           // Over the limit only alone: a long line never shares its datagram.
-          for (const d of r.datagrams) if (Buffer.byteLength(d) > max) expect(d).not.toContain('\n');
-          expect(r.datagrams.flatMap((d) => d.split('\n'))).toEqual(lines);
+          for (const d of datagramTexts(r)) if (Buffer.byteLength(d) > max) expect(d).not.toContain('\n');
+          expect(datagramTexts(r).flatMap((d) => d.split('\n'))).toEqual(lines);
           expect(r.lines).toBe(lines.length);
           expect(r.linesAlone).toBe(lines.filter((l) => Buffer.byteLength(l) > max).length);
           expect(r.oversized).toBe(0);

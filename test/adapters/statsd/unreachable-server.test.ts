@@ -88,7 +88,7 @@ describe('a statsd handler whose server is down', () => {
   it('hears a closed port through its connected socket: the refusal fails the next send, even when it arrives between sends', async () => {
     const errors: Error[] = [];
     const t = connectedUdpTransport({ address: '127.0.0.1', family: 4, port: await closedPort() }, (e) => errors.push(e));
-    const send = (payload: string): Promise<Error | undefined> => new Promise((resolve) => t.send(payload, resolve));
+    const send = (payload: string): Promise<Error | undefined> => new Promise((resolve) => t.send(Buffer.from(payload), resolve));
     expect(await send('a:1|c')).toBeUndefined();
     // Long enough for the ICMP answer to come back and Node's read path to pick the error up.
     await new Promise((r) => setTimeout(r, 50));

@@ -35,7 +35,8 @@ export function memoryTransports(): MemoryTransports {
             setImmediate(() => done(err));
             return;
           }
-          t.datagrams.push(payload);
+          // A copy, as a server receives it: the handler writes its next flush over the same bytes.
+          t.datagrams.push(Buffer.from(payload).toString('utf8'));
           setImmediate(() => done(undefined));
         },
         async close() {
