@@ -5,7 +5,7 @@
  * stop the flush between datagrams.
  */
 import { performance } from 'node:perf_hooks';
-import { DEFAULT_SLICE_MS } from '../../core/adapter.js';
+import { DEFAULT_SLICE_MS, pauseAfter } from '../../core/adapter.js';
 import type { PackedDatagrams } from './packer.js';
 import type { DatagramTransport } from './transport.js';
 
@@ -40,12 +40,15 @@ export interface SendOutcome {
    * back, the payloads' bytes must not be written over.
    */
   readonly stillSending: boolean;
+  /** Time spent sending, without the turns left to other work in between. */
+  readonly busyMs: number;
 }
 
 /**
  * A socket that takes a datagram synchronously completes the send on the next tick, so each
  * completion starts the next send before the event loop gets a turn: thousands of sends (about
- * 10 µs each) would run as one block. After `sliceMs` of sending, the window waits for a turn.
+ * 10 µs each) would run as one block. After `sliceMs` of sending, the window waits for a turn,
+ * or longer with `share` below 1, so that sending takes at most that share of the time.
  */
 export function sendWindowed(
   transport: DatagramTransport,
@@ -53,6 +56,7 @@ export function sendWindowed(
   signal: AbortSignal,
   maxInFlight: number,
   sliceMs: number = DEFAULT_SLICE_MS,
+  share = 1,
 ): Promise<SendOutcome> {
   return new Promise((resolve) => {
     let next = 0;
@@ -67,7 +71,8 @@ export function sendWindowed(
     let again = false;
     let settled = false;
     let yielding = false;
-    let sliceEnd = performance.now() + sliceMs;
+    let sliceStart = performance.now();
+    let busyMs = 0;
     const count = datagrams.count;
     const lineCounts = datagrams.lineCounts;
     const results = new Uint8Array(count);
@@ -78,7 +83,7 @@ export function sendWindowed(
       let linesAborted = inFlightLines;
       for (let i = next; i < count; i++) linesAborted += lineCounts[i] ?? 0;
       // Snapshot: callbacks arriving after an abort must not change what the caller was told.
-      resolve({ datagramsSent, linesSent, datagramsFailed, linesFailed, linesAborted, firstError, results: results.slice(), stillSending: inFlight > 0 });
+      resolve({ datagramsSent, linesSent, datagramsFailed, linesFailed, linesAborted, firstError, results: results.slice(), stillSending: inFlight > 0, busyMs });
     };
     const finishIfDone = (): void => {
       if (!settled && inFlight === 0 && (next >= count || signal.aborted)) settle();
@@ -91,7 +96,7 @@ export function sendWindowed(
 
     const resume = (): void => {
       yielding = false;
-      sliceEnd = performance.now() + sliceMs;
+      sliceStart = performance.now();
       pump();
     };
     // A transport may call back synchronously; the flags turn that recursion into a loop.
@@ -102,6 +107,7 @@ export function sendWindowed(
         return;
       }
       pumping = true;
+      const entered = performance.now();
       do {
         again = false;
         while (inFlight < maxInFlight && next < count && !signal.aborted) {
@@ -135,14 +141,18 @@ export function sendWindowed(
             // A transport that throws instead of calling back must not wedge the flush.
             done(err instanceof Error ? err : new Error(String(err)));
           }
-          if (next < count && performance.now() >= sliceEnd) {
+          const used = performance.now() - sliceStart;
+          if (next < count && used >= sliceMs) {
             yielding = true;
-            setImmediate(resume);
+            const wait = pauseAfter(used, share);
+            if (wait > 0) setTimeout(resume, wait);
+            else setImmediate(resume);
             break;
           }
         }
       } while (again && !yielding);
       pumping = false;
+      busyMs += performance.now() - entered;
       finishIfDone();
     };
     pump();

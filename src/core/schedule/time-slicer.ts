@@ -24,6 +24,27 @@ export function nextTurn(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
 }
 
+/**
+ * How long to leave the event loop to other work after a slice that took `usedMs`, so that work
+ * paced this way takes at most `share` of the time: 0 (just the next turn) when `share` is 1.
+ *
+ * Why pace at all: a flush that runs a slice on every turn takes about a third of a busy loop,
+ * so while it runs the server is near 100% busy and Reports queue behind it. At the ingest
+ * bench's 70% load, every StatsD flush left a wave of Reports 10-20 ms late (BENCHMARKS.md,
+ * round 12). Spread over more of its interval, the same work leaves room for them.
+ */
+export function pauseAfter(usedMs: number, share: number): number {
+  return share >= 1 ? 0 : usedMs * (1 / Math.max(share, MIN_SHARE) - 1);
+}
+
+/** The smallest share pacing goes down to: work never stretches past 20 times its own length. */
+export const MIN_SHARE = 0.05;
+
+/** Resolves after `ms`, or on the next turn when `ms` is 0. */
+export function pause(ms: number): Promise<void> {
+  return ms > 0 ? new Promise((resolve) => setTimeout(resolve, ms)) : nextTurn();
+}
+
 /** Thrown by `yieldIfDue` when its signal fired during the yield; stopping there loses nothing. */
 export class SliceAbortedError extends Error {
   constructor(readonly reason: unknown) {
@@ -34,13 +55,32 @@ export class SliceAbortedError extends Error {
 
 export class TimeSlicer {
   private sliceStart: number;
+  private busy = 0;
 
-  /** The first slice starts now. `sliceMs` 0 yields at every check, which tests use. */
+  /**
+   * The first slice starts now. `sliceMs` 0 yields at every check, which tests use. `share` below
+   * 1 paces the work: after each slice the event loop is left to other work for long enough that
+   * the slices take at most that share of the time (see {@link pauseAfter}).
+   */
   constructor(
     private readonly sliceMs: number = DEFAULT_SLICE_MS,
     private readonly now: () => number = () => performance.now(),
+    private readonly share: number = 1,
   ) {
     this.sliceStart = now();
+  }
+
+  /** Time spent in slices so far, the current one included: the work's own cost, without the yields. */
+  get busyMs(): number {
+    return this.busy + (this.now() - this.sliceStart);
+  }
+
+  /** Ends the current slice and resolves when the next may start. */
+  private async yieldTurn(): Promise<void> {
+    const used = this.now() - this.sliceStart;
+    this.busy += used;
+    await pause(pauseAfter(used, this.share));
+    this.restart();
   }
 
   /** Whether the current slice has used its time: cheap enough for a hot loop. */
@@ -60,8 +100,7 @@ export class TimeSlicer {
    */
   async yieldIfDue(signal?: AbortSignal): Promise<void> {
     if (!this.due()) return;
-    await nextTurn();
-    this.restart();
+    await this.yieldTurn();
     if (signal?.aborted === true) throw new SliceAbortedError(signal.reason);
   }
 
@@ -79,9 +118,8 @@ export class TimeSlicer {
    */
   async finish(walk: Iterator<void>, stop: () => boolean = () => false): Promise<boolean> {
     for (;;) {
-      await nextTurn();
+      await this.yieldTurn();
       if (stop()) return false;
-      this.restart();
       if (this.runWithinSlice(walk)) return true;
     }
   }

@@ -58,6 +58,27 @@ function record(handler: StatsdHandler, sets: number, services: number): void {
 }
 
 describe('a flush of many series', () => {
+  it('paces itself from the cost of the last flush, spreading its work over the interval, and still sends every line', async () => {
+    const { handler, transports } = handlerWith({}, { flushDuration: '2s' });
+    await handler.start();
+    const timeFlush = async (): Promise<{ ms: number; lines: number }> => {
+      transports.datagrams.length = 0;
+      record(handler, 20_000, 500);
+      const t0 = performance.now();
+      await handler.flush(neverAborted());
+      return { ms: performance.now() - t0, lines: transports.lines().length };
+    };
+    // The first flush has no cost to go by and runs as fast as the event loop lets it.
+    const first = await timeFlush();
+    const second = await timeFlush();
+    // 500 counters, up to 500 gauges (a third of them two lines), 20,000 timer samples.
+    expect(first.lines).toBeGreaterThan(20_500);
+    expect(second.lines).toBe(first.lines);
+    // Paced to finish within half its 2 s interval (at most 1 s): many times its unpaced length.
+    expect(second.ms).toBeGreaterThan(3 * first.ms);
+    expect(second.ms).toBeLessThan(2_000);
+  });
+
   it('lets a timer run while it encodes, before its first datagram goes out', async () => {
     const { handler, env, transports } = handlerWith({ flushSliceMs: 0 });
     await handler.start();

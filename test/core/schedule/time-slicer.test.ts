@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { SliceAbortedError, TimeSlicer } from '../../../src/core/schedule/time-slicer.js';
+import { MIN_SHARE, pauseAfter, SliceAbortedError, TimeSlicer } from '../../../src/core/schedule/time-slicer.js';
 
 /** A walk of `n` units that records each unit, and what else ran, in `log`. */
 function* walk(n: number, log: string[]): Generator<void> {
@@ -49,5 +49,47 @@ describe('the time slicer', () => {
     now = 10;
     setImmediate(() => aborter.abort(new Error('flush timed out')));
     await expect(slicer.yieldIfDue(aborter.signal)).rejects.toThrow(SliceAbortedError);
+  });
+
+  it('paced to a share of the time, leaves the event loop to other work between slices, and counts only its own time as busy', async () => {
+    let now = 0;
+    const slicer = new TimeSlicer(2, () => now, 0.25);
+    const log: string[] = [];
+    const w = walk(6, log);
+    const timed: Iterator<void> = {
+      next: () => {
+        const r = w.next();
+        if (r.done !== true) now += 1;
+        return r;
+      },
+    };
+    // Other work that takes a turn whenever it can: unpaced, it would get one turn per yield.
+    let turns = 0;
+    let spinning = true;
+    const spin = (): void => {
+      turns++;
+      log.push('other work');
+      if (spinning) setImmediate(spin);
+    };
+    setImmediate(spin);
+    const t0 = performance.now();
+    expect(await slicer.finish(timed)).toBe(true);
+    const elapsed = performance.now() - t0;
+    spinning = false;
+    // Three slices of 2 ms: after each (the first included, which finish starts by yielding), 6 ms for other work.
+    expect(elapsed).toBeGreaterThanOrEqual(3 * 6 * 0.8);
+    const between = log.join(',').split(/unit \d/).slice(1, -1).map((gap) => gap.split('other work').length - 1);
+    expect(between.filter((n) => n > 1).length).toBeGreaterThan(0);
+    expect(turns).toBeGreaterThan(3);
+    expect(log.filter((l) => l.startsWith('unit'))).toHaveLength(6);
+    expect(slicer.busyMs).toBe(6);
+  });
+
+  it('works out the pause that keeps paced work to its share', () => {
+    expect(pauseAfter(2, 1)).toBe(0);
+    expect(pauseAfter(2, 0.25)).toBe(6);
+    expect(pauseAfter(2, 0.5)).toBe(2);
+    // Never stretched past 1 / MIN_SHARE times its own length.
+    expect(pauseAfter(1, 0.0001)).toBeCloseTo(1 / MIN_SHARE - 1, 9);
   });
 });
