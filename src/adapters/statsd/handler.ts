@@ -5,7 +5,7 @@
  * short outage loses nothing; see README.md for how UDP tells.
  */
 import type { AttributeValue, Handler, HandleResult, HandlerEnv, InstanceSpec, MetricInstance } from '../../core/adapter.js';
-import { DEFAULT_SLICE_MS, TimeSlicer, ValueType } from '../../core/adapter.js';
+import { DEFAULT_SLICE_MS, Pacer, TimeSlicer, ValueType } from '../../core/adapter.js';
 import { RateLimitedLog, TallyLog } from '../../core/log.js';
 import { selectUnits, StatsdAggregator, type AggregateSnapshot, type StatKind } from './aggregator.js';
 import { StatsdMetricType, type StatsdConfig, type StatsdMetricConfig } from './config.js';
@@ -371,8 +371,8 @@ export class StatsdHandler implements Handler {
     // between slices, belongs to the next flush.
     const fresh = this.aggregator.drain();
     this.endInterval();
-    const share = this.flushShare();
-    const slicer = new TimeSlicer(this.sliceMs, undefined, share);
+    const pacer = this.flushPacer();
+    const slicer = new TimeSlicer(this.sliceMs, undefined, pacer);
     let batch = fresh;
     const carried = this.pending;
     if (carried !== undefined) {
@@ -433,7 +433,7 @@ export class StatsdHandler implements Handler {
       this.dropLog.warn('statsd address not resolved yet; lines kept for the next flush', { host: this.config.address.host, lines: kept });
       return;
     }
-    const outcome = await sendWindowed(this.transportFor(target), packed, signal, this.maxInFlight, this.sliceMs, share);
+    const outcome = await sendWindowed(this.transportFor(target), packed, signal, this.maxInFlight, this.sliceMs, pacer);
     this.lastFlushBusyMs = encodeBusyMs + outcome.busyMs;
     // Sends a time box cut short may still read their payloads: those bytes are left to them.
     if (!outcome.stillSending) this.keepArena(packed.arena);
@@ -528,14 +528,16 @@ export class StatsdHandler implements Handler {
   }
 
   /**
-   * The share of the event loop this flush paces itself to: enough to do the last flush's work
-   * within FLUSH_SPREAD of the interval. 1 (no pacing) when that work fits in one slice anyway,
-   * or while closing, so that shutdown is not held up.
+   * Paces this flush to a share of the event loop that does the last flush's work within
+   * FLUSH_SPREAD of the interval, and no further: a flush with more work than the last runs
+   * unpaced once that time is up, well inside the core's time box (the interval). No pacing when
+   * the last flush fitted in one slice, or while closing, so that shutdown is not held up.
    */
-  private flushShare(): number {
+  private flushPacer(): Pacer {
     const busy = this.lastFlushBusyMs;
-    if (busy <= this.sliceMs || this.closing !== undefined) return 1;
-    return Math.min(1, busy / Math.min(FLUSH_SPREAD * this.flushIntervalMs, FLUSH_SPREAD_MAX_MS));
+    if (busy <= this.sliceMs || this.closing !== undefined) return Pacer.NONE;
+    const spread = Math.min(FLUSH_SPREAD * this.flushIntervalMs, FLUSH_SPREAD_MAX_MS);
+    return new Pacer(Math.min(1, busy / spread), performance.now() + spread);
   }
 
   private keepArena(arena: Buffer): void {

@@ -5,7 +5,7 @@
  * stop the flush between datagrams.
  */
 import { performance } from 'node:perf_hooks';
-import { DEFAULT_SLICE_MS, pauseAfter } from '../../core/adapter.js';
+import { DEFAULT_SLICE_MS, Pacer } from '../../core/adapter.js';
 import type { PackedDatagrams } from './packer.js';
 import type { DatagramTransport } from './transport.js';
 
@@ -48,7 +48,7 @@ export interface SendOutcome {
  * A socket that takes a datagram synchronously completes the send on the next tick, so each
  * completion starts the next send before the event loop gets a turn: thousands of sends (about
  * 10 µs each) would run as one block. After `sliceMs` of sending, the window waits for a turn,
- * or longer with `share` below 1, so that sending takes at most that share of the time.
+ * or longer with a `pacer`, so that sending takes at most its share of the time.
  */
 export function sendWindowed(
   transport: DatagramTransport,
@@ -56,7 +56,7 @@ export function sendWindowed(
   signal: AbortSignal,
   maxInFlight: number,
   sliceMs: number = DEFAULT_SLICE_MS,
-  share = 1,
+  pacer: Pacer = Pacer.NONE,
 ): Promise<SendOutcome> {
   return new Promise((resolve) => {
     let next = 0;
@@ -141,10 +141,11 @@ export function sendWindowed(
             // A transport that throws instead of calling back must not wedge the flush.
             done(err instanceof Error ? err : new Error(String(err)));
           }
-          const used = performance.now() - sliceStart;
+          const end = performance.now();
+          const used = end - sliceStart;
           if (next < count && used >= sliceMs) {
             yielding = true;
-            const wait = pauseAfter(used, share);
+            const wait = pacer.pauseAfter(used, end);
             if (wait > 0) setTimeout(resume, wait);
             else setImmediate(resume);
             break;

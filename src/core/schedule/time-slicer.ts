@@ -40,6 +40,27 @@ export function pauseAfter(usedMs: number, share: number): number {
 /** The smallest share pacing goes down to: work never stretches past 20 times its own length. */
 export const MIN_SHARE = 0.05;
 
+/**
+ * Paces work to a share of the time, up to a deadline after which it runs unpaced, so that pacing
+ * worked out from an estimate can never push the work past the time it must be done by.
+ */
+export class Pacer {
+  /** No pacing: a turn of the event loop between slices, no more. */
+  static readonly NONE = new Pacer(1, 0);
+
+  /** `untilMs` is on the clock the work is timed with (`performance.now()`). */
+  constructor(
+    readonly share: number,
+    readonly untilMs: number,
+  ) {}
+
+  /** How long to leave the event loop to other work after a slice of `usedMs` that ended at `nowMs`. */
+  pauseAfter(usedMs: number, nowMs: number): number {
+    if (this.share >= 1 || nowMs >= this.untilMs) return 0;
+    return Math.min(pauseAfter(usedMs, this.share), this.untilMs - nowMs);
+  }
+}
+
 /** Resolves after `ms`, or on the next turn when `ms` is 0. */
 export function pause(ms: number): Promise<void> {
   return ms > 0 ? new Promise((resolve) => setTimeout(resolve, ms)) : nextTurn();
@@ -58,14 +79,14 @@ export class TimeSlicer {
   private busy = 0;
 
   /**
-   * The first slice starts now. `sliceMs` 0 yields at every check, which tests use. `share` below
-   * 1 paces the work: after each slice the event loop is left to other work for long enough that
-   * the slices take at most that share of the time (see {@link pauseAfter}).
+   * The first slice starts now. `sliceMs` 0 yields at every check, which tests use. A `pacer`
+   * leaves the event loop to other work after each slice for long enough that the slices take at
+   * most its share of the time (see {@link pauseAfter}), until its deadline.
    */
   constructor(
     private readonly sliceMs: number = DEFAULT_SLICE_MS,
     private readonly now: () => number = () => performance.now(),
-    private readonly share: number = 1,
+    private readonly pacer: Pacer = Pacer.NONE,
   ) {
     this.sliceStart = now();
   }
@@ -77,9 +98,10 @@ export class TimeSlicer {
 
   /** Ends the current slice and resolves when the next may start. */
   private async yieldTurn(): Promise<void> {
-    const used = this.now() - this.sliceStart;
+    const end = this.now();
+    const used = end - this.sliceStart;
     this.busy += used;
-    await pause(pauseAfter(used, this.share));
+    await pause(this.pacer.pauseAfter(used, end));
     this.restart();
   }
 

@@ -79,6 +79,21 @@ describe('a flush of many series', () => {
     expect(second.ms).toBeLessThan(2_000);
   });
 
+  it('stops pacing once its spread is up, so a flush with far more work than the last stays within its interval', async () => {
+    const { handler, transports } = handlerWith({}, { flushDuration: '1s' });
+    await handler.start();
+    record(handler, 2_000, 50);
+    await handler.flush(neverAborted());
+    transports.datagrams.length = 0;
+    // Twenty times the work: paced at the last flush's share it would take seconds.
+    record(handler, 40_000, 500);
+    const t0 = performance.now();
+    await handler.flush(neverAborted());
+    const ms = performance.now() - t0;
+    expect(transports.lines().length).toBeGreaterThan(40_500);
+    expect(ms).toBeLessThan(1_000);
+  });
+
   it('lets a timer run while it encodes, before its first datagram goes out', async () => {
     const { handler, env, transports } = handlerWith({ flushSliceMs: 0 });
     await handler.start();

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MIN_SHARE, pauseAfter, SliceAbortedError, TimeSlicer } from '../../../src/core/schedule/time-slicer.js';
+import { MIN_SHARE, Pacer, pauseAfter, SliceAbortedError, TimeSlicer } from '../../../src/core/schedule/time-slicer.js';
 
 /** A walk of `n` units that records each unit, and what else ran, in `log`. */
 function* walk(n: number, log: string[]): Generator<void> {
@@ -53,7 +53,7 @@ describe('the time slicer', () => {
 
   it('paced to a share of the time, leaves the event loop to other work between slices, and counts only its own time as busy', async () => {
     let now = 0;
-    const slicer = new TimeSlicer(2, () => now, 0.25);
+    const slicer = new TimeSlicer(2, () => now, new Pacer(0.25, Number.POSITIVE_INFINITY));
     const log: string[] = [];
     const w = walk(6, log);
     const timed: Iterator<void> = {
@@ -91,5 +91,11 @@ describe('the time slicer', () => {
     expect(pauseAfter(2, 0.5)).toBe(2);
     // Never stretched past 1 / MIN_SHARE times its own length.
     expect(pauseAfter(1, 0.0001)).toBeCloseTo(1 / MIN_SHARE - 1, 9);
+    // A pacer never waits past its deadline, and runs unpaced after it.
+    const pacer = new Pacer(0.25, 100);
+    expect(pacer.pauseAfter(2, 90)).toBe(6);
+    expect(pacer.pauseAfter(2, 97)).toBe(3);
+    expect(pacer.pauseAfter(2, 100)).toBe(0);
+    expect(Pacer.NONE.pauseAfter(2, 0)).toBe(0);
   });
 });
