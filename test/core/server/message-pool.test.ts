@@ -1,10 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { connect } from 'node:http2';
 import { describe, expect, it } from 'vitest';
-import { silentLogger } from '../../../src/core/log.js';
 import { MessageBufferPool } from '../../../src/core/server/grpc/message-pool.js';
 import { UnaryMessageReader } from '../../../src/core/server/grpc/message-reader.js';
-import { GrpcUnaryServer, type UnaryCall, type UnaryMethod } from '../../../src/core/server/grpc/unary-server.js';
+import type { UnaryCall, UnaryMethod } from '../../../src/core/server/grpc/unary-server.js';
+import { loopbackUnaryServer } from '../../support/unary-server.js';
 
 function framed(message: Buffer): Buffer {
   const out = Buffer.alloc(5 + message.length);
@@ -91,8 +90,8 @@ describe('messages joined from several chunks', () => {
   it('stay intact over a real connection while calls hold them, and are reused only after the method releases them', async () => {
     const parked: UnaryCall[] = [];
     let arrived: () => void = () => {};
-    const server = new GrpcUnaryServer({
-      methods: new Map<string, UnaryMethod>([
+    const { session, close } = await loopbackUnaryServer(
+      new Map<string, UnaryMethod>([
         [
           '/test.Park/Park',
           (call) => {
@@ -101,15 +100,7 @@ describe('messages joined from several chunks', () => {
           },
         ],
       ]),
-      maxMessageBytes: 1 << 20,
-      maxConcurrentStreams: 100,
-      streamWindowBytes: 1 << 20,
-      connectionWindowBytes: 1 << 20,
-      logger: silentLogger,
-    });
-    const { port } = await server.listen({ host: '127.0.0.1', port: 0 });
-    const session = connect(`http://127.0.0.1:${String(port)}`);
-    session.on('error', () => {});
+    );
     const send = (message: Buffer): void => {
       const req = session.request({ ':method': 'POST', ':path': '/test.Park/Park', 'content-type': 'application/grpc' });
       req.on('error', () => {});
@@ -143,8 +134,7 @@ describe('messages joined from several chunks', () => {
       expect(held).toContain(last.request.buffer);
       for (const c of parked) c.ok(Buffer.alloc(0));
     } finally {
-      session.close();
-      await server.close();
+      await close();
     }
   });
 });

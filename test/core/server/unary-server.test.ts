@@ -7,6 +7,7 @@ import { silentLogger } from '../../../src/core/log.js';
 import { encodeGrpcMessage } from '../../../src/core/server/grpc/grpc-message.js';
 import { UnaryMessageReader } from '../../../src/core/server/grpc/message-reader.js';
 import { GrpcUnaryServer, type UnaryCall, type UnaryMethod } from '../../../src/core/server/grpc/unary-server.js';
+import { loopbackUnaryServer } from '../../support/unary-server.js';
 
 const MAX = 64 * 1024;
 
@@ -217,18 +218,10 @@ describe('the gRPC unary server on node:http2', () => {
 
 describe('the bound on request bytes still arriving', () => {
   it('refuses the call whose next piece would pass it, and counts nothing of calls once they are whole, reset or cut off', async () => {
-    const server = new GrpcUnaryServer({
-      methods: new Map<string, UnaryMethod>([['/test.Echo/Echo', (call) => call.ok(call.request)]]),
+    const { server, session, port, close } = await loopbackUnaryServer(new Map<string, UnaryMethod>([['/test.Echo/Echo', (call) => call.ok(call.request)]]), {
       maxMessageBytes: MAX,
       maxPendingBytes: 100 * 1024,
-      maxConcurrentStreams: 100,
-      streamWindowBytes: 1 << 20,
-      connectionWindowBytes: 1 << 20,
-      logger: silentLogger,
     });
-    const { port } = await server.listen({ host: '127.0.0.1', port: 0 });
-    const session = connect(`http://127.0.0.1:${String(port)}`);
-    session.on('error', () => {});
     try {
       const message = randomBytes(60 * 1024);
       const framed = grpcFrame(message);
@@ -279,8 +272,7 @@ describe('the bound on request bytes still arriving', () => {
       cut.destroy();
       await until(() => server.pendingBytes === 0);
     } finally {
-      session.close();
-      await server.close(0);
+      await close();
     }
   });
 });
