@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { performance } from 'node:perf_hooks';
+import { nextTurn } from '../src/core/schedule/time-slicer.js';
 
 /**
  * Runs `pass` (which does `opsPerPass` operations) repeatedly for about `ms` milliseconds after a
@@ -31,7 +32,6 @@ export function nsPerOp(pass: () => void, opsPerPass: number, ms = 300, rounds =
  * holds between flushes, not what piles up while a synchronous loop keeps every flush away.
  */
 export async function nsPerOpTurning(pass: () => void, opsPerPass: number, ms = 300, rounds = 5): Promise<number> {
-  const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
   const timed = async (): Promise<number> => {
     let busy = 0;
     let ops = 0;
@@ -41,7 +41,7 @@ export async function nsPerOpTurning(pass: () => void, opsPerPass: number, ms = 
       pass();
       busy += performance.now() - t0;
       ops += opsPerPass;
-      await turn();
+      await nextTurn();
     }
     return (busy * 1e6) / ops;
   };

@@ -46,13 +46,15 @@ export interface PackedDatagrams {
   readonly arena: Buffer;
 }
 
+/** A payload as the text a server reads from it. */
+export function utf8Text(payload: Uint8Array): string {
+  return Buffer.from(payload.buffer, payload.byteOffset, payload.length).toString('utf8');
+}
+
 /** Every datagram of `packed` as text: what a server receives. */
 export function datagramTexts(packed: PackedDatagrams): string[] {
   const out: string[] = [];
-  for (let i = 0; i < packed.count; i++) {
-    const p = packed.payload(i);
-    out.push(Buffer.from(p.buffer, p.byteOffset, p.length).toString('utf8'));
-  }
+  for (let i = 0; i < packed.count; i++) out.push(utf8Text(packed.payload(i)));
   return out;
 }
 
@@ -97,7 +99,7 @@ export class DatagramPacker implements UnitSink {
   /** Start of each datagram in the arena. */
   private readonly bounds: number[] = [];
   private readonly lineCounts: number[] = [];
-  private currentBytes = 0;
+  /** Lines in the datagram being filled, which starts at the last of `bounds`. */
   private currentLines = 0;
   private lines = 0;
   private oversized = 0;
@@ -159,16 +161,10 @@ export class DatagramPacker implements UnitSink {
       // Alone: the datagram now holding it is over the limit, so the next unit opens another.
       this.linesAlone += lines;
       this.open();
-      this.currentBytes = bytes;
-    } else if (this.currentLines === 0) {
-      this.open();
-      this.currentBytes = bytes;
-    } else if (this.currentBytes + 1 + bytes <= this.maxBytes) {
-      this.currentBytes += 1 + bytes;
+    } else if (this.currentLines > 0 && this.pos - this.bounds[this.bounds.length - 1]! + 1 + bytes <= this.maxBytes) {
       this.arena[this.pos++] = NEWLINE;
     } else {
       this.open();
-      this.currentBytes = bytes;
     }
     this.currentLines += lines;
     this.lines += lines;

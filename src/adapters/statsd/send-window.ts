@@ -5,7 +5,7 @@
  * stop the flush between datagrams.
  */
 import { performance } from 'node:perf_hooks';
-import { DEFAULT_SLICE_MS, Pacer } from '../../core/adapter.js';
+import { afterPause, DEFAULT_SLICE_MS, Pacer } from '../../core/adapter.js';
 import type { PackedDatagrams } from './packer.js';
 import type { DatagramTransport } from './transport.js';
 
@@ -145,9 +145,7 @@ export function sendWindowed(
           const used = end - sliceStart;
           if (next < count && used >= sliceMs) {
             yielding = true;
-            const wait = pacer.pauseAfter(used, end);
-            if (wait > 0) setTimeout(resume, wait);
-            else setImmediate(resume);
+            afterPause(pacer.pauseAfter(used, end), resume);
             break;
           }
         }

@@ -3,6 +3,7 @@
  * never split a line); the transport only carries one payload per datagram.
  */
 import StatsD from 'hot-shots';
+import { utf8Text } from './packer.js';
 
 export interface TransportTarget {
   /** IP literal. */
@@ -73,7 +74,7 @@ export const hotShotsTransport: TransportFactory = (target, onSocketError) => {
   return {
     send(payload, done) {
       // hot-shots takes text; the copy is this comparison transport's, not the handler's.
-      client.sendMessage(Buffer.from(payload.buffer, payload.byteOffset, payload.length).toString('utf8'), (err) => done(err ?? undefined));
+      client.sendMessage(utf8Text(payload), (err) => done(err ?? undefined));
     },
     close() {
       closed ??= new Promise<void>((resolve) => {

@@ -24,25 +24,17 @@ export function nextTurn(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
 }
 
-/**
- * How long to leave the event loop to other work after a slice that took `usedMs`, so that work
- * paced this way takes at most `share` of the time: 0 (just the next turn) when `share` is 1.
- *
- * Why pace at all: a flush that runs a slice on every turn takes about a third of a busy loop,
- * so while it runs the server is near 100% busy and Reports queue behind it. At the ingest
- * bench's 70% load, every StatsD flush left a wave of Reports 10-20 ms late (BENCHMARKS.md,
- * round 12). Spread over more of its interval, the same work leaves room for them.
- */
-export function pauseAfter(usedMs: number, share: number): number {
-  return share >= 1 ? 0 : usedMs * (1 / Math.max(share, MIN_SHARE) - 1);
-}
-
 /** The smallest share pacing goes down to: work never stretches past 20 times its own length. */
 export const MIN_SHARE = 0.05;
 
 /**
  * Paces work to a share of the time, up to a deadline after which it runs unpaced, so that pacing
  * worked out from an estimate can never push the work past the time it must be done by.
+ *
+ * Why pace at all: a flush that runs a slice on every turn takes about a third of a busy loop,
+ * so while it runs the server is near 100% busy and Reports queue behind it. At the ingest
+ * bench's 70% load, every StatsD flush left a wave of Reports 10-20 ms late (BENCHMARKS.md,
+ * round 12). Spread over more of its interval, the same work leaves room for them.
  */
 export class Pacer {
   /** No pacing: a turn of the event loop between slices, no more. */
@@ -54,16 +46,21 @@ export class Pacer {
     readonly untilMs: number,
   ) {}
 
-  /** How long to leave the event loop to other work after a slice of `usedMs` that ended at `nowMs`. */
+  /**
+   * How long to leave the event loop to other work after a slice of `usedMs` that ended at
+   * `nowMs`, so the slices take at most `share` of the time: 0 (just the next turn) when unpaced
+   * or past the deadline.
+   */
   pauseAfter(usedMs: number, nowMs: number): number {
     if (this.share >= 1 || nowMs >= this.untilMs) return 0;
-    return Math.min(pauseAfter(usedMs, this.share), this.untilMs - nowMs);
+    return Math.min(usedMs * (1 / Math.max(this.share, MIN_SHARE) - 1), this.untilMs - nowMs);
   }
 }
 
-/** Resolves after `ms`, or on the next turn when `ms` is 0. */
-export function pause(ms: number): Promise<void> {
-  return ms > 0 ? new Promise((resolve) => setTimeout(resolve, ms)) : nextTurn();
+/** Calls `fn` after `ms`, or on the next turn when `ms` is 0. */
+export function afterPause(ms: number, fn: () => void): void {
+  if (ms > 0) setTimeout(fn, ms);
+  else setImmediate(fn);
 }
 
 /** Thrown by `yieldIfDue` when its signal fired during the yield; stopping there loses nothing. */
@@ -81,7 +78,7 @@ export class TimeSlicer {
   /**
    * The first slice starts now. `sliceMs` 0 yields at every check, which tests use. A `pacer`
    * leaves the event loop to other work after each slice for long enough that the slices take at
-   * most its share of the time (see {@link pauseAfter}), until its deadline.
+   * most its share of the time (see {@link Pacer.pauseAfter}), until its deadline.
    */
   constructor(
     private readonly sliceMs: number = DEFAULT_SLICE_MS,
@@ -101,7 +98,8 @@ export class TimeSlicer {
     const end = this.now();
     const used = end - this.sliceStart;
     this.busy += used;
-    await pause(this.pacer.pauseAfter(used, end));
+    const wait = this.pacer.pauseAfter(used, end);
+    await new Promise<void>((resolve) => afterPause(wait, resolve));
     this.restart();
   }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MIN_SHARE, Pacer, pauseAfter, SliceAbortedError, TimeSlicer } from '../../../src/core/schedule/time-slicer.js';
+import { MIN_SHARE, Pacer, SliceAbortedError, TimeSlicer } from '../../../src/core/schedule/time-slicer.js';
 
 /** A walk of `n` units that records each unit, and what else ran, in `log`. */
 function* walk(n: number, log: string[]): Generator<void> {
@@ -86,11 +86,12 @@ describe('the time slicer', () => {
   });
 
   it('works out the pause that keeps paced work to its share', () => {
-    expect(pauseAfter(2, 1)).toBe(0);
-    expect(pauseAfter(2, 0.25)).toBe(6);
-    expect(pauseAfter(2, 0.5)).toBe(2);
+    const unbounded = (share: number): Pacer => new Pacer(share, Number.POSITIVE_INFINITY);
+    expect(unbounded(1).pauseAfter(2, 0)).toBe(0);
+    expect(unbounded(0.25).pauseAfter(2, 0)).toBe(6);
+    expect(unbounded(0.5).pauseAfter(2, 0)).toBe(2);
     // Never stretched past 1 / MIN_SHARE times its own length.
-    expect(pauseAfter(1, 0.0001)).toBeCloseTo(1 / MIN_SHARE - 1, 9);
+    expect(unbounded(0.0001).pauseAfter(1, 0)).toBeCloseTo(1 / MIN_SHARE - 1, 9);
     // A pacer never waits past its deadline, and runs unpaced after it.
     const pacer = new Pacer(0.25, 100);
     expect(pacer.pauseAfter(2, 90)).toBe(6);
