@@ -443,6 +443,8 @@ export class StatsdHandler implements Handler {
     }
     if (outcome.datagramsFailed > 0) stats.count(STATSD_EVENTS.sendErrors, outcome.datagramsFailed);
     this.settle(batch, packed, outcome, target);
+    // Settled: what was carried over or left unconfirmed was copied out of the batch.
+    this.aggregator.recycle(batch);
   }
 
   /**

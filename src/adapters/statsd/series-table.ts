@@ -87,6 +87,13 @@ abstract class Slots {
     this.holes++;
   }
 
+  /** Drops every series, keeping the storage for the next ones. */
+  protected clearSlots(): void {
+    this.index.clear();
+    this.names.length = 0;
+    this.holes = 0;
+  }
+
   /** Drops every series from `slot` on. */
   protected truncate(slot: number): void {
     for (let s = slot; s < this.names.length; s++) {
@@ -100,6 +107,12 @@ abstract class Slots {
 
 export class SeriesTable extends Slots implements SeriesTableView {
   values = new Float64Array(INITIAL_SLOTS);
+
+  /** Empty again; `values` keeps its size, as create() zeroes a slot it reuses. */
+  reset(): this {
+    this.clearSlots();
+    return this;
+  }
 
   /** A new series at 0 (the name must not be held yet). */
   create(name: string): number {
@@ -162,6 +175,14 @@ export class TimerTable extends Slots implements TimerTableView {
 
   get samples(): number {
     return this.total;
+  }
+
+  /** Empty again; the cell store and the per-slot arrays keep their size (create and add overwrite). */
+  reset(): this {
+    this.clearSlots();
+    this.cells = 0;
+    this.total = 0;
+    return this;
   }
 
   countAt(slot: number): number {

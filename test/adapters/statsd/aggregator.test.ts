@@ -76,4 +76,30 @@ describe('the aggregator', () => {
     expect(agg.series).toBe(6);
     expect(encodeSnapshot(agg.drain(), 1)).toEqual(['c0:1|c', 'c1:2|c', 'g1:5|g', 'g0:1|g', 't0:0|ms', 't0:3|ms', 't0:42|ms', 't5:1|ms']);
   });
+
+  it('records into tables recycled from an old snapshot as if they were new', () => {
+    const agg = filled();
+    const first = agg.drain();
+    agg.recycle(first);
+    agg.addCount('c9', 7);
+    encodeSnapshot(agg.drain(), 1);
+    // Now recording into the first interval's tables: fewer series and samples than they held.
+    agg.addTiming('t2', 99);
+    agg.addCount('c1', 3);
+    agg.setGauge('g1', 8);
+    expect(agg.series).toBe(3);
+    expect(agg.pendingLines).toBe(3);
+    expect(encodeSnapshot(agg.drain(), 1)).toEqual(['c1:3|c', 'g1:8|g', 't2:99|ms']);
+  });
+
+  it('does not take back tables it is still recording into', () => {
+    const agg = new StatsdAggregator();
+    agg.addCount('c', 1);
+    agg.addTiming('t', 2);
+    agg.recycle(agg);
+    const snapshot = agg.drain();
+    agg.addCount('d', 2);
+    agg.addTiming('u', 3);
+    expect(encodeSnapshot(snapshot, 1)).toEqual(['c:1|c', 't:2|ms']);
+  });
 });
