@@ -147,6 +147,34 @@ describe('the statsd handler', () => {
     expect(transports.datagrams).toEqual(['mesh.requests.a.200:1|c', 'mesh.requests.a.200:5|c']);
   });
 
+  it('sends only what each interval recorded, flush after flush, though it records into the tables of two flushes before', async () => {
+    const { handler, transports } = setup();
+    await handler.start();
+    const flushed = async (): Promise<string[]> => {
+      const before = transports.datagrams.length;
+      await handler.flush(neverAborted());
+      return transports.datagrams.slice(before);
+    };
+    handler.handleMetrics([
+      instance(requests, 3, { destination_service: 'reviews', response_code: 200 }),
+      instance(duration, 10_000_000, { destination_service: 'reviews' }),
+      instance(duration, 20_000_000, { destination_service: 'reviews' }),
+      instance(connections, 5, { destination_service: 'reviews' }),
+    ]);
+    expect(await flushed()).toEqual(['mesh.requests.reviews.200:3|c\nmesh.conns.reviews:5|g\nmesh.latency.reviews:10|ms\nmesh.latency.reviews:20|ms']);
+    handler.handleMetrics([
+      instance(requests, 1, { destination_service: 'ratings', response_code: 200 }),
+      instance(duration, 7_000_000, { destination_service: 'ratings' }),
+    ]);
+    expect(await flushed()).toEqual(['mesh.requests.ratings.200:1|c\nmesh.latency.ratings:7|ms']);
+    // Fewer series and samples than the first interval left in these tables.
+    handler.handleMetrics([instance(duration, 30_000_000, { destination_service: 'reviews' }), instance(requests, 2, { destination_service: 'reviews', response_code: 503 })]);
+    expect(await flushed()).toEqual(['mesh.requests.reviews.503:2|c\nmesh.latency.reviews:30|ms']);
+    expect(await flushed()).toEqual([]);
+    handler.handleMetrics([instance(requests, 4, { destination_service: 'reviews', response_code: 200 })]);
+    expect(await flushed()).toEqual(['mesh.requests.reviews.200:4|c']);
+  });
+
   it('sends nothing when nothing was recorded', async () => {
     const { handler, transports } = setup();
     await handler.start();
