@@ -346,7 +346,7 @@ export class PrometheusHandler implements Handler {
     }
     // Only when there is something to forget: clearing a Map gives it a new table, made where the
     // Map lives, so clearing this long-lived one on every batch put a table straight into the
-    // old generation per Report (8% of what reached it at 70% load, BENCHMARKS.md round 13).
+    // old generation per Report (BENCHMARKS.md, round 13).
     if (this.overflowKeys.size > 0) this.overflowKeys.clear();
   }
 

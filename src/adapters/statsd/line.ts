@@ -18,8 +18,8 @@ export function formatStatValue(v: number): string {
   // Go's 'f', -1 does; this is the hot case (timer milliseconds), so skip the general path.
   // JSON.stringify of a finite number is ToString of it by definition, but unlike String() it
   // leaves V8's number-to-string cache alone: that cache lives in the old generation, so each of
-  // a flush's tens of thousands of new digit strings it held was promoted there (about 15% of
-  // what reached the old generation at 70% load, BENCHMARKS.md round 13). It is faster too.
+  // a flush's tens of thousands of new digit strings it held was promoted there (BENCHMARKS.md,
+  // round 13). It is faster too.
   if (abs >= 1e-6 && abs < 1e21) return JSON.stringify(v);
   // Only a sum can get here unbounded (a DOUBLE counter past the largest double): `+Inf` is a
   // bad line to every server, so it saturates, as the Circonus adapter's double counters do.
