@@ -37,7 +37,7 @@ export {
   StatsdHandler,
   type StatsdHandlerOptions,
 } from './handler.js';
-export { selectUnits, StatsdAggregator, type AggregateSnapshot, type StatKind } from './aggregator.js';
+export { MAX_RECYCLED_UNITS, selectUnits, StatsdAggregator, type AggregateSnapshot, type StatKind } from './aggregator.js';
 export { encodeSnapshot, encodeUnitsInSteps, type UnitSink } from './encoder.js';
 export { encodeCounterLine, encodeGaugeLine, encodeTimingLine, formatSampleRateSuffix, formatStatValue } from './line.js';
 export { checkNameTemplate, compileStatName, OVERFLOW_VALUE, overflowStatName, parseNameTemplate } from './name-template.js';

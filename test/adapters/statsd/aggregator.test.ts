@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { encodeSnapshot, selectUnits, StatsdAggregator } from '../../../src/adapters/statsd/index.js';
+import { encodeSnapshot, MAX_RECYCLED_UNITS, selectUnits, StatsdAggregator } from '../../../src/adapters/statsd/index.js';
 
 function filled(): StatsdAggregator {
   const agg = new StatsdAggregator();
@@ -92,11 +92,20 @@ describe('the aggregator', () => {
     expect(encodeSnapshot(agg.drain(), 1)).toEqual(['c1:3|c', 'g1:8|g', 't2:99|ms']);
   });
 
+  it('leaves tables a burst grew past MAX_RECYCLED_UNITS to the collector', () => {
+    const small = new StatsdAggregator();
+    small.addTiming('t', 1);
+    expect(small.recycle(small.drain())).toBe(true);
+    const burst = new StatsdAggregator();
+    for (let i = 0; i <= MAX_RECYCLED_UNITS; i++) burst.addTiming('t', i);
+    expect(burst.recycle(burst.drain())).toBe(false);
+  });
+
   it('does not take back tables it is still recording into', () => {
     const agg = new StatsdAggregator();
     agg.addCount('c', 1);
     agg.addTiming('t', 2);
-    agg.recycle(agg);
+    expect(agg.recycle(agg)).toBe(false);
     const snapshot = agg.drain();
     agg.addCount('d', 2);
     agg.addTiming('u', 3);
