@@ -199,11 +199,14 @@ export class SeriesStore {
    * `newer` must not be used afterwards.
    */
   absorbNewer(newer: SeriesStore): void {
-    for (const s of newer.byName.values()) {
-      const mine = this.byName.get(s.name);
-      if (mine === undefined) this.byName.set(s.name, s);
-      else mine.absorbNewer(s);
-    }
+    for (const s of newer.byName.values()) this.absorbOne(s);
+  }
+
+  /** `s`, from a newer store, added to this one's series of its name, or taken as it is. */
+  private absorbOne(s: Series): void {
+    const mine = this.byName.get(s.name);
+    if (mine === undefined) this.byName.set(s.name, s);
+    else mine.absorbNewer(s);
   }
 
   /**
@@ -214,9 +217,7 @@ export class SeriesStore {
   async absorbNewerInSlices(newer: SeriesStore, slicer: TimeSlicer): Promise<void> {
     let n = 0;
     for (const s of newer.byName.values()) {
-      const mine = this.byName.get(s.name);
-      if (mine === undefined) this.byName.set(s.name, s);
-      else mine.absorbNewer(s);
+      this.absorbOne(s);
       if ((++n & 31) === 0) await slicer.yieldIfDue();
     }
   }
