@@ -5,9 +5,11 @@
  *   nothing after it. The generated ts-proto service definition decodes each Report into objects
  *   (`ReportRequest.decode`) and the handler discards them. Telemux has to beat this by doing all
  *   of its work.
- * - `transport` (the floor): the same gRPC server Telemux runs (grpc/unary-server.ts, with its
- *   limits and flow-control windows) with nothing behind it. What it costs per set is what gRPC
- *   framing and HTTP/2 cost; Telemux's CPU above it is Telemux's own.
+ * - `transport` (the floor): the same gRPC server Telemux runs (grpc/h2-unary-server.ts on its own
+ *   HTTP/2, with its limits and flow-control windows) with nothing behind it. What it costs per
+ *   set is what gRPC framing and HTTP/2 cost; Telemux's CPU above it is Telemux's own.
+ * - `node-http2`: the same server on node:http2 (grpc/unary-server.ts), the floor from round 8
+ *   until Telemux had its own HTTP/2 (round 14).
  * - `grpc-js`: the floor as it was before round 8, a grpc-js server with Telemux's former options
  *   and raw-bytes deserialisers: what the transport Telemux replaced cost.
  * - `smooth <µs>`: the floor plus a busy wait of `<µs>` per Report, run as each Report arrives.
@@ -23,11 +25,12 @@ import { Server, ServerCredentials, type sendUnaryData, type ServerUnaryCall, ty
 import type { Http2Session } from 'node:http2';
 import { MixerService, type ReportRequest, type ReportResponse } from '../src/gen/istio/mixer/v1/mixer.js';
 import { silentLogger } from '../src/core/log.js';
-import { GrpcUnaryServer, type UnaryMethod } from '../src/core/server/grpc/unary-server.js';
+import { createUnaryServer } from '../src/core/server/grpc/transport.js';
+import type { UnaryMethod, UnaryServer } from '../src/core/server/grpc/unary.js';
 import { CONNECTION_WINDOW_BYTES, MAX_CONCURRENT_STREAMS, STREAM_WINDOW_BYTES } from '../src/core/server/http2-window.js';
 import { MIXER_CHECK_PATH, MIXER_REPORT_PATH } from '../src/core/server/report-service.js';
 
-const MODES = ['decode', 'transport', 'smooth', 'grpc-js'] as const;
+const MODES = ['decode', 'transport', 'smooth', 'grpc-js', 'node-http2'] as const;
 const mode = MODES.find((m) => m === process.argv[2]) ?? 'decode';
 const spinMs = mode === 'smooth' ? Number(process.argv[3]) / 1e3 : 0;
 if (!(spinMs >= 0)) throw new Error(`smooth: the busy wait per Report must be a number of µs, got ${String(process.argv[3])}`);
@@ -52,7 +55,7 @@ function busyWait(ms: number): void {
   while (performance.now() < until);
 }
 
-function transportServer(): GrpcUnaryServer {
+function transportServer(): UnaryServer {
   const report: UnaryMethod = (call) => {
     count += call.request.length;
     // Done with the bytes, as Telemux's Report service is: the floor reuses message buffers too.
@@ -60,7 +63,7 @@ function transportServer(): GrpcUnaryServer {
     if (spinMs > 0) busyWait(spinMs);
     call.ok(EMPTY);
   };
-  return new GrpcUnaryServer({
+  return createUnaryServer({
     methods: new Map<string, UnaryMethod>([
       [MIXER_REPORT_PATH, report],
       [MIXER_CHECK_PATH, (call) => call.ok(EMPTY)],
@@ -70,7 +73,7 @@ function transportServer(): GrpcUnaryServer {
     streamWindowBytes: STREAM_WINDOW_BYTES,
     connectionWindowBytes: CONNECTION_WINDOW_BYTES,
     logger: silentLogger,
-  });
+  }, mode === 'node-http2' ? 'node-http2' : 'telemux');
 }
 
 const identity = (b: Buffer): Buffer => b;
@@ -114,7 +117,7 @@ function listening(port: number): void {
 }
 
 let stop: () => void;
-if (mode === 'transport' || mode === 'smooth') {
+if (mode === 'transport' || mode === 'smooth' || mode === 'node-http2') {
   const server = transportServer();
   void server.listen({ host: '127.0.0.1', port: 0 }).then((a) => listening(a.port));
   stop = () => void server.close(0);
@@ -128,7 +131,7 @@ if (mode === 'transport' || mode === 'smooth') {
   stop = () => server.forceShutdown();
 }
 process.once('SIGTERM', () => {
-  const what = mode === 'decode' ? 'baseline' : mode === 'smooth' ? 'smooth server' : mode === 'grpc-js' ? 'grpc-js floor' : 'transport floor';
+  const what = mode === 'decode' ? 'baseline' : mode === 'smooth' ? 'smooth server' : mode === 'grpc-js' ? 'grpc-js floor' : mode === 'node-http2' ? 'node:http2 floor' : 'transport floor';
   process.stderr.write(mode === 'decode' ? `${what}: ${String(count)} sets decoded\n` : `${what}: ${String(count)} Report bytes received\n`);
   stop();
   process.exit(0);

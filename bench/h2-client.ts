@@ -12,7 +12,7 @@
 import { connect, constants, type ClientHttp2Session, type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http2';
 
 // The server's own framing: the load is framed exactly as Telemux frames its answers.
-export { grpcFrame } from '../src/core/server/grpc/unary-server.js';
+export { grpcFrame } from '../src/core/server/grpc/unary.js';
 
 /** Stands in for a status code when the call failed below gRPC (no status at all). */
 export const NO_STATUS = -1;

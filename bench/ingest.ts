@@ -5,9 +5,10 @@
  *   StatsD handler (sending to a local UDP sink) and a Circonus handler (submitting to a local
  *   HTTP sink) when that adapter is compiled in, each fed the four HTTP instances by its own rule.
  * - Baseline: bench/baseline-server.ts, which only decodes each Report with ts-proto.
- * - Transport floor: the same file in `transport` mode, Telemux's gRPC server with nothing behind
- *   it: CPU per set above it is Telemux's own code. And in `grpc-js` mode, the floor as it was
- *   until round 8 (grpc-js's server): what the transport Telemux replaced costs on the same load.
+ * - Transport floor: the same file in `transport` mode, Telemux's gRPC server on its own HTTP/2
+ *   with nothing behind it: CPU per set above it is Telemux's own code. In `node-http2` mode, the
+ *   same gRPC server on node:http2 (the floor from round 8 to round 13); in `grpc-js` mode, the
+ *   floor until round 8 (grpc-js's server): what the transports Telemux replaced cost on the same load.
  * - Load: bench/loadgen.ts in its own process, four HTTP/2 connections, 100 INDEPENDENT sets per
  *   Report (see workload.ts), with a small young generation so its own collector pauses stay short
  *   (loadGenNodeFlags).
@@ -21,7 +22,7 @@
  *
  * Phases: closed-loop maximum rate (alternating Telemux, baseline and floor, ROUNDS times,
  * medians); Telemux open-loop at 70% of its maximum (Report latency, event-loop delay, its
- * mark-compacts), then the transport floors (Telemux's and grpc-js's) on the same schedule as
+ * mark-compacts), then the transport floors (Telemux's, node:http2's and grpc-js's) on the same schedule as
  * controls for what the host and the transport add to latency. Then, after seeding 10,000 label sets (40,000 series), one
  * scrape alone, and Telemux's open loop again while /metrics is scraped every 5 s (with curl when
  * installed: a scraper that reads at socket speed): first at the plain open loop's rate with the
@@ -270,7 +271,7 @@ async function startTelemux(configDir: string, pin: boolean): Promise<Started> {
   return { child, grpc: m[1]!, metrics: m[2]!, admin: m[3]! };
 }
 
-async function startReference(mode: 'decode' | 'transport' | 'smooth' | 'grpc-js', pin: boolean, extraArgs: readonly string[] = []): Promise<Started> {
+async function startReference(mode: 'decode' | 'transport' | 'smooth' | 'grpc-js' | 'node-http2', pin: boolean, extraArgs: readonly string[] = []): Promise<Started> {
   const [cmd, args] = pinned(1, [process.execPath, ...referenceGcFlags(pin), ...serverNodeFlags(), join(here, 'baseline-server.js'), mode, ...extraArgs], pin);
   const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'inherit'] });
   const m = await waitForLine(child, 'stdout', new RegExp(`${mode} listening (\\d+)`), mode);
@@ -446,6 +447,8 @@ export interface IngestFigures {
   readonly transportCpuUsPerSet: number;
   /** The same for grpc-js's server, which Telemux used until round 8. */
   readonly grpcJsCpuUsPerSet: number;
+  /** The same gRPC server on node:http2, Telemux's transport from round 8 to round 13. */
+  readonly nodeHttp2CpuUsPerSet: number;
   /** Sets/s one fully used core sustains: 1e6 / cpuUsPerSet. */
   readonly capacity: number;
   readonly p99Ms: number;
@@ -456,6 +459,8 @@ export interface IngestFigures {
   readonly floorP99Ms: number;
   /** The same for grpc-js's server. */
   readonly grpcJsFloorP99Ms: number;
+  /** The same for the gRPC server on node:http2. */
+  readonly nodeHttp2FloorP99Ms: number;
   /**
    * The same for a server as busy as Telemux was on that schedule whose work is perfectly even
    * (the floor plus a busy wait): what queueing at this load costs on this host.
@@ -501,6 +506,8 @@ export async function run(): Promise<IngestFigures> {
     children.push(floor.child);
     const grpcJs = await startReference('grpc-js', pin);
     children.push(grpcJs.child);
+    const nodeH2 = await startReference('node-http2', pin);
+    children.push(nodeH2.child);
     const loadChild = fork(join(here, 'loadgen.js'), [], { execArgv: loadGenNodeFlags(pin), stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     children.push(loadChild);
     if (pin) spawnSync('taskset', ['-a', '-p', '-c', '0', String(loadChild.pid)]);
@@ -514,6 +521,7 @@ export async function run(): Promise<IngestFigures> {
     const bl: Window[] = [];
     const fl: Window[] = [];
     const gl: Window[] = [];
+    const nl: Window[] = [];
     for (let r = 0; r < ROUNDS; r++) {
       const t = await measure(gen, telemux, closed(telemux.grpc));
       tm.push(t);
@@ -523,11 +531,14 @@ export async function run(): Promise<IngestFigures> {
       fl.push(f);
       const g = await measure(gen, grpcJs, closed(grpcJs.grpc));
       gl.push(g);
+      const n = await measure(gen, nodeH2, closed(nodeH2.grpc));
+      nl.push(n);
       console.log(
         `round ${String(r + 1)}: telemux ${fmtRate(t.setsPerSec)} sets (${t.cpuUsPerSet.toFixed(2)} µs CPU/set, server ${(t.cpuShare * 100).toFixed(0)}% of CPU 1, CPU 1 busy ${(t.coreBusy * 100).toFixed(0)}%, loadgen ${(t.result.cpuShare * 100).toFixed(0)}%${fmtRefused(t)})` +
           ` | baseline ${fmtRate(b.setsPerSec)} sets (${b.cpuUsPerSet.toFixed(2)} µs CPU/set, server ${(b.cpuShare * 100).toFixed(0)}%, CPU 1 busy ${(b.coreBusy * 100).toFixed(0)}%)` +
           ` | transport ${fmtRate(f.setsPerSec)} sets (${f.cpuUsPerSet.toFixed(2)} µs CPU/set, loadgen ${(f.result.cpuShare * 100).toFixed(0)}%)` +
-          ` | grpc-js ${fmtRate(g.setsPerSec)} sets (${g.cpuUsPerSet.toFixed(2)} µs CPU/set, loadgen ${(g.result.cpuShare * 100).toFixed(0)}%)`,
+          ` | grpc-js ${fmtRate(g.setsPerSec)} sets (${g.cpuUsPerSet.toFixed(2)} µs CPU/set, loadgen ${(g.result.cpuShare * 100).toFixed(0)}%)` +
+          ` | node:http2 ${fmtRate(n.setsPerSec)} sets (${n.cpuUsPerSet.toFixed(2)} µs CPU/set, loadgen ${(n.result.cpuShare * 100).toFixed(0)}%)`,
       );
     }
     const tRate = median(tm.map((w) => w.setsPerSec));
@@ -536,17 +547,19 @@ export async function run(): Promise<IngestFigures> {
     const bCpu = median(bl.map((w) => w.cpuUsPerSet));
     const fCpu = median(fl.map((w) => w.cpuUsPerSet));
     const gCpu = median(gl.map((w) => w.cpuUsPerSet));
+    const nCpu = median(nl.map((w) => w.cpuUsPerSet));
     console.log(`closed loop (median of ${String(ROUNDS)}):`);
     // One row per server, medians of its rounds.
     const row = (name: string, ws: Window[], tail: string): void => {
       const m = (f: (w: Window) => number): number => median(ws.map(f));
       console.log(
-        `  ${name.padEnd(9)} ${fmtRate(m((w) => w.setsPerSec)).padStart(9)} sets  ${m((w) => w.cpuUsPerSet).toFixed(2)} µs CPU/set (kernel ${m((w) => w.sysUsPerSet).toFixed(2)})  RSS ${fmtBytes(m((w) => w.rss))}  Report p50 ${fmtMs(m((w) => w.result.latencyMs.p50))}  ${tail}`,
+        `  ${name.padEnd(10)} ${fmtRate(m((w) => w.setsPerSec)).padStart(9)} sets  ${m((w) => w.cpuUsPerSet).toFixed(2)} µs CPU/set (kernel ${m((w) => w.sysUsPerSet).toFixed(2)})  RSS ${fmtBytes(m((w) => w.rss))}  Report p50 ${fmtMs(m((w) => w.result.latencyMs.p50))}  ${tail}`,
       );
     };
     row('telemux', tm, `event-loop p99 ${fmtMs(median(tm.map((w) => w.eld?.p99 ?? NaN)))}`);
     row('baseline', bl, '(ts-proto decode only)');
-    row('transport', fl, "(Telemux's gRPC server, nothing behind it)");
+    row('transport', fl, "(Telemux's gRPC server on its own HTTP/2, nothing behind it)");
+    row('node:http2', nl, '(the same gRPC server on node:http2: the floor from round 8 to 13)');
     row('grpc-js', gl, "(grpc-js's server, nothing behind it: the floor until round 8)");
     console.log(`  ratio     ${(tRate / bRate).toFixed(2)}x the baseline's sets/s; ${(bCpu / tCpu).toFixed(2)}x less CPU per set`);
     console.log(
@@ -578,6 +591,8 @@ export async function run(): Promise<IngestFigures> {
     console.log(fmtControl('the transport floor', of));
     const og = await measure(gen, grpcJs, open(grpcJs.grpc));
     console.log(fmtControl("grpc-js's server (the floor until round 8)", og));
+    const on = await measure(gen, nodeH2, open(nodeH2.grpc));
+    console.log(fmtControl('the gRPC server on node:http2 (the floor from round 8 to 13)', on));
 
     // And against a server as busy as Telemux was on this schedule, with its work spread evenly:
     // the floor plus, per Report, the CPU Telemux spent above the floor's in that window.
@@ -621,8 +636,8 @@ export async function run(): Promise<IngestFigures> {
     const eldP99 = Math.max(o.eld?.p99 ?? NaN, s.eld?.p99 ?? NaN);
     const eldMax = Math.max(o.eld?.max ?? NaN, s.eld?.max ?? NaN);
     console.log(
-      `summary: telemux=${fmtRate(tRate)} sets (${tCpu.toFixed(2)}us CPU/set) baseline=${fmtRate(bRate)} sets ratio=${(tRate / bRate).toFixed(2)}x transport-floor=${fCpu.toFixed(2)}us CPU/set grpc-js-floor=${gCpu.toFixed(2)}us CPU/set ` +
-        `p99@70%=${fmtMs(o.result.latencyMs.p99)} (transport floor ${fmtMs(of.result.latencyMs.p99)}, even server ${fmtMs(os.result.latencyMs.p99)}, scraping ${fmtMs(s.result.latencyMs.p99)}) eventloop p99=${fmtMs(eldP99)} max=${fmtMs(eldMax)}`,
+      `summary: telemux=${fmtRate(tRate)} sets (${tCpu.toFixed(2)}us CPU/set) baseline=${fmtRate(bRate)} sets ratio=${(tRate / bRate).toFixed(2)}x transport-floor=${fCpu.toFixed(2)}us CPU/set grpc-js-floor=${gCpu.toFixed(2)}us CPU/set node-http2-floor=${nCpu.toFixed(2)}us CPU/set ` +
+        `p99@70%=${fmtMs(o.result.latencyMs.p99)} (transport floor ${fmtMs(of.result.latencyMs.p99)}, node:http2 floor ${fmtMs(on.result.latencyMs.p99)}, even server ${fmtMs(os.result.latencyMs.p99)}, scraping ${fmtMs(s.result.latencyMs.p99)}) eventloop p99=${fmtMs(eldP99)} max=${fmtMs(eldMax)}`,
     );
     return {
       telemuxSetsPerSec: tRate,
@@ -633,10 +648,12 @@ export async function run(): Promise<IngestFigures> {
       baselineCpuUsPerSet: bCpu,
       transportCpuUsPerSet: fCpu,
       grpcJsCpuUsPerSet: gCpu,
+      nodeHttp2CpuUsPerSet: nCpu,
       capacity: 1e6 / tCpu,
       p99Ms: o.result.latencyMs.p99,
       floorP99Ms: of.result.latencyMs.p99,
       grpcJsFloorP99Ms: og.result.latencyMs.p99,
+      nodeHttp2FloorP99Ms: on.result.latencyMs.p99,
       smoothP99Ms: os.result.latencyMs.p99,
       eldP99Ms: o.eld?.p99 ?? NaN,
       eldMaxMs: o.eld?.max ?? NaN,

@@ -3,6 +3,7 @@ import { parseGoDuration } from '../core/expr/index.js';
 import { ConfigError } from '../core/errors.js';
 import { createLogger, type LogLevel } from '../core/log.js';
 import { adminExposureRefusal } from '../core/server/admin-auth.js';
+import { GRPC_TRANSPORTS, type GrpcTransport } from '../core/server/grpc/transport.js';
 import { formatHostPort, type HostPort } from '../core/server/http.js';
 import { TlsError, type TlsFiles } from '../core/security/tls.js';
 import { Telemux } from '../core/server/telemux.js';
@@ -16,6 +17,7 @@ export const SERVE_USAGE = `telemux serve [--config PATH] [--grpc-address HOST:P
               [--http-tls-cert FILE --http-tls-key FILE [--http-tls-client-ca FILE]]
               [--tenants FILE] [--watch-config | --no-watch-config] [--config-default-namespace NS]
               [--drain-duration DURATION] [--log-level debug|info|warn|error]
+              [--grpc-transport telemux|node-http2]
 
   --config            file or directory of operator YAML (default: the embedded Istio 1.4 default config)
   --config-default-namespace
@@ -35,6 +37,7 @@ export const SERVE_USAGE = `telemux serve [--config PATH] [--grpc-address HOST:P
   --tenants           YAML file of tenants: bearer tokens, rate limits, series quotas; Reports then need a token
                       TLS files and the tenants file are reloaded when they change
   --watch-config      reload when files under --config change (default: on for a directory)
+  --grpc-transport    the gRPC endpoint's HTTP/2: telemux (its own, default) or node-http2
   --drain-duration    on SIGTERM, how long /metrics keeps serving after Reports stop (default 5s)
 ${OVERLOAD_USAGE}
   Port 0 picks a free port; the startup log line says which ports were bound.`;
@@ -59,6 +62,7 @@ export async function serveCommand(argv: readonly string[]): Promise<number> {
     'config-default-namespace': { type: 'string' },
     'drain-duration': { type: 'string' },
     'log-level': { type: 'string' },
+    'grpc-transport': { type: 'string' },
     ...OVERLOAD_FLAG_OPTIONS,
   });
   const { overload, limits, maxMessageBytes, connectionWindowBytes, reportTurnBudgetMs } = overloadSettings(flags);
@@ -75,6 +79,10 @@ export async function serveCommand(argv: readonly string[]): Promise<number> {
   const drainText = (flags['drain-duration'] as string | undefined) ?? '5s';
   const drain = parseGoDuration(drainText);
   if (!drain.ok || drain.nanos < 0) throw new UsageError(`--drain-duration: expected a duration like 5s, got '${drainText}'`);
+  const grpcTransport = (flags['grpc-transport'] as string | undefined) ?? 'telemux';
+  if (!(GRPC_TRANSPORTS as readonly string[]).includes(grpcTransport)) {
+    throw new UsageError(`--grpc-transport: expected ${GRPC_TRANSPORTS.join(' or ')}, got '${grpcTransport}'`);
+  }
   const grpcTls = tlsFlags(flags, 'grpc');
   const httpTls = tlsFlags(flags, 'http');
   const tenantsPath = flags['tenants'] as string | undefined;
@@ -107,6 +115,7 @@ export async function serveCommand(argv: readonly string[]): Promise<number> {
     maxMessageBytes,
     connectionWindowBytes,
     reportTurnBudgetMs,
+    grpcTransport: grpcTransport as GrpcTransport,
     logger,
   });
   let bound;

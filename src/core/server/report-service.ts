@@ -8,7 +8,7 @@ import { CheckResponse } from '../../gen/istio/mixer/v1/mixer.js';
 import type { SelfMetrics } from './self-metrics.js';
 import type { Clock } from '../adapter.js';
 import { Admission } from '../security/admission.js';
-import type { UnaryCall, UnaryMethod } from './grpc/unary-server.js';
+import type { UnaryCall, UnaryMethod } from './grpc/unary.js';
 import { OVERLOADED_MESSAGE, ReportLimits, type LoadShedder } from './overload.js';
 import { TurnBudgetQueue } from './turn-budget-queue.js';
 

@@ -11,7 +11,8 @@ import { describeCertificate, TlsSource, type TlsFiles, type TlsMaterial } from 
 import type { StatViews } from '../stat/registry.js';
 import { adminApiRoutes } from './admin-api.js';
 import { Exposition, negotiateFormat, OPENMETRICS_CONTENT_TYPE, TEXT_CONTENT_TYPE } from './exposition.js';
-import { GrpcUnaryServer } from './grpc/unary-server.js';
+import { createUnaryServer, type GrpcTransport } from './grpc/transport.js';
+import type { UnaryServer } from './grpc/unary.js';
 import { formatHostPort, HttpEndpoint, isLoopback, type HostPort, type Route } from './http.js';
 import { CONNECTION_WINDOW_BYTES, MAX_CONCURRENT_STREAMS, STREAM_WINDOW_BYTES } from './http2-window.js';
 import { LoadShedder, ReportLimits, type LoadShedderOptions, type ReportLimitsOptions } from './overload.js';
@@ -36,6 +37,8 @@ export interface TelemuxOptions {
   readonly maxMessageBytes?: number;
   /** Bytes of Reports still arriving that all calls together may hold (default 64 MiB); see grpc/unary-server.ts. */
   readonly maxPendingBytes?: number;
+  /** The gRPC endpoint's HTTP/2: Telemux's own (default) or node:http2; see grpc/transport.ts. */
+  readonly grpcTransport?: GrpcTransport;
   /** HTTP/2 bytes one connection may have in flight on the Report endpoint; see http2-window.ts. */
   readonly connectionWindowBytes?: number;
   /** Report work one event-loop turn may do before later Reports wait a turn (default 5 ms); see turn-budget-queue.ts. */
@@ -86,7 +89,7 @@ export class Telemux {
   private readonly httpTls: TlsSource | undefined;
   private readonly tenants: TenantsSource | undefined;
   private watcher: ConfigWatcher | undefined;
-  private readonly grpc: GrpcUnaryServer;
+  private readonly grpc: UnaryServer;
   private readonly metricsHttp: HttpEndpoint;
   private readonly adminHttp: HttpEndpoint;
   private shuttingDown: Promise<void> | undefined;
@@ -125,7 +128,7 @@ export class Telemux {
       limits: new ReportLimits({ ...opts.limits, maxMessageBytes }),
       turnBudgetMs: opts.reportTurnBudgetMs,
     });
-    this.grpc = new GrpcUnaryServer({
+    this.grpc = createUnaryServer({
       methods: this.reports.methods,
       maxMessageBytes,
       maxPendingBytes: opts.maxPendingBytes,
@@ -135,7 +138,7 @@ export class Telemux {
       tls: this.grpcTls,
       logger: opts.logger,
       onPendingLimit: (path) => this.reports.refusedWhileArriving(path),
-    });
+    }, opts.grpcTransport);
     const onError = (e: Error): void => opts.logger.error('http handler failed', { error: e.message });
     this.metricsHttp = new HttpEndpoint(
       new Map([

@@ -1,17 +1,10 @@
 /**
- * A gRPC server for unary methods, straight on `node:http2`: what Telemux's Mixer endpoint needs
- * (two unary methods taking and returning raw bytes) and nothing more. grpc-js's server is general
- * (streaming, interceptors, channelz, per-call deadline timers, a promise per message for
- * decompression). With nothing behind it, on the ingest bench's Envoy-sized Reports, it cost
- * 2.4 µs of CPU per attribute set and this server 0.8–0.9 µs (BENCHMARKS.md, round 8).
- *
- * Wire behaviour follows gRPC over HTTP/2 and matches grpc-js's server where the protocol leaves a
- * choice (status codes and messages for framing errors, unknown methods, compression): a content
- * type other than `application/grpc…` gets HTTP 415; an unknown path UNIMPLEMENTED; a message
- * above the limit RESOURCE_EXHAUSTED as soon as its length prefix is read; gzip and deflate
- * request messages are decompressed within the same limit. Errors are sent trailers-only, OK as
- * headers, the response message and `grpc-status: 0` trailers. `grpc-timeout` is not enforced:
- * a Report that arrived whole is processed even if its caller stopped waiting, as grpc-js does.
+ * A gRPC server for unary methods on `node:http2`: the transport Telemux used before its own
+ * (h2-unary-server.ts), kept selectable (`--grpc-transport node-http2`) as a fallback and as the
+ * reference the bench compares with. grpc-js's server is general (streaming, interceptors,
+ * channelz, per-call deadline timers, a promise per message for decompression); with nothing
+ * behind it, on the ingest bench's Envoy-sized Reports, it cost 2.4 µs of CPU per attribute set
+ * and this server 0.8–0.9 µs (BENCHMARKS.md, round 8). Wire behaviour: see unary.ts.
  */
 import { status as Status } from '@grpc/grpc-js';
 import {
@@ -25,66 +18,19 @@ import {
   type ServerHttp2Stream,
 } from 'node:http2';
 import type { AddressInfo } from 'node:net';
-import { gunzipSync, inflateSync } from 'node:zlib';
-import type { Logger } from '../../log.js';
 import type { RequestMetadata } from '../../security/admission.js';
-import { contextOptions, type TlsSource } from '../../security/tls.js';
+import { contextOptions } from '../../security/tls.js';
 import type { HostPort } from '../http.js';
 import { encodeGrpcMessage } from './grpc-message.js';
 import { MessageBufferPool } from './message-pool.js';
 import { PendingBytes, UnaryMessageReader, type FramingError } from './message-reader.js';
-
-/** One unary call: its request message and metadata, and the two ways to answer it. */
-export interface UnaryCall {
-  /**
-   * The request message, decompressed: often a view of the bytes HTTP/2 received, so anything that
-   * must outlive the call is copied out of it.
-   */
-  readonly request: Buffer;
-  readonly metadata: RequestMetadata;
-  /**
-   * The method is done with `request`: its bytes may be reused for a later call's message, and
-   * `request` is empty from now on. Whatever was decoded from it must not view it (copy first).
-   * A method that never calls this leaves the buffer to the collector.
-   */
-  releaseRequest(): void;
-  /** Answers OK with `response` as the response message. At most one answer counts. */
-  ok(response: Buffer): void;
-  /** Answers with a non-OK status; `details` may be any text (it is percent-encoded). */
-  fail(code: Status, details: string): void;
-}
-
-export type UnaryMethod = (call: UnaryCall) => void;
-
-export interface UnaryServerOptions {
-  /** Methods by path, `/package.Service/Method`. */
-  readonly methods: ReadonlyMap<string, UnaryMethod>;
-  /** Largest request message accepted, compressed or decompressed. */
-  readonly maxMessageBytes: number;
-  /**
-   * Bytes of request messages still arriving that all calls together may hold (default 64 MiB);
-   * a call whose next piece would pass it is refused with UNAVAILABLE.
-   */
-  readonly maxPendingBytes?: number;
-  /** Called for each call refused by that bound, with its path (for a counter). */
-  readonly onPendingLimit?: (path: string) => void;
-  readonly maxConcurrentStreams: number;
-  /** HTTP/2 flow-control window per call and per connection; see http2-window.ts. */
-  readonly streamWindowBytes: number;
-  readonly connectionWindowBytes: number;
-  /** TLS material (mutual when it has a client CA); reloads reach new connections. */
-  readonly tls?: TlsSource;
-  readonly logger: Logger;
-}
+import { DEFAULT_MAX_PENDING_BYTES, grpcFrame, NO_REQUEST, requestMessage, type UnaryCall, type UnaryMethod, type UnaryServer, type UnaryServerOptions } from './unary.js';
 
 // Frozen: node:http2 must not add to them (a shared `date` would go stale); `sendDate: false`.
 const OK_HEADERS = Object.freeze({ ':status': 200, 'content-type': 'application/grpc', 'grpc-accept-encoding': 'identity,deflate,gzip' });
 const OK_TRAILERS = Object.freeze({ 'grpc-status': '0' });
 const OK_OPTIONS = Object.freeze({ waitForTrailers: true, sendDate: false });
 const END_OPTIONS = Object.freeze({ endStream: true, sendDate: false });
-const EMPTY_FRAME = Buffer.alloc(5);
-const NO_REQUEST = Buffer.alloc(0);
-const DEFAULT_MAX_PENDING_BYTES = 64 * 1024 * 1024;
 const NO_VALUES: readonly string[] = Object.freeze([]);
 
 const CALL = Symbol('unaryCall');
@@ -98,16 +44,6 @@ function releaseCall(this: StreamWithCall): void {
 
 function sendOkTrailers(this: ServerHttp2Stream): void {
   this.sendTrailers(OK_TRAILERS);
-}
-
-/** `message` behind the 5-byte gRPC frame header (uncompressed, big-endian length). */
-export function grpcFrame(message: Uint8Array): Buffer {
-  if (message.length === 0) return EMPTY_FRAME;
-  const out = Buffer.allocUnsafe(5 + message.length);
-  out[0] = 0;
-  out.writeUInt32BE(message.length, 1);
-  out.set(message, 5);
-  return out;
 }
 
 function answerable(stream: ServerHttp2Stream): boolean {
@@ -166,40 +102,13 @@ class Http2UnaryCall implements UnaryCall, RequestMetadata {
 
   /** The request message, decompressed per `grpc-encoding`, or why it cannot be had. */
   message(): Buffer | FramingError {
-    const maxMessageBytes = this.reader.maxMessageBytes;
-    const read = this.reader.finish();
-    if (!('message' in read)) return read;
-    if (!read.compressed) return read.message;
-    try {
-      return this.decompressed(read.message, maxMessageBytes);
-    } finally {
-      // The output is a buffer of its own; the compressed bytes are not read again.
-      this.reader.releaseMessage();
-    }
-  }
-
-  private decompressed(message: Buffer, maxMessageBytes: number): Buffer | FramingError {
-    const encoding = this.headers['grpc-encoding'] ?? 'identity';
-    if (encoding !== 'gzip' && encoding !== 'deflate') {
-      return encoding === 'identity'
-        ? { code: Status.INTERNAL, details: 'Received a message with the compressed flag set but grpc-encoding identity' }
-        : { code: Status.UNIMPLEMENTED, details: `Received message compressed with unsupported encoding "${String(encoding)}"` };
-    }
-    try {
-      // Bounded: a small bomb cannot inflate past the limit (zlib stops and throws at maxOutputLength).
-      const opts = { maxOutputLength: maxMessageBytes };
-      return encoding === 'gzip' ? gunzipSync(message, opts) : inflateSync(message, opts);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') {
-        return { code: Status.RESOURCE_EXHAUSTED, details: `Received message that decompresses to a size larger than ${maxMessageBytes}` };
-      }
-      return { code: Status.INTERNAL, details: `Failed to decompress message (${encoding}): ${(e as Error).message}` };
-    }
+    const encoding = this.headers['grpc-encoding'];
+    return requestMessage(this.reader, typeof encoding === 'string' ? encoding : undefined);
   }
 }
 
-/** A gRPC endpoint serving `methods`; `listen` once, `close` to stop. */
-export class GrpcUnaryServer {
+/** A gRPC endpoint on node:http2 serving `methods`. */
+export class NodeHttp2UnaryServer implements UnaryServer {
   private server: Http2Server | Http2SecureServer | undefined;
   private unsubscribe: (() => void) | undefined;
   private readonly sessions = new Set<Http2Session>();
