@@ -107,6 +107,7 @@ export class H2UnaryServer implements UnaryServer, H2RequestHandler {
       streamWindowBytes: opts.streamWindowBytes,
       connectionWindowBytes: opts.connectionWindowBytes,
       maxHeaderListBytes: MAX_HEADER_LIST_BYTES,
+      onInternalError: (e: Error) => opts.logger.error('HTTP/2 connection failed', { error: e.stack ?? String(e) }),
     };
   }
 

@@ -50,6 +50,8 @@ export interface H2ConnectionOptions {
   readonly connectionWindowBytes: number;
   /** SETTINGS_MAX_HEADER_LIST_SIZE; a longer request header list is refused with ENHANCE_YOUR_CALM. */
   readonly maxHeaderListBytes: number;
+  /** Told of an exception while reading the connection (a defect); the connection then ends with INTERNAL_ERROR. */
+  readonly onInternalError?: (error: Error) => void;
 }
 
 /** What serves the requests of a connection. Every opened stream is closed exactly once. */
@@ -219,14 +221,20 @@ export class H2ServerConnection {
 
   private receive(chunk: Buffer): void {
     if (this.dead) return;
-    let pos = 0;
-    if (this.prefaceRead < CLIENT_PREFACE.length) {
-      pos = this.readPreface(chunk);
-      if (pos < 0) return;
+    try {
+      let pos = 0;
+      if (this.prefaceRead < CLIENT_PREFACE.length) {
+        pos = this.readPreface(chunk);
+        if (pos < 0) return;
+      }
+      if (this.carry !== undefined) pos = this.completeCarry(chunk, pos);
+      if (pos < chunk.length && !this.dead) this.parse(chunk, pos);
+      this.afterRead();
+    } catch (e) {
+      // A defect here must cost one connection, not the process and every other client's data.
+      this.opts.onInternalError?.(e as Error);
+      this.connectionError(H2Error.INTERNAL_ERROR, 'internal error');
     }
-    if (this.carry !== undefined) pos = this.completeCarry(chunk, pos);
-    if (pos < chunk.length && !this.dead) this.parse(chunk, pos);
-    this.afterRead();
   }
 
   /**
