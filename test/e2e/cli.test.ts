@@ -52,6 +52,12 @@ describe('the telemux command', () => {
     expect(run.stderr).toContain('--grpc-connection-window: expected a size from 64KiB to 2GiB, got 1024 bytes');
   });
 
+  it('rejects an unknown gRPC transport, naming the flag and the choices', async () => {
+    const run = await runCli(['serve', '--grpc-transport', 'h3']);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain("--grpc-transport: expected telemux or node-http2, got 'h3'");
+  });
+
   it('rejects a Report turn budget that is not a duration, naming the flag', async () => {
     const run = await runCli(['serve', '--report-turn-budget', 'soon']);
     expect(run.code).toBe(2);

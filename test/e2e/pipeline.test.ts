@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AttributeSet, buildReport, dur, int, smap, str, bool } from '../../src/client/compressor.js';
 import type { ReportRequest } from '../../src/gen/istio/mixer/v1/mixer.js';
 import { APPENDIX_A_LABELS, appendixA } from '../support/appendix-a.js';
+import { GRPC_TRANSPORTS } from '../../src/core/server/grpc/transport.js';
 import { startTelemux, type Running } from '../support/harness.js';
 import { sampleOf } from '../support/prom-text.js';
 
@@ -24,10 +25,10 @@ function httpSet(o: { code?: number; durationMs?: number; reqBytes?: number; res
   };
 }
 
-describe('the Report pipeline with the embedded Istio 1.4 default config', () => {
+describe.each(GRPC_TRANSPORTS)('the Report pipeline with the embedded Istio 1.4 default config, over the %s HTTP/2', (grpcTransport) => {
   let t: Running;
   beforeAll(async () => {
-    t = await startTelemux();
+    t = await startTelemux({ grpcTransport });
   });
   afterAll(async () => {
     await t.stop();

@@ -12,6 +12,7 @@ import type { Clock } from '../../src/core/adapter.js';
 import { MixerClient, type ReportRequest } from '../../src/gen/istio/mixer/v1/mixer.js';
 import { defaultConfigPath } from '../../src/cli/paths.js';
 import { parsePrometheusText, type ParsedFamily } from './prom-text.js';
+import type { GrpcTransport } from '../../src/core/server/grpc/transport.js';
 
 export interface RpcResult {
   readonly code: number;
@@ -50,6 +51,8 @@ export interface StartOptions {
   readonly connectionWindowBytes?: number;
   readonly maxPendingBytes?: number;
   readonly reportTurnBudgetMs?: number;
+  /** The gRPC endpoint's HTTP/2 (default: Telemux's own). */
+  readonly grpcTransport?: GrpcTransport;
   /** Adapters besides the compiled-in ones (say the recording adapter), by name. */
   readonly extraAdapters?: readonly AnyAdapter[];
   /** For the harness's client; default insecure. `scrape` and `admin` use plain fetch, so not with httpTls. */
@@ -83,6 +86,7 @@ export async function startTelemux(opts: StartOptions = {}): Promise<Running> {
     connectionWindowBytes: opts.connectionWindowBytes,
     maxPendingBytes: opts.maxPendingBytes,
     reportTurnBudgetMs: opts.reportTurnBudgetMs,
+    grpcTransport: opts.grpcTransport,
     grpcAddress: LOOPBACK,
     metricsAddress: LOOPBACK,
     adminAddress: LOOPBACK,

@@ -186,7 +186,6 @@ export class H2ServerConnection {
         [Setting.MAX_CONCURRENT_STREAMS, opts.maxConcurrentStreams],
         [Setting.INITIAL_WINDOW_SIZE, opts.streamWindowBytes],
         [Setting.MAX_HEADER_LIST_SIZE, opts.maxHeaderListBytes],
-        [Setting.ENABLE_PUSH, 0],
       ]),
     );
     if (opts.connectionWindowBytes > DEFAULT_WINDOW) {
