@@ -5,22 +5,12 @@
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import { Circllhist } from '../src/core/circllhist/index.js';
+import { rng } from './workload.js';
 
 const SERIES = 10_000;
 const SAMPLES = 2_000_000;
 const SEED = 0x5eed1234;
 
-/** mulberry32: a tiny seeded PRNG so every run measures the same data. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Log-normal request latencies: median 20 ms, σ = 1 in log space (roughly 0.5 ms … 1 s). */
 function latencies(n: number): { ms: Float64Array; ns: Float64Array } {

@@ -27,6 +27,7 @@ import {
 } from '../src/adapters/circonus/index.js';
 import { TimeSlicer } from '../src/core/adapter.js';
 import { longestBlock, median } from './timing.js';
+import { rng } from './workload.js';
 
 const SERVICES = 2_500;
 const CODES = [200, 404, 500, 503];
@@ -47,17 +48,6 @@ const duration: InstanceSpec = {
   monitoredResourceDimensions: [],
 };
 
-/** mulberry32: a tiny seeded PRNG so every run measures the same data. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Log-normal latencies in ns (median 20 ms, σ = 1), spread round-robin over every series. */
 function workload(): { batches: MetricInstance[][]; ns: Float64Array } {

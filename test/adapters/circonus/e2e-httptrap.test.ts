@@ -20,6 +20,7 @@ import {
   testEnv,
 } from './support/fixtures.js';
 import { decodePayload, mergeBodies, readableName, startTrapServer, TRAP_PATH, type DecodedMetric, type TrapServer } from './support/trap-server.js';
+import { seededRandom } from '../../support/seeded-random.js';
 
 const fixture = (name: string): string => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
 
@@ -48,17 +49,6 @@ async function handlerFor(trap: TrapServer, extra: Record<string, unknown> = {},
   return started;
 }
 
-/** mulberry32, so every run feeds the same data. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * What one interval should produce, computed independently of the handler: per readable series
@@ -85,7 +75,7 @@ class Expected {
 
 /** `count` Reports' worth of instances over 3 services × 3 response codes, plus gauges. */
 function workload(seed: number, count: number): { batches: MetricInstance[][]; expected: Expected } {
-  const next = rng(seed);
+  const next = seededRandom(seed);
   const expected = new Expected();
   const batches: MetricInstance[][] = [];
   let batch: MetricInstance[] = [];

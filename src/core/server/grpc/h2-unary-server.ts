@@ -4,7 +4,7 @@
  * response's header blocks are encoded once, here. Wire behaviour: see unary.ts.
  */
 import { status as Status } from '@grpc/grpc-js';
-import { createServer as createTcpServer, type AddressInfo, type Server as TcpServer, type Socket } from 'node:net';
+import { createServer as createTcpServer, type Server as TcpServer, type Socket } from 'node:net';
 import { createServer as createTlsServer, type Server as TlsServer, type TLSSocket } from 'node:tls';
 import type { RequestMetadata } from '../../security/admission.js';
 import { contextOptions } from '../../security/tls.js';
@@ -14,7 +14,7 @@ import type { HostPort } from '../http.js';
 import { encodeGrpcMessage } from './grpc-message.js';
 import { MessageBufferPool } from './message-pool.js';
 import { PendingBytes, UnaryMessageReader } from './message-reader.js';
-import { DEFAULT_MAX_PENDING_BYTES, grpcFrame, NO_REQUEST, requestMessage, type UnaryCall, type UnaryMethod, type UnaryServer, type UnaryServerOptions } from './unary.js';
+import { DEFAULT_MAX_PENDING_BYTES, grpcFrame, NO_REQUEST, requestMessage, listenOn, closeGracefully, type UnaryCall, type UnaryMethod, type UnaryServer, type UnaryServerOptions } from './unary.js';
 
 /** gRPC's own default for metadata a client may send (grpc-go, grpc-js: 8–16 KiB); generous. */
 const MAX_HEADER_LIST_BYTES = 64 * 1024;
@@ -183,31 +183,12 @@ export class H2UnaryServer implements UnaryServer, H2RequestHandler {
   }
 
   listen(address: HostPort): Promise<HostPort> {
-    const server = (this.server ??= this.create());
-    return new Promise((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(address.port, address.host, () => {
-        server.off('error', reject);
-        resolve({ host: address.host, port: (server.address() as AddressInfo).port });
-      });
-    });
+    return listenOn((this.server ??= this.create()), address);
   }
 
   close(graceMs = 2_000): Promise<void> {
     this.unsubscribe?.();
     this.unsubscribe = undefined;
-    const server = this.server;
-    if (!server?.listening) return Promise.resolve();
-    return new Promise((resolve) => {
-      const force = setTimeout(() => {
-        for (const c of this.connections) c.destroy();
-      }, graceMs);
-      force.unref();
-      server.close(() => {
-        clearTimeout(force);
-        resolve();
-      });
-      for (const c of this.connections) c.shutdown();
-    });
+    return closeGracefully(this.server, this.connections, graceMs, (c) => c.shutdown(), (c) => c.destroy());
   }
 }

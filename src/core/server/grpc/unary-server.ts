@@ -17,14 +17,13 @@ import {
   type IncomingHttpHeaders,
   type ServerHttp2Stream,
 } from 'node:http2';
-import type { AddressInfo } from 'node:net';
 import type { RequestMetadata } from '../../security/admission.js';
 import { contextOptions } from '../../security/tls.js';
 import type { HostPort } from '../http.js';
 import { encodeGrpcMessage } from './grpc-message.js';
 import { MessageBufferPool } from './message-pool.js';
 import { PendingBytes, UnaryMessageReader, type FramingError } from './message-reader.js';
-import { DEFAULT_MAX_PENDING_BYTES, grpcFrame, NO_REQUEST, requestMessage, type UnaryCall, type UnaryMethod, type UnaryServer, type UnaryServerOptions } from './unary.js';
+import { DEFAULT_MAX_PENDING_BYTES, grpcFrame, NO_REQUEST, requestMessage, listenOn, closeGracefully, type UnaryCall, type UnaryMethod, type UnaryServer, type UnaryServerOptions } from './unary.js';
 
 // Frozen: node:http2 must not add to them (a shared `date` would go stale); `sendDate: false`.
 const OK_HEADERS = Object.freeze({ ':status': 200, 'content-type': 'application/grpc', 'grpc-accept-encoding': 'identity,deflate,gzip' });
@@ -208,35 +207,12 @@ export class NodeHttp2UnaryServer implements UnaryServer {
   }
 
   listen(address: HostPort): Promise<HostPort> {
-    const server = (this.server ??= this.create());
-    return new Promise((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(address.port, address.host, () => {
-        server.off('error', reject);
-        resolve({ host: address.host, port: (server.address() as AddressInfo).port });
-      });
-    });
+    return listenOn((this.server ??= this.create()), address);
   }
 
-  /**
-   * Stops accepting connections and sends every connection GOAWAY, so calls in flight finish and
-   * clients reconnect elsewhere; connections still open after `graceMs` are closed. Idempotent.
-   */
   close(graceMs = 2_000): Promise<void> {
     this.unsubscribe?.();
     this.unsubscribe = undefined;
-    const server = this.server;
-    if (!server?.listening) return Promise.resolve();
-    return new Promise((resolve) => {
-      const force = setTimeout(() => {
-        for (const s of this.sessions) s.destroy();
-      }, graceMs);
-      force.unref();
-      server.close(() => {
-        clearTimeout(force);
-        resolve();
-      });
-      for (const s of this.sessions) s.close();
-    });
+    return closeGracefully(this.server, this.sessions, graceMs, (s) => s.close(), (s) => s.destroy());
   }
 }

@@ -12,6 +12,7 @@
  * a Report that arrived whole is processed even if its caller stopped waiting, as grpc-js does.
  */
 import { status as Status } from '@grpc/grpc-js';
+import type { AddressInfo, Server } from 'node:net';
 import { gunzipSync, inflateSync } from 'node:zlib';
 import type { Logger } from '../../log.js';
 import type { RequestMetadata } from '../../security/admission.js';
@@ -118,4 +119,34 @@ function decompressed(message: Buffer, encoding: string, maxMessageBytes: number
     }
     return { code: Status.INTERNAL, details: `Failed to decompress message (${encoding}): ${(e as Error).message}` };
   }
+}
+
+/** Binds `server` (a TCP, TLS or HTTP/2 server) to `address`; the port is the one bound. */
+export function listenOn(server: Server, address: HostPort): Promise<HostPort> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(address.port, address.host, () => {
+      server.off('error', reject);
+      resolve({ host: address.host, port: (server.address() as AddressInfo).port });
+    });
+  });
+}
+
+/**
+ * Stops `server` accepting connections and asks each open one to finish (`goAway`); those still
+ * open after `graceMs` are ended (`destroy`). Resolves once the last connection is gone.
+ */
+export function closeGracefully<C>(server: Server | undefined, connections: Iterable<C>, graceMs: number, goAway: (c: C) => void, destroy: (c: C) => void): Promise<void> {
+  if (!server?.listening) return Promise.resolve();
+  return new Promise((resolve) => {
+    const force = setTimeout(() => {
+      for (const c of connections) destroy(c);
+    }, graceMs);
+    force.unref();
+    server.close(() => {
+      clearTimeout(force);
+      resolve();
+    });
+    for (const c of connections) goAway(c);
+  });
 }

@@ -4,6 +4,7 @@ import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { huffmanDecode, huffmanEncode, huffmanEncodedLength } from '../../../../src/core/server/h2/hpack-huffman.js';
 import { decodeInteger, encodeHeaderBlock, encodeInteger, HpackDecoder, HpackError } from '../../../../src/core/server/h2/hpack.js';
+import { seededRandom } from '../../../support/seeded-random.js';
 
 type Field = [string, string];
 
@@ -565,17 +566,6 @@ describe('HPACK encoder', () => {
   });
 });
 
-/** mulberry32: a seeded generator, so a failure replays the same requests. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe('HPACK decoder against nghttp2 (a node:http2 client)', () => {
   const closers: (() => void)[] = [];
@@ -585,7 +575,7 @@ describe('HPACK decoder against nghttp2 (a node:http2 client)', () => {
 
   it('decodes every request header block a real encoder sends on one connection', async () => {
     const REQUESTS = 200;
-    const rnd = random(7541);
+    const rnd = seededRandom(7541);
     const int = (n: number): number => Math.floor(rnd() * n);
     const pick = <T>(xs: readonly T[]): T => xs[int(xs.length)]!;
     // Printable ASCII plus the latin1 upper half: node:http2 sends both as single octets.
