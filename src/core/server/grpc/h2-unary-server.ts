@@ -6,15 +6,14 @@
 import { status as Status } from '@grpc/grpc-js';
 import { createServer as createTcpServer, type Server as TcpServer, type Socket } from 'node:net';
 import { createServer as createTlsServer, type Server as TlsServer, type TLSSocket } from 'node:tls';
-import type { RequestMetadata } from '../../security/admission.js';
 import { contextOptions } from '../../security/tls.js';
 import { H2ServerConnection, type H2RequestHandler, type H2Stream } from '../h2/connection.js';
 import { encodeHeaderBlock } from '../h2/hpack.js';
 import type { HostPort } from '../http.js';
 import { encodeGrpcMessage } from './grpc-message.js';
 import { MessageBufferPool } from './message-pool.js';
-import { PendingBytes, UnaryMessageReader } from './message-reader.js';
-import { DEFAULT_MAX_PENDING_BYTES, grpcFrame, NO_REQUEST, requestMessage, listenOn, closeGracefully, type UnaryCall, type UnaryMethod, type UnaryServer, type UnaryServerOptions } from './unary.js';
+import { PendingBytes } from './message-reader.js';
+import { closeGracefully, DEFAULT_MAX_PENDING_BYTES, grpcFrame, listenOn, requestMessage, UnaryCallBase, type UnaryMethod, type UnaryServer, type UnaryServerOptions } from './unary.js';
 
 /** gRPC's own default for metadata a client may send (grpc-go, grpc-js: 8–16 KiB); generous. */
 const MAX_HEADER_LIST_BYTES = 64 * 1024;
@@ -45,29 +44,17 @@ function headerValue(headers: readonly string[], name: string): string | undefin
   return undefined;
 }
 
-class H2UnaryCall implements UnaryCall, RequestMetadata {
-  request: Buffer = NO_REQUEST;
-  readonly reader: UnaryMessageReader;
-
+class H2UnaryCall extends UnaryCallBase {
   constructor(
     readonly stream: H2Stream,
     readonly headers: readonly string[],
-    readonly method: UnaryMethod,
-    readonly path: string,
+    method: UnaryMethod,
+    path: string,
     maxMessageBytes: number,
     pending: PendingBytes,
     pool: MessageBufferPool,
   ) {
-    this.reader = new UnaryMessageReader(maxMessageBytes, path, pending, pool);
-  }
-
-  releaseRequest(): void {
-    this.request = NO_REQUEST;
-    this.reader.releaseMessage();
-  }
-
-  get metadata(): RequestMetadata {
-    return this;
+    super(method, path, maxMessageBytes, pending, pool);
   }
 
   get(key: string): readonly (string | Buffer)[] {

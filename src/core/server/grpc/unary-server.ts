@@ -17,13 +17,12 @@ import {
   type IncomingHttpHeaders,
   type ServerHttp2Stream,
 } from 'node:http2';
-import type { RequestMetadata } from '../../security/admission.js';
 import { contextOptions } from '../../security/tls.js';
 import type { HostPort } from '../http.js';
 import { encodeGrpcMessage } from './grpc-message.js';
 import { MessageBufferPool } from './message-pool.js';
-import { PendingBytes, UnaryMessageReader, type FramingError } from './message-reader.js';
-import { DEFAULT_MAX_PENDING_BYTES, grpcFrame, NO_REQUEST, requestMessage, listenOn, closeGracefully, type UnaryCall, type UnaryMethod, type UnaryServer, type UnaryServerOptions } from './unary.js';
+import { PendingBytes, type FramingError } from './message-reader.js';
+import { closeGracefully, DEFAULT_MAX_PENDING_BYTES, grpcFrame, listenOn, requestMessage, UnaryCallBase, type UnaryMethod, type UnaryServer, type UnaryServerOptions } from './unary.js';
 
 // Frozen: node:http2 must not add to them (a shared `date` would go stale); `sendDate: false`.
 const OK_HEADERS = Object.freeze({ ':status': 200, 'content-type': 'application/grpc', 'grpc-accept-encoding': 'identity,deflate,gzip' });
@@ -54,29 +53,17 @@ function trailersOnly(stream: ServerHttp2Stream, code: Status, details: string):
   stream.respond({ ':status': 200, 'content-type': 'application/grpc', 'grpc-status': String(code), 'grpc-message': encodeGrpcMessage(details) }, END_OPTIONS);
 }
 
-class Http2UnaryCall implements UnaryCall, RequestMetadata {
-  request: Buffer = NO_REQUEST;
-  readonly reader: UnaryMessageReader;
-
+class Http2UnaryCall extends UnaryCallBase {
   constructor(
     private readonly stream: ServerHttp2Stream,
     private readonly headers: IncomingHttpHeaders,
-    readonly method: UnaryMethod,
-    readonly path: string,
+    method: UnaryMethod,
+    path: string,
     maxMessageBytes: number,
     pending: PendingBytes,
     pool: MessageBufferPool,
   ) {
-    this.reader = new UnaryMessageReader(maxMessageBytes, path, pending, pool);
-  }
-
-  releaseRequest(): void {
-    this.request = NO_REQUEST;
-    this.reader.releaseMessage();
-  }
-
-  get metadata(): RequestMetadata {
-    return this;
+    super(method, path, maxMessageBytes, pending, pool);
   }
 
   get(key: string): readonly (string | Buffer)[] {

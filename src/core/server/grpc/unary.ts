@@ -18,7 +18,8 @@ import type { Logger } from '../../log.js';
 import type { RequestMetadata } from '../../security/admission.js';
 import type { TlsSource } from '../../security/tls.js';
 import type { HostPort } from '../http.js';
-import type { FramingError, UnaryMessageReader } from './message-reader.js';
+import type { MessageBufferPool } from './message-pool.js';
+import { UnaryMessageReader, type FramingError, type PendingBytes } from './message-reader.js';
 
 /** One unary call: its request message and metadata, and the two ways to answer it. */
 export interface UnaryCall {
@@ -149,4 +150,36 @@ export function closeGracefully<C>(server: Server | undefined, connections: Iter
     });
     for (const c of connections) goAway(c);
   });
+}
+
+/**
+ * What a call is on either transport but for how it reads metadata and answers: its request
+ * message as it arrives, and handing the message's buffer back.
+ */
+export abstract class UnaryCallBase implements UnaryCall, RequestMetadata {
+  request: Buffer = NO_REQUEST;
+  readonly reader: UnaryMessageReader;
+
+  constructor(
+    readonly method: UnaryMethod,
+    readonly path: string,
+    maxMessageBytes: number,
+    pending: PendingBytes,
+    pool: MessageBufferPool,
+  ) {
+    this.reader = new UnaryMessageReader(maxMessageBytes, path, pending, pool);
+  }
+
+  releaseRequest(): void {
+    this.request = NO_REQUEST;
+    this.reader.releaseMessage();
+  }
+
+  get metadata(): RequestMetadata {
+    return this;
+  }
+
+  abstract get(key: string): readonly (string | Buffer)[];
+  abstract ok(response: Buffer): void;
+  abstract fail(code: Status, details: string): void;
 }
