@@ -77,6 +77,24 @@ describe.skipIf(GRPCIO_PYTHON === undefined)('a gRPC C-core client (python3-grpc
     expect(requests(families, host, '503')).toBe('75');
   });
 
+  it('counts 200 Reports of several DATA frames each, sent all at once, exactly: through both sides\' flow control', async () => {
+    const host = 'concurrent.default.svc.cluster.local';
+    // Each Report is several times the 16 KiB frame size and the 200 together 40 times the
+    // connection window: C-core interleaves their DATA frames and waits on the server's updates.
+    const big = (): ReportRequest => {
+      const sets: AttributeSet[] = [];
+      for (let i = 0; i < 100; i++) sets.push({ ...httpSet(host, i % 4 === 0 ? 503 : 200), 'request.useragent': str(randomBytes(150).toString('hex')) });
+      return buildReport(sets);
+    };
+    const calls = Array.from({ length: 200 }, () => report(big()));
+    expect(Math.min(...calls.map((c) => c.request.length))).toBeGreaterThan(16 * 1024);
+    const answers = await grpcioCalls(target, calls, undefined, true);
+    expect(answers.filter((a) => a.name !== 'OK')).toEqual([]);
+    const families = await t.scrape();
+    expect(requests(families, host, '200')).toBe(String(200 * 75));
+    expect(requests(families, host, '503')).toBe(String(200 * 25));
+  });
+
   it('answers Check with OK for one minute or 10000 uses', async () => {
     const request = CheckRequest.encode(CheckRequest.fromPartial({ attributes: appendixA().attributes[0], globalWordCount: 222 })).finish();
     const [answer] = await grpcioCalls(target, [{ method: CHECK, request }]);

@@ -43,12 +43,16 @@ interface WireResult {
   readonly response: string | null;
 }
 
-/** Makes `calls` in order on one grpcio channel to `target` and resolves with each call's outcome. */
-export function grpcioCalls(target: string, calls: readonly GrpcioCall[], tls?: GrpcioTls): Promise<GrpcioResult[]> {
+/**
+ * Makes `calls` on one grpcio channel to `target`, in order or (`concurrent`) all at once, and
+ * resolves with each call's outcome in the order given.
+ */
+export function grpcioCalls(target: string, calls: readonly GrpcioCall[], tls?: GrpcioTls, concurrent = false): Promise<GrpcioResult[]> {
   if (GRPCIO_PYTHON === undefined) throw new Error('no Python with grpcio (Debian: apt-get install python3-grpcio)');
   const spec = {
     target,
     tls: tls ? { root: tls.root, cert: tls.cert ?? null, key: tls.key ?? null } : null,
+    concurrent,
     calls: calls.map((c) => ({
       method: c.method,
       request: Buffer.from(c.request).toString('base64'),
