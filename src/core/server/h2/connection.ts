@@ -194,11 +194,6 @@ export class H2ServerConnection {
     }
   }
 
-  /** Streams not yet closed. */
-  get openStreams(): number {
-    return this.streams.size;
-  }
-
   /**
    * Sends GOAWAY: streams already started are served, later ones ignored (the client retries them
    * elsewhere); the socket ends once the last stream closes.
