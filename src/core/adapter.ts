@@ -13,7 +13,7 @@ export { Timestamp, type AttributeValue, type StringMap } from './attributes/val
 export type { Logger } from './log.js';
 export type { ErrorCode } from './errors.js';
 export { parseGoDuration, type DurationResult } from './expr/duration.js';
-export { afterPause, DEFAULT_SLICE_MS, nextTurn, Pacer, SliceAbortedError, TimeSlicer } from './schedule/time-slicer.js';
+export { afterPause, DEFAULT_SLICE_MS, flushPacer, nextTurn, Pacer, SliceAbortedError, TimeSlicer } from './schedule/time-slicer.js';
 export { SlicedMergeSort, sortInSlices } from './schedule/sliced-sort.js';
 export { CountingReporter, JsonpbObject, type JsonpbField, type JsonpbFieldCodes } from './config/jsonpb-object.js';
 export type { ConfigPath } from './config/document.js';

@@ -11,7 +11,7 @@ import { CIRCONUS_CODES, CirconusError } from './errors.js';
 import { encodeEntry } from './payload.js';
 import { encodeBodyInSlices, KeyOrder, type PayloadBody } from './payload-body.js';
 import { InstanceRecorder, type DropReason, type TagKeyers, type TupleBudget } from './recorder.js';
-import { DEFAULT_SLICE_MS, SliceAbortedError, TimeSlicer } from '../../core/adapter.js';
+import { DEFAULT_SLICE_MS, flushPacer, SliceAbortedError, TimeSlicer } from '../../core/adapter.js';
 import { SeriesStore } from './store.js';
 import { HttpTrapSubmitter, type SubmitOutcome } from './submitter.js';
 
@@ -77,6 +77,8 @@ export class CirconusHandler implements Handler {
   private readonly recorders = new Map<string, InstanceRecorder>();
   private readonly keyers: TagKeyers = new Map();
   private readonly budget: TupleBudget;
+  /** What the last flush spent in slices (sweep, merge, encoding): how fast the next one is paced. */
+  private lastFlushBusyMs = 0;
   private store = new SeriesStore(0);
   /**
    * The last store whose payload was sent or rejected: nothing reads it any more, so the next
@@ -231,7 +233,11 @@ export class CirconusHandler implements Handler {
     this.settled = undefined;
     this.reportOverflow();
 
-    const slicer = new TimeSlicer(this.options.flushSliceMs ?? DEFAULT_SLICE_MS);
+    const sliceMs = this.options.flushSliceMs ?? DEFAULT_SLICE_MS;
+    // Paced like the StatsD flush: a submission's sweep and encoding, run as fast as the event
+    // loop allows, held a 70% busy server near 100% for their length and Reports queued
+    // (BENCHMARKS.md, round 14). The PUT itself is I/O and is not paced.
+    const slicer = new TimeSlicer(sliceMs, undefined, flushPacer(this.lastFlushBusyMs, sliceMs, this.flushIntervalMs, this.closing !== undefined));
     for (const r of this.recorders.values()) await r.sweepInSlices(snapshot.epoch, slicer);
     let batch = this.pending;
     this.pending = undefined;
@@ -253,6 +259,7 @@ export class CirconusHandler implements Handler {
     try {
       // `batch` is detached from the Report path, so it cannot change while encoding yields.
       body = await encodeBodyInSlices(batch.values(), slicer, signal, this.keyOrder);
+      this.lastFlushBusyMs = slicer.busyMs;
     } catch (e) {
       if (e instanceof SliceAbortedError) {
         // What a PUT aborted before its first attempt gives: the payload is kept. Its size is

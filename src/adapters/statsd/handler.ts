@@ -5,7 +5,7 @@
  * short outage loses nothing; see README.md for how UDP tells.
  */
 import type { AttributeValue, Handler, HandleResult, HandlerEnv, InstanceSpec, MetricInstance } from '../../core/adapter.js';
-import { DEFAULT_SLICE_MS, Pacer, TimeSlicer, ValueType } from '../../core/adapter.js';
+import { DEFAULT_SLICE_MS, flushPacer, Pacer, TimeSlicer, ValueType } from '../../core/adapter.js';
 import { RateLimitedLog, TallyLog } from '../../core/log.js';
 import { selectUnits, StatsdAggregator, type AggregateSnapshot, type StatKind } from './aggregator.js';
 import { StatsdMetricType, type StatsdConfig, type StatsdMetricConfig } from './config.js';
@@ -73,14 +73,6 @@ export const DEFAULT_DNS_REFRESH_MS = 30_000;
  */
 const MAX_KEPT_ARENA_BYTES = 16 * 1024 * 1024;
 
-/**
- * A flush is paced to take about this share of its interval, at most FLUSH_SPREAD_MAX_MS: a
- * flush that did its work as fast as the event loop allowed took a third of a busy server for
- * tens of milliseconds, and Reports arriving meanwhile queued (BENCHMARKS.md, round 12). How fast
- * to go is worked out from the last flush's own cost.
- */
-const FLUSH_SPREAD = 0.5;
-const FLUSH_SPREAD_MAX_MS = 1_000;
 export const DEFAULT_MAX_DATAGRAMS_IN_FLIGHT = 64;
 const DEFAULT_LOG_INTERVAL_MS = 10_000;
 
@@ -529,17 +521,9 @@ export class StatsdHandler implements Handler {
     }
   }
 
-  /**
-   * Paces this flush to a share of the event loop that does the last flush's work within
-   * FLUSH_SPREAD of the interval, and no further: a flush with more work than the last runs
-   * unpaced once that time is up, well inside the core's time box (the interval). No pacing when
-   * the last flush fitted in one slice, or while closing, so that shutdown is not held up.
-   */
+  /** Paced from the last flush's cost over its interval (see flushPacer in core). */
   private flushPacer(): Pacer {
-    const busy = this.lastFlushBusyMs;
-    if (busy <= this.sliceMs || this.closing !== undefined) return Pacer.NONE;
-    const spread = Math.min(FLUSH_SPREAD * this.flushIntervalMs, FLUSH_SPREAD_MAX_MS);
-    return new Pacer(Math.min(1, busy / spread), performance.now() + spread);
+    return flushPacer(this.lastFlushBusyMs, this.sliceMs, this.flushIntervalMs, this.closing !== undefined);
   }
 
   private keepArena(arena: Buffer): void {

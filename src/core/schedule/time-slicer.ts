@@ -57,6 +57,27 @@ export class Pacer {
   }
 }
 
+/**
+ * A periodic flush is paced to take about this share of its interval, at most
+ * FLUSH_SPREAD_MAX_MS: a flush that did its work as fast as the event loop allowed took a third of
+ * a busy server for tens of milliseconds, and Reports arriving meanwhile queued (BENCHMARKS.md,
+ * rounds 12 and 14). How fast to go is worked out from the last flush's own cost.
+ */
+export const FLUSH_SPREAD = 0.5;
+export const FLUSH_SPREAD_MAX_MS = 1_000;
+
+/**
+ * The pacing of a flush whose last run cost `lastBusyMs` of slices: a share of the event loop
+ * that does that much work within FLUSH_SPREAD of `intervalMs`, and no further, so a flush with
+ * more work than the last runs unpaced once that time is up, well inside its interval. No pacing
+ * when the last flush fitted in one slice, or while `closing` (shutdown is not held up).
+ */
+export function flushPacer(lastBusyMs: number, sliceMs: number, intervalMs: number, closing: boolean, now: number = performance.now()): Pacer {
+  if (lastBusyMs <= sliceMs || closing) return Pacer.NONE;
+  const spread = Math.min(FLUSH_SPREAD * intervalMs, FLUSH_SPREAD_MAX_MS);
+  return new Pacer(Math.min(1, lastBusyMs / spread), now + spread);
+}
+
 /** Calls `fn` after `ms`, or on the next turn when `ms` is 0. */
 export function afterPause(ms: number, fn: () => void): void {
   if (ms > 0) setTimeout(fn, ms);
