@@ -5,7 +5,7 @@
  * short outage loses nothing; see README.md for how UDP tells.
  */
 import type { AttributeValue, Handler, HandleResult, HandlerEnv, InstanceSpec, MetricInstance } from '../../core/adapter.js';
-import { DEFAULT_SLICE_MS, flushPacer, Pacer, TimeSlicer, ValueType } from '../../core/adapter.js';
+import { DEFAULT_SLICE_MS, flushPacer, TimeSlicer, ValueType } from '../../core/adapter.js';
 import { RateLimitedLog, TallyLog } from '../../core/log.js';
 import { selectUnits, StatsdAggregator, type AggregateSnapshot, type StatKind } from './aggregator.js';
 import { StatsdMetricType, type StatsdConfig, type StatsdMetricConfig } from './config.js';
@@ -363,7 +363,8 @@ export class StatsdHandler implements Handler {
     // between slices, belongs to the next flush.
     const fresh = this.aggregator.drain();
     this.endInterval();
-    const pacer = this.flushPacer();
+    // Paced from the last flush's cost over its interval.
+    const pacer = flushPacer(this.lastFlushBusyMs, this.sliceMs, this.flushIntervalMs, this.closing !== undefined);
     const slicer = new TimeSlicer(this.sliceMs, undefined, pacer);
     let batch = fresh;
     const carried = this.pending;
@@ -519,11 +520,6 @@ export class StatsdHandler implements Handler {
       this.failing = false;
       this.env.logger.info('statsd sends recovered', { address: `${target.address}:${target.port}` });
     }
-  }
-
-  /** Paced from the last flush's cost over its interval (see flushPacer in core). */
-  private flushPacer(): Pacer {
-    return flushPacer(this.lastFlushBusyMs, this.sliceMs, this.flushIntervalMs, this.closing !== undefined);
   }
 
   private keepArena(arena: Buffer): void {

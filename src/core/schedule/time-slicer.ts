@@ -63,8 +63,8 @@ export class Pacer {
  * a busy server for tens of milliseconds, and Reports arriving meanwhile queued (BENCHMARKS.md,
  * rounds 12 and 14). How fast to go is worked out from the last flush's own cost.
  */
-export const FLUSH_SPREAD = 0.5;
-export const FLUSH_SPREAD_MAX_MS = 1_000;
+const FLUSH_SPREAD = 0.5;
+const FLUSH_SPREAD_MAX_MS = 1_000;
 
 /**
  * The pacing of a flush whose last run cost `lastBusyMs` of slices: a share of the event loop

@@ -11,9 +11,7 @@ import { H2ServerConnection, type H2RequestHandler, type H2Stream } from '../h2/
 import { encodeHeaderBlock } from '../h2/hpack.js';
 import type { HostPort } from '../http.js';
 import { encodeGrpcMessage } from './grpc-message.js';
-import { MessageBufferPool } from './message-pool.js';
-import { PendingBytes } from './message-reader.js';
-import { closeGracefully, DEFAULT_MAX_PENDING_BYTES, grpcFrame, listenOn, requestMessage, UnaryCallBase, type UnaryMethod, type UnaryServer, type UnaryServerOptions } from './unary.js';
+import { callEnvironment, closeGracefully, grpcFrame, listenOn, UnaryCallBase, type CallEnvironment, type UnaryMethod, type UnaryServer, type UnaryServerOptions } from './unary.js';
 
 /** gRPC's own default for metadata a client may send (grpc-go, grpc-js: 8–16 KiB); generous. */
 const MAX_HEADER_LIST_BYTES = 64 * 1024;
@@ -46,15 +44,21 @@ function headerValue(headers: readonly string[], name: string): string | undefin
 
 class H2UnaryCall extends UnaryCallBase {
   constructor(
-    readonly stream: H2Stream,
-    readonly headers: readonly string[],
+    private readonly stream: H2Stream,
+    private readonly headers: readonly string[],
     method: UnaryMethod,
     path: string,
-    maxMessageBytes: number,
-    pending: PendingBytes,
-    pool: MessageBufferPool,
+    env: CallEnvironment,
   ) {
-    super(method, path, maxMessageBytes, pending, pool);
+    super(method, path, env);
+  }
+
+  protected get answerable(): boolean {
+    return this.stream.answerable;
+  }
+
+  protected encoding(): string | undefined {
+    return headerValue(this.headers, 'grpc-encoding');
   }
 
   get(key: string): readonly (string | Buffer)[] {
@@ -83,12 +87,11 @@ export class H2UnaryServer implements UnaryServer, H2RequestHandler {
   private server: TcpServer | TlsServer | undefined;
   private unsubscribe: (() => void) | undefined;
   private readonly connections = new Set<H2ServerConnection>();
-  private readonly pending: PendingBytes;
-  private readonly pool = new MessageBufferPool();
+  private readonly env: CallEnvironment;
   private readonly connectionOptions;
 
   constructor(private readonly opts: UnaryServerOptions) {
-    this.pending = new PendingBytes(opts.maxPendingBytes ?? DEFAULT_MAX_PENDING_BYTES);
+    this.env = callEnvironment(opts);
     this.connectionOptions = {
       maxConcurrentStreams: opts.maxConcurrentStreams,
       streamWindowBytes: opts.streamWindowBytes,
@@ -99,7 +102,7 @@ export class H2UnaryServer implements UnaryServer, H2RequestHandler {
   }
 
   get pendingBytes(): number {
-    return this.pending.held;
+    return this.env.pending.held;
   }
 
   onRequest(stream: H2Stream, headers: string[]): void {
@@ -114,33 +117,16 @@ export class H2UnaryServer implements UnaryServer, H2RequestHandler {
       trailersOnly(stream, Status.UNIMPLEMENTED, `The server does not implement the method ${path}`);
       return;
     }
-    stream.context = new H2UnaryCall(stream, headers, method, path, this.opts.maxMessageBytes, this.pending, this.pool);
+    stream.context = new H2UnaryCall(stream, headers, method, path, this.env);
   }
 
   onData(stream: H2Stream, chunk: Buffer): void {
-    const call = stream.context as H2UnaryCall | undefined;
-    if (call === undefined) return;
-    call.reader.push(chunk);
-    // Answer a framing error at once (an oversized message before it is sent): the connection
-    // then asks the client to stop sending the rest.
-    const error = call.reader.error;
-    if (error === undefined || !stream.answerable) return;
-    if (error === this.pending.refusal) this.opts.onPendingLimit?.(call.path);
-    trailersOnly(stream, error.code, error.details);
+    // An early answer (a framing error) makes the connection ask the client to stop sending.
+    (stream.context as H2UnaryCall | undefined)?.receive(chunk);
   }
 
   onEnd(stream: H2Stream): void {
-    const call = stream.context as H2UnaryCall | undefined;
-    if (call === undefined || !stream.answerable) return;
-    const message = requestMessage(call.reader, headerValue(call.headers, 'grpc-encoding'));
-    if (!Buffer.isBuffer(message)) return trailersOnly(stream, message.code, message.details);
-    call.request = message;
-    try {
-      call.method(call);
-    } catch (e) {
-      this.opts.logger.error('gRPC method failed', { error: (e as Error).stack ?? String(e) });
-      call.fail(Status.INTERNAL, `internal error: ${(e as Error).message}`);
-    }
+    (stream.context as H2UnaryCall | undefined)?.complete();
   }
 
   onClose(stream: H2Stream): void {

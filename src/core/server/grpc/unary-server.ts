@@ -20,9 +20,7 @@ import {
 import { contextOptions } from '../../security/tls.js';
 import type { HostPort } from '../http.js';
 import { encodeGrpcMessage } from './grpc-message.js';
-import { MessageBufferPool } from './message-pool.js';
-import { PendingBytes, type FramingError } from './message-reader.js';
-import { closeGracefully, DEFAULT_MAX_PENDING_BYTES, grpcFrame, listenOn, requestMessage, UnaryCallBase, type UnaryMethod, type UnaryServer, type UnaryServerOptions } from './unary.js';
+import { callEnvironment, closeGracefully, grpcFrame, listenOn, UnaryCallBase, type CallEnvironment, type UnaryMethod, type UnaryServer, type UnaryServerOptions } from './unary.js';
 
 // Frozen: node:http2 must not add to them (a shared `date` would go stale); `sendDate: false`.
 const OK_HEADERS = Object.freeze({ ':status': 200, 'content-type': 'application/grpc', 'grpc-accept-encoding': 'identity,deflate,gzip' });
@@ -38,6 +36,16 @@ function ignore(): void {}
 
 function releaseCall(this: StreamWithCall): void {
   this[CALL]?.reader.release();
+}
+
+// Shared by every stream (`this` is the stream), so a call costs no closures.
+function receiveChunk(this: StreamWithCall, chunk: Buffer): void {
+  // An early answer (a framing error) leaves the rest of the request to be read and dropped.
+  this[CALL]!.receive(chunk);
+}
+
+function completeCall(this: StreamWithCall): void {
+  this[CALL]!.complete();
 }
 
 function sendOkTrailers(this: ServerHttp2Stream): void {
@@ -59,11 +67,18 @@ class Http2UnaryCall extends UnaryCallBase {
     private readonly headers: IncomingHttpHeaders,
     method: UnaryMethod,
     path: string,
-    maxMessageBytes: number,
-    pending: PendingBytes,
-    pool: MessageBufferPool,
+    env: CallEnvironment,
   ) {
-    super(method, path, maxMessageBytes, pending, pool);
+    super(method, path, env);
+  }
+
+  protected get answerable(): boolean {
+    return answerable(this.stream);
+  }
+
+  protected encoding(): string | undefined {
+    const encoding = this.headers['grpc-encoding'];
+    return typeof encoding === 'string' ? encoding : undefined;
   }
 
   get(key: string): readonly (string | Buffer)[] {
@@ -85,12 +100,6 @@ class Http2UnaryCall extends UnaryCallBase {
   fail(code: Status, details: string): void {
     trailersOnly(this.stream, code, details);
   }
-
-  /** The request message, decompressed per `grpc-encoding`, or why it cannot be had. */
-  message(): Buffer | FramingError {
-    const encoding = this.headers['grpc-encoding'];
-    return requestMessage(this.reader, typeof encoding === 'string' ? encoding : undefined);
-  }
 }
 
 /** A gRPC endpoint on node:http2 serving `methods`. */
@@ -98,39 +107,10 @@ export class NodeHttp2UnaryServer implements UnaryServer {
   private server: Http2Server | Http2SecureServer | undefined;
   private unsubscribe: (() => void) | undefined;
   private readonly sessions = new Set<Http2Session>();
-  private readonly pending: PendingBytes;
-  private readonly pool = new MessageBufferPool();
-  private readonly onData: (this: StreamWithCall, chunk: Buffer) => void;
-  private readonly onEnd: (this: StreamWithCall) => void;
+  private readonly env: CallEnvironment;
 
   constructor(private readonly opts: UnaryServerOptions) {
-    this.pending = new PendingBytes(opts.maxPendingBytes ?? DEFAULT_MAX_PENDING_BYTES);
-    const logger = opts.logger;
-    const onPendingLimit = opts.onPendingLimit;
-    const pendingRefusal = this.pending.refusal;
-    // Shared by every stream (`this` is the stream), so a call costs no closures.
-    this.onData = function (this: StreamWithCall, chunk: Buffer): void {
-      const call = this[CALL]!;
-      call.reader.push(chunk);
-      // Answer a framing error at once (an oversized message before it is sent); the rest of the
-      // request is then read and dropped.
-      const error = call.reader.error;
-      if (error === undefined || this.headersSent) return;
-      if (error === pendingRefusal) onPendingLimit?.(call.path);
-      trailersOnly(this, error.code, error.details);
-    };
-    this.onEnd = function (this: StreamWithCall): void {
-      const call = this[CALL]!;
-      const message = call.message();
-      if (!Buffer.isBuffer(message)) return trailersOnly(this, message.code, message.details);
-      call.request = message;
-      try {
-        call.method(call);
-      } catch (e) {
-        logger.error('gRPC method failed', { error: (e as Error).stack ?? String(e) });
-        call.fail(Status.INTERNAL, `internal error: ${(e as Error).message}`);
-      }
-    };
+    this.env = callEnvironment(opts);
   }
 
   private readonly onStream = (stream: ServerHttp2Stream, headers: IncomingHttpHeaders): void => {
@@ -148,9 +128,9 @@ export class NodeHttp2UnaryServer implements UnaryServer {
       stream.resume();
       return;
     }
-    (stream as StreamWithCall)[CALL] = new Http2UnaryCall(stream, headers, method, path, this.opts.maxMessageBytes, this.pending, this.pool);
-    stream.on('data', this.onData);
-    stream.on('end', this.onEnd);
+    (stream as StreamWithCall)[CALL] = new Http2UnaryCall(stream, headers, method, path, this.env);
+    stream.on('data', receiveChunk);
+    stream.on('end', completeCall);
     // Every stream closes, answered or reset or with its connection: what a call still holds is
     // uncounted then, whichever way it ended.
     stream.on('close', releaseCall);
@@ -190,7 +170,7 @@ export class NodeHttp2UnaryServer implements UnaryServer {
 
   /** Bytes of request messages still arriving, held by all calls together. */
   get pendingBytes(): number {
-    return this.pending.held;
+    return this.env.pending.held;
   }
 
   listen(address: HostPort): Promise<HostPort> {

@@ -18,8 +18,8 @@ import type { Logger } from '../../log.js';
 import type { RequestMetadata } from '../../security/admission.js';
 import type { TlsSource } from '../../security/tls.js';
 import type { HostPort } from '../http.js';
-import type { MessageBufferPool } from './message-pool.js';
-import { UnaryMessageReader, type FramingError, type PendingBytes } from './message-reader.js';
+import { MessageBufferPool } from './message-pool.js';
+import { PendingBytes, UnaryMessageReader, type FramingError } from './message-reader.js';
 
 /** One unary call: its request message and metadata, and the two ways to answer it. */
 export interface UnaryCall {
@@ -76,8 +76,8 @@ export interface UnaryServer {
   readonly pendingBytes: number;
 }
 
-export const DEFAULT_MAX_PENDING_BYTES = 64 * 1024 * 1024;
-export const NO_REQUEST = Buffer.alloc(0);
+const DEFAULT_MAX_PENDING_BYTES = 64 * 1024 * 1024;
+const NO_REQUEST = Buffer.alloc(0);
 const EMPTY_FRAME = Buffer.alloc(5);
 
 /** `message` behind the 5-byte gRPC frame header (uncompressed, big-endian length). */
@@ -91,7 +91,7 @@ export function grpcFrame(message: Uint8Array): Buffer {
 }
 
 /** The request message `reader` gathered, decompressed per `grpc-encoding`, or why it cannot be had. */
-export function requestMessage(reader: UnaryMessageReader, encoding: string | undefined): Buffer | FramingError {
+function requestMessage(reader: UnaryMessageReader, encoding: string | undefined): Buffer | FramingError {
   const maxMessageBytes = reader.maxMessageBytes;
   const read = reader.finish();
   if (!('message' in read)) return read;
@@ -152,9 +152,30 @@ export function closeGracefully<C>(server: Server | undefined, connections: Iter
   });
 }
 
+/** What every call of one server shares: its limits, its buffers and where it reports. */
+export interface CallEnvironment {
+  readonly maxMessageBytes: number;
+  readonly pending: PendingBytes;
+  readonly pool: MessageBufferPool;
+  readonly logger: Logger;
+  readonly onPendingLimit: ((path: string) => void) | undefined;
+}
+
+/** The environment of a server's calls, from its options. */
+export function callEnvironment(opts: UnaryServerOptions): CallEnvironment {
+  return {
+    maxMessageBytes: opts.maxMessageBytes,
+    pending: new PendingBytes(opts.maxPendingBytes ?? DEFAULT_MAX_PENDING_BYTES),
+    pool: new MessageBufferPool(),
+    logger: opts.logger,
+    onPendingLimit: opts.onPendingLimit,
+  };
+}
+
 /**
- * What a call is on either transport but for how it reads metadata and answers: its request
- * message as it arrives, and handing the message's buffer back.
+ * A call on either transport but for how it reads metadata, answers and names its request's
+ * encoding: its request message as it arrives, the method run once it is whole, and the
+ * message's buffer handed back.
  */
 export abstract class UnaryCallBase implements UnaryCall, RequestMetadata {
   request: Buffer = NO_REQUEST;
@@ -163,11 +184,9 @@ export abstract class UnaryCallBase implements UnaryCall, RequestMetadata {
   constructor(
     readonly method: UnaryMethod,
     readonly path: string,
-    maxMessageBytes: number,
-    pending: PendingBytes,
-    pool: MessageBufferPool,
+    private readonly env: CallEnvironment,
   ) {
-    this.reader = new UnaryMessageReader(maxMessageBytes, path, pending, pool);
+    this.reader = new UnaryMessageReader(env.maxMessageBytes, path, env.pending, env.pool);
   }
 
   releaseRequest(): void {
@@ -179,6 +198,36 @@ export abstract class UnaryCallBase implements UnaryCall, RequestMetadata {
     return this;
   }
 
+  /**
+   * Takes the next DATA chunk. A framing error (an oversized message, the server's bound on
+   * bytes still arriving) is answered at once, before the rest of the request is read.
+   */
+  receive(chunk: Buffer): void {
+    this.reader.push(chunk);
+    const error = this.reader.error;
+    if (error === undefined || !this.answerable) return;
+    if (error === this.env.pending.refusal) this.env.onPendingLimit?.(this.path);
+    this.fail(error.code, error.details);
+  }
+
+  /** The request has ended: the method runs with its message, or why there is none is answered. */
+  complete(): void {
+    if (!this.answerable) return;
+    const message = requestMessage(this.reader, this.encoding());
+    if (!Buffer.isBuffer(message)) return this.fail(message.code, message.details);
+    this.request = message;
+    try {
+      this.method(this);
+    } catch (e) {
+      this.env.logger.error('gRPC method failed', { error: (e as Error).stack ?? String(e) });
+      this.fail(Status.INTERNAL, `internal error: ${(e as Error).message}`);
+    }
+  }
+
+  /** Whether nothing has been answered yet (and the stream can still take an answer). */
+  protected abstract get answerable(): boolean;
+  /** The request's `grpc-encoding`, if it named one. */
+  protected abstract encoding(): string | undefined;
   abstract get(key: string): readonly (string | Buffer)[];
   abstract ok(response: Buffer): void;
   abstract fail(code: Status, details: string): void;

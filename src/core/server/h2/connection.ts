@@ -66,13 +66,15 @@ export interface H2RequestHandler {
   onClose(stream: H2Stream): void;
 }
 
+/**
+ * No half-closed (local) state: a response that ends before its request does resets the stream
+ * (RST_STREAM NO_ERROR) and closes it at once.
+ */
 const enum StreamState {
   Open = 0,
   /** The request has ended; the response has not. */
   RemoteClosed = 1,
-  /** The response has ended; the request has not. */
-  LocalClosed = 2,
-  Closed = 3,
+  Closed = 2,
 }
 
 /** Ids of streams this side reset lately: frames the peer had already sent on them are ignored. */
@@ -155,7 +157,6 @@ export class H2ServerConnection {
   private dataLeft = 0;
   private padLeft = 0;
   private dataEndsStream = false;
-  private inData = false;
   /** A header block waiting for CONTINUATION frames. */
   private blockStream = 0;
   private blockFlags = 0;
@@ -278,7 +279,8 @@ export class H2ServerConnection {
   private parse(buf: Buffer, pos: number): number {
     const end = buf.length;
     while (pos < end && !this.dead) {
-      if (this.inData) {
+      // Inside a DATA frame's payload (a frame with none is finished as soon as it starts).
+      if (this.dataLeft > 0 || this.padLeft > 0) {
         pos = this.readDataPayload(buf, pos, end);
         continue;
       }
@@ -358,7 +360,6 @@ export class H2ServerConnection {
     this.dataLeft = dataBytes;
     this.padLeft = padLength < 0 ? 0 : padLength;
     this.dataEndsStream = (flags & Flag.END_STREAM) !== 0;
-    this.inData = true;
     this.finishDataIfEmpty();
   }
 
@@ -367,7 +368,7 @@ export class H2ServerConnection {
    * when the stream is reset for it instead (its payload is then dropped).
    */
   private streamTakes(stream: H2Stream, length: number, dataBytes: number, endsStream: boolean): boolean {
-    if (stream.state === StreamState.RemoteClosed || stream.state === StreamState.Closed) {
+    if (stream.state !== StreamState.Open) {
       this.streamError(stream, H2Error.STREAM_CLOSED);
       return false;
     }
@@ -412,7 +413,6 @@ export class H2ServerConnection {
   }
 
   private finishData(): void {
-    this.inData = false;
     const stream = this.dataStream;
     this.dataStream = undefined;
     if (this.dataEndsStream && stream !== undefined && stream.state === StreamState.Open && this.lengthAsDeclared(stream)) this.remoteEnded(stream);
@@ -533,7 +533,7 @@ export class H2ServerConnection {
         if (!this.wasResetHere(streamId)) this.connectionError(H2Error.PROTOCOL_ERROR, `HEADERS on closed stream ${String(streamId)}`);
         return;
       }
-      if (existing.state !== StreamState.Open && existing.state !== StreamState.LocalClosed) return this.streamError(existing, H2Error.STREAM_CLOSED);
+      if (existing.state !== StreamState.Open) return this.streamError(existing, H2Error.STREAM_CLOSED);
       // Trailers end the request and carry no pseudo-header fields (RFC 9113 §8.1).
       if (!endStream || pseudo) return this.streamError(existing, H2Error.PROTOCOL_ERROR);
       if (!this.lengthAsDeclared(existing)) return;
@@ -625,7 +625,6 @@ export class H2ServerConnection {
   // ---- stream and connection lifecycle ---------------------------------------------------------
 
   private remoteEnded(stream: H2Stream): void {
-    if (stream.state === StreamState.LocalClosed) return this.close(stream);
     stream.state = StreamState.RemoteClosed;
     this.handler.onEnd(stream);
   }
@@ -635,7 +634,6 @@ export class H2ServerConnection {
     if (stream.state !== StreamState.Open) return;
     // Answered before the request ended (an error): ask the client to stop sending it, without
     // error (RFC 9113 §8.1); anything it sent meanwhile is ignored.
-    stream.state = StreamState.LocalClosed;
     this.resetHere(stream.id, H2Error.NO_ERROR);
     this.close(stream);
   }
