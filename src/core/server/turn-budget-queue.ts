@@ -6,8 +6,9 @@
  * load shedder's sampling) and other sockets (/metrics, admin) wait behind it.
  *
  * Work runs at once while the current turn has used less than its budget and nothing is queued;
- * past the budget it is queued in arrival order and run from `setImmediate`, a budget's worth per
- * turn, so the loop turns between batches. The queue holds work the endpoint has already read (and
+ * past the budget it is queued in arrival order and run from `setImmediate` with what is left of
+ * the turn's budget, a budget's worth per turn after that, so the loop turns between batches and
+ * no turn runs much more than one budget of work. The queue holds work the endpoint has already read (and
  * re-opened the flow-control window for), so it is bounded in bytes: past the bound `offer`
  * refuses, and the caller answers as to any overload.
  */
@@ -34,8 +35,7 @@ export class TurnBudgetQueue<J> {
   private head = 0;
   private queuedBytes = 0;
   private spentMs = 0;
-  private turnOpen = false;
-  private drainScheduled = false;
+  private turnEndScheduled = false;
   private readonly idleWaiters: (() => void)[] = [];
   private readonly now: () => number;
 
@@ -62,17 +62,13 @@ export class TurnBudgetQueue<J> {
   offer(job: J, bytes: number): boolean {
     if (this.size === 0 && this.spentMs < this.options.budgetMs) {
       this.runTimed(job);
-      if (!this.turnOpen) {
-        // Runs after this turn's I/O callbacks: the turn's budget starts afresh from there.
-        this.turnOpen = true;
-        setImmediate(this.endTurn);
-      }
+      this.scheduleTurnEnd();
       return true;
     }
     if (this.size > 0 && this.queuedBytes + bytes > this.options.maxQueuedBytes) return false;
     this.queue.push({ job, bytes });
     this.queuedBytes += bytes;
-    this.scheduleDrain();
+    this.scheduleTurnEnd();
     return true;
   }
 
@@ -91,40 +87,45 @@ export class TurnBudgetQueue<J> {
     }
   }
 
-  private readonly endTurn = (): void => {
-    this.turnOpen = false;
-    this.spentMs = 0;
-  };
-
-  private scheduleDrain(): void {
-    if (this.drainScheduled) return;
-    this.drainScheduled = true;
-    setImmediate(this.drain);
+  private scheduleTurnEnd(): void {
+    if (this.turnEndScheduled) return;
+    this.turnEndScheduled = true;
+    // Runs after this turn's I/O callbacks.
+    setImmediate(this.endTurn);
   }
 
-  /** One turn's budget of queued work (at least one job), oldest first; the rest waits for the next turn. */
-  private readonly drain = (): void => {
-    this.drainScheduled = false;
+  /**
+   * Queued work gets what the turn's I/O callbacks left of the budget, oldest first (at least one
+   * job when anything is left or they ran nothing), so that one turn runs at most about one budget of work in all; the
+   * rest waits for the next turn, whose budget starts afresh.
+   */
+  private readonly endTurn = (): void => {
+    this.turnEndScheduled = false;
+    const spent = this.spentMs;
+    const left = this.options.budgetMs - spent;
     this.spentMs = 0;
-    do {
-      const entry = this.queue[this.head]!;
-      this.queue[this.head++] = undefined;
-      this.queuedBytes -= entry.bytes;
-      this.runTimed(entry.job);
-    } while (this.size > 0 && this.spentMs < this.options.budgetMs);
+    // A turn whose I/O ran nothing runs at least one job, whatever the budget (even 0).
+    if (this.size > 0 && (left > 0 || spent === 0)) {
+      do {
+        const entry = this.queue[this.head]!;
+        this.queue[this.head++] = undefined;
+        this.queuedBytes -= entry.bytes;
+        this.runTimed(entry.job);
+      } while (this.size > 0 && this.spentMs < left);
+      // The next turn's I/O starts with a whole budget.
+      this.spentMs = 0;
+    }
     if (this.size > 0) {
       // A backlog that never quite empties must not grow the array without end.
       if (this.head >= COMPACT_AFTER && this.head * 2 >= this.queue.length) {
         this.queue.splice(0, this.head);
         this.head = 0;
       }
-      this.scheduleDrain();
+      this.scheduleTurnEnd();
       return;
     }
     this.queue.length = 0;
     this.head = 0;
-    // The next turn's I/O starts with a whole budget.
-    this.spentMs = 0;
     for (const resolve of this.idleWaiters.splice(0)) resolve();
   };
 }

@@ -31,6 +31,9 @@ describe('TurnBudgetQueue', () => {
     expect(ran).toEqual([0, 1, 2]);
     expect(q.size).toBe(7);
     expect(q.bytes).toBe(700);
+    // This turn's work already spent its budget (6 ms of 5): the queue waits for the next turn.
+    await nextTurn();
+    expect(ran).toEqual([0, 1, 2]);
     await nextTurn();
     expect(ran).toEqual([0, 1, 2, 3, 4, 5]);
     // Work offered while some is queued goes behind it, whatever the budget.
@@ -51,6 +54,31 @@ describe('TurnBudgetQueue', () => {
       for (let k = 0; k < 3 && next < 5000; k++) q.offer(next++, 1);
     }
     expect(ran).toEqual(Array.from({ length: 5000 }, (_, i) => i));
+  });
+
+  it('runs no more than one budget in a turn: work queued behind a full turn waits for the next', async () => {
+    const { q, ran } = recordingQueue<number>(2);
+    q.offer(0, 1);
+    q.offer(1, 1);
+    q.offer(2, 1); // starts at 4 ms, within the budget, and ends the turn at 6
+    q.offer(3, 1);
+    q.offer(4, 1);
+    expect(ran).toEqual([0, 1, 2]);
+    await nextTurn();
+    // Nothing was left, so the turn ends without running any; the next turn runs the two waiting.
+    expect(ran).toEqual([0, 1, 2]);
+    await nextTurn();
+    expect(ran).toEqual([0, 1, 2, 3, 4]);
+
+    const two = recordingQueue<number>(1);
+    two.q.offer(0, 1);
+    for (let i = 1; i < 5; i++) two.q.offer(i, 1); // 5 ms: the budget is spent exactly
+    for (let i = 5; i < 12; i++) two.q.offer(i, 1);
+    expect(two.ran).toEqual([0, 1, 2, 3, 4]);
+    await nextTurn();
+    expect(two.ran).toEqual([0, 1, 2, 3, 4]);
+    await nextTurn();
+    expect(two.ran).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
   });
 
   it('gives every turn a fresh budget', async () => {
@@ -85,6 +113,18 @@ describe('TurnBudgetQueue', () => {
     expect(q.offer('first', 1)).toBe(true);
     expect(q.offer('huge', 1000)).toBe(true);
     expect(q.size).toBe(1);
+  });
+
+  it('runs one job a turn with a zero budget', async () => {
+    const clock = fakeClock();
+    const ran: number[] = [];
+    const q = new TurnBudgetQueue<number>((job) => ran.push(job), { budgetMs: 0, maxQueuedBytes: 100, now: clock.now });
+    for (let i = 0; i < 3; i++) q.offer(i, 1);
+    expect(ran).toEqual([]);
+    await nextTurn();
+    expect(ran).toEqual([0]);
+    await q.idle();
+    expect(ran).toEqual([0, 1, 2]);
   });
 
   it('idle() resolves at once when nothing is queued', async () => {
