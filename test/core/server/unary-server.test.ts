@@ -1,6 +1,7 @@
 import { credentials, Metadata, status, type Client, makeGenericClientConstructor, type ServiceError } from '@grpc/grpc-js';
 import { connect, constants, type ClientHttp2Session, type IncomingHttpHeaders } from 'node:http2';
 import { randomBytes } from 'node:crypto';
+import { createConnection } from 'node:net';
 import { deflateSync, gzipSync } from 'node:zlib';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../../src/core/log.js';
@@ -276,6 +277,48 @@ describe.each(GRPC_TRANSPORTS)('on the %s transport', (transport) => {
         await until(() => server.pendingBytes === 0);
       } finally {
         await close();
+      }
+    });
+  });
+
+  describe('a connection that sends no HTTP/2 preface', () => {
+    it('is closed after prefaceTimeoutMs, while one that sent it stays open and served', async () => {
+      const server = createUnaryServer(
+        {
+          methods: new Map<string, UnaryMethod>([['/test.Echo/Echo', (call) => call.ok(Buffer.from(call.request))]]),
+          maxMessageBytes: MAX,
+          maxConcurrentStreams: 10,
+          streamWindowBytes: 65535,
+          connectionWindowBytes: 65535,
+          prefaceTimeoutMs: 150,
+          logger: silentLogger,
+        },
+        transport,
+      );
+      const { port } = await server.listen({ host: '127.0.0.1', port: 0 });
+      try {
+        const silent = createConnection({ host: '127.0.0.1', port });
+        silent.on('error', () => undefined);
+        silent.resume();
+        const closedAfter = await new Promise<number>((resolve, reject) => {
+          const t0 = Date.now();
+          const guard = setTimeout(() => reject(new Error('the silent connection was not closed')), 5_000);
+          silent.once('close', () => {
+            clearTimeout(guard);
+            resolve(Date.now() - t0);
+          });
+        });
+        expect(closedAfter).toBeGreaterThanOrEqual(100);
+
+        const session = connect(`http://127.0.0.1:${String(port)}`);
+        session.on('error', () => {});
+        await new Promise((resolve) => setTimeout(resolve, 400));
+        expect(session.closed || session.destroyed).toBe(false);
+        const a = await rawCall(session, '/test.Echo/Echo', [grpcFrame(Buffer.from('still here'))]);
+        expect(a.body).toEqual(grpcFrame(Buffer.from('still here')));
+        session.close();
+      } finally {
+        await server.close(0);
       }
     });
   });

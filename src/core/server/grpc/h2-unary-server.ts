@@ -11,7 +11,7 @@ import { H2ServerConnection, type H2RequestHandler, type H2Stream } from '../h2/
 import { encodeHeaderBlock } from '../h2/hpack.js';
 import type { HostPort } from '../http.js';
 import { encodeGrpcMessage } from './grpc-message.js';
-import { callEnvironment, closeGracefully, grpcFrame, listenOn, UnaryCallBase, type CallEnvironment, type UnaryMethod, type UnaryServer, type UnaryServerOptions } from './unary.js';
+import { callEnvironment, closeGracefully, DEFAULT_PREFACE_TIMEOUT_MS, grpcFrame, listenOn, UnaryCallBase, type CallEnvironment, type UnaryMethod, type UnaryServer, type UnaryServerOptions } from './unary.js';
 
 /** gRPC's own default for metadata a client may send (grpc-go, grpc-js: 8–16 KiB); generous. */
 const MAX_HEADER_LIST_BYTES = 64 * 1024;
@@ -98,6 +98,7 @@ export class H2UnaryServer implements UnaryServer, H2RequestHandler {
       connectionWindowBytes: opts.connectionWindowBytes,
       maxHeaderListBytes: MAX_HEADER_LIST_BYTES,
       onInternalError: (e: Error) => opts.logger.error('HTTP/2 connection failed', { error: e.stack ?? String(e) }),
+      prefaceTimeoutMs: opts.prefaceTimeoutMs ?? DEFAULT_PREFACE_TIMEOUT_MS,
     };
   }
 

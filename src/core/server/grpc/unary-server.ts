@@ -20,7 +20,7 @@ import {
 import { contextOptions } from '../../security/tls.js';
 import type { HostPort } from '../http.js';
 import { encodeGrpcMessage } from './grpc-message.js';
-import { callEnvironment, closeGracefully, grpcFrame, listenOn, UnaryCallBase, type CallEnvironment, type UnaryMethod, type UnaryServer, type UnaryServerOptions } from './unary.js';
+import { callEnvironment, closeGracefully, DEFAULT_PREFACE_TIMEOUT_MS, grpcFrame, listenOn, UnaryCallBase, type CallEnvironment, type UnaryMethod, type UnaryServer, type UnaryServerOptions } from './unary.js';
 
 // Frozen: node:http2 must not add to them (a shared `date` would go stale); `sendDate: false`.
 const OK_HEADERS = Object.freeze({ ':status': 200, 'content-type': 'application/grpc', 'grpc-accept-encoding': 'identity,deflate,gzip' });
@@ -139,7 +139,14 @@ export class NodeHttp2UnaryServer implements UnaryServer {
   private readonly onSession = (session: Http2Session): void => {
     session.on('error', ignore);
     this.sessions.add(session);
-    session.once('close', () => this.sessions.delete(session));
+    // The client's SETTINGS follow its preface: a session without them by the deadline is closed.
+    const overdue = setTimeout(() => session.destroy(), this.opts.prefaceTimeoutMs ?? DEFAULT_PREFACE_TIMEOUT_MS);
+    overdue.unref();
+    session.once('remoteSettings', () => clearTimeout(overdue));
+    session.once('close', () => {
+      clearTimeout(overdue);
+      this.sessions.delete(session);
+    });
     // A session closed before its first turn cannot take a window; it needs none.
     if (!session.destroyed) session.setLocalWindowSize(this.opts.connectionWindowBytes);
   };

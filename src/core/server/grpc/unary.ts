@@ -61,8 +61,17 @@ export interface UnaryServerOptions {
   readonly connectionWindowBytes: number;
   /** TLS material (mutual when it has a client CA); reloads reach new connections. */
   readonly tls?: TlsSource;
+  /**
+   * How long a new connection may take to send the HTTP/2 client preface (default
+   * DEFAULT_PREFACE_TIMEOUT_MS); one that has not by then is closed. Without it, a peer that
+   * connects and sends nothing, or not HTTP/2, would hold its socket for good.
+   */
+  readonly prefaceTimeoutMs?: number;
   readonly logger: Logger;
 }
+
+/** See UnaryServerOptions.prefaceTimeoutMs; gRPC clients send the preface at once. */
+export const DEFAULT_PREFACE_TIMEOUT_MS = 10_000;
 
 /** A gRPC endpoint serving unary methods; `listen` once, `close` to stop. */
 export interface UnaryServer {

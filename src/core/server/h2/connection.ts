@@ -52,6 +52,8 @@ export interface H2ConnectionOptions {
   readonly maxHeaderListBytes: number;
   /** Told of an exception while reading the connection (a defect); the connection then ends with INTERNAL_ERROR. */
   readonly onInternalError?: (error: Error) => void;
+  /** How long the client may take to send its preface before the connection is closed. */
+  readonly prefaceTimeoutMs: number;
 }
 
 /** What serves the requests of a connection. Every opened stream is closed exactly once. */
@@ -140,6 +142,7 @@ export class H2ServerConnection {
   private readonly decoder: HpackDecoder;
   private readonly headerScratch: string[] = [];
   private prefaceRead = 0;
+  private prefaceTimer: NodeJS.Timeout | undefined;
   private settingsSeen = false;
   private lastStreamId = 0;
   private closing = false;
@@ -184,6 +187,8 @@ export class H2ServerConnection {
     socket.on('error', () => this.teardown());
     socket.on('close', () => this.teardown());
     socket.on('end', () => this.teardown());
+    this.prefaceTimer = setTimeout(this.prefaceOverdue, opts.prefaceTimeoutMs);
+    this.prefaceTimer.unref();
     this.write(
       settingsFrame([
         [Setting.MAX_CONCURRENT_STREAMS, opts.maxConcurrentStreams],
@@ -283,7 +288,19 @@ export class H2ServerConnection {
       pos++;
       this.prefaceRead++;
     }
+    if (this.prefaceRead === CLIENT_PREFACE.length) this.stopPrefaceTimer();
     return pos;
+  }
+
+  private readonly prefaceOverdue = (): void => {
+    this.prefaceTimer = undefined;
+    this.connectionError(H2Error.PROTOCOL_ERROR, `no client preface within ${String(this.opts.prefaceTimeoutMs)} ms`);
+  };
+
+  private stopPrefaceTimer(): void {
+    if (this.prefaceTimer === undefined) return;
+    clearTimeout(this.prefaceTimer);
+    this.prefaceTimer = undefined;
   }
 
   /** Parses frames from `buf` at `pos` until its end; returns where it stopped (the end, or a DATA payload's start). */
@@ -691,6 +708,7 @@ export class H2ServerConnection {
   private teardown(): void {
     if (this.dead) return;
     this.dead = true;
+    this.stopPrefaceTimer();
     this.carry = undefined;
     this.blockParts = undefined;
     for (const stream of [...this.streams.values()]) this.close(stream);

@@ -287,6 +287,23 @@ describe('connection preface and SETTINGS', () => {
     await expectAlive(c, 1);
   });
 
+  it('closes a connection that sends no preface within prefaceTimeoutMs, with GOAWAY PROTOCOL_ERROR', async () => {
+    const quick = await startServer({ prefaceTimeoutMs: 150 });
+    const c = await open({ handshake: false, autoAck: false }, quick.port);
+    // Part of the preface, then nothing.
+    c.send(PREFACE.subarray(0, 10));
+    const goaway = await expectConnectionError(c, ErrorCode.PROTOCOL_ERROR);
+    expect(goaway.debug).toContain('no client preface within 150 ms');
+  });
+
+  it('keeps a connection whose preface came in time, however long it then stays idle', async () => {
+    const quick = await startServer({ prefaceTimeoutMs: 150 });
+    const c = await open({}, quick.port);
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    expect(c.closed).toBe(false);
+    await expectAlive(c, 1);
+  });
+
   it('acknowledges each client SETTINGS with an empty SETTINGS ACK', async () => {
     const c = await open({ handshake: false });
     c.send(PREFACE, settingsFrame([[Setting.INITIAL_WINDOW_SIZE, 100_000], [Setting.MAX_FRAME_SIZE, 32_768]]));
