@@ -172,8 +172,6 @@ export class H2ServerConnection {
   private peerMaxFrameSize = DEFAULT_MAX_FRAME_SIZE;
   private readonly blocked = new Set<H2Stream>();
   private corked = false;
-  /** Whether the frames of a read are being handled (see `write`). */
-  private reading = false;
 
   constructor(
     private readonly socket: Socket,
@@ -183,7 +181,7 @@ export class H2ServerConnection {
   ) {
     this.decoder = new HpackDecoder();
     socket.setNoDelay(true);
-    socket.on('data', this.onData);
+    socket.on('data', (chunk: Buffer) => this.receive(chunk));
     socket.on('error', () => this.teardown());
     socket.on('close', () => this.teardown());
     socket.on('end', () => this.teardown());
@@ -220,15 +218,6 @@ export class H2ServerConnection {
   }
 
   // ---- receiving -------------------------------------------------------------------------
-
-  private readonly onData = (chunk: Buffer): void => {
-    this.reading = true;
-    try {
-      this.receive(chunk);
-    } finally {
-      this.reading = false;
-    }
-  };
 
   private receive(chunk: Buffer): void {
     if (this.dead) return;
@@ -739,14 +728,12 @@ export class H2ServerConnection {
       this.sendWindow -= n;
       stream.sendWindow -= n;
       this.write(out);
-      this.localEnded(stream);
-    } else {
-      this.write(headerFrames(stream.id, headerBlock, false, maxFrame));
-      stream.pendingData = body;
-      stream.pendingTrailers = trailerBlock;
-      this.flush(stream);
+      return this.localEnded(stream);
     }
-    this.answered();
+    this.write(headerFrames(stream.id, headerBlock, false, maxFrame));
+    stream.pendingData = body;
+    stream.pendingTrailers = trailerBlock;
+    this.flush(stream);
   }
 
   respondHeadersOnly(stream: H2Stream, headerBlock: Buffer): void {
@@ -754,17 +741,6 @@ export class H2ServerConnection {
     stream.headersSent = true;
     this.write(headerFrames(stream.id, headerBlock, true, this.peerMaxFrameSize));
     this.localEnded(stream);
-    this.answered();
-  }
-
-  /**
-   * An answer given while a read is handled leaves with everything else that read writes (see
-   * `write`). One given later, from a queue that runs a turn's budget of Reports in one callback,
-   * leaves now: held to the callback's end, the first answers of a 5 ms batch would wait for the
-   * last.
-   */
-  private answered(): void {
-    if (!this.reading) this.uncork();
   }
 
   /** Sends what flow control lets through of a stream's held-back response. */
@@ -811,7 +787,6 @@ export class H2ServerConnection {
   }
 
   private readonly uncork = (): void => {
-    if (!this.corked) return;
     this.corked = false;
     this.socket.uncork();
   };

@@ -12,7 +12,6 @@
  */
 import { status } from '@grpc/grpc-js';
 import { randomBytes } from 'node:crypto';
-import { Worker } from 'node:worker_threads';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../../../src/core/log.js';
 import { H2UnaryServer } from '../../../../src/core/server/grpc/h2-unary-server.js';
@@ -498,53 +497,6 @@ describe('gRPC calls', () => {
     const message = randomBytes(100);
     c.send(headersFrame(1, echoBlock()), dataFrame(1, grpcMessage(message)), dataFrame(1, Buffer.alloc(0), { endStream: true }));
     expectOk(await c.response(1), message);
-  });
-});
-
-/**
- * A client on a thread of its own, so it reads while this thread is blocked: two calls to HOLD on
- * one connection; it sets `seen[0]` and wakes this thread once the first answer's headers arrive.
- */
-function blockedThreadClient(to: number, seen: Int32Array): Worker {
-  const code = `
-    const { connect } = require('node:http2');
-    const { workerData } = require('node:worker_threads');
-    const seen = new Int32Array(workerData.shared);
-    const session = connect('http://127.0.0.1:' + workerData.port);
-    session.on('error', () => undefined);
-    const message = Buffer.from([0, 0, 0, 0, 1, 0x78]);
-    for (let i = 0; i < 2; i++) {
-      const stream = session.request({ ':method': 'POST', ':path': workerData.path, 'content-type': 'application/grpc', te: 'trailers' });
-      stream.on('response', () => { Atomics.store(seen, 0, 1); Atomics.notify(seen, 0); });
-      stream.on('error', () => undefined);
-      stream.resume();
-      stream.end(message);
-    }
-  `;
-  return new Worker(code, { eval: true, workerData: { port: to, path: HOLD, shared: seen.buffer } });
-}
-
-describe('answers given outside a read', () => {
-  // The Report service answers a backlog from one callback that runs a turn's budget of Reports
-  // (several milliseconds); answers written there must not wait for the callback to end.
-  it('sends an answer given outside a read at once, not at the end of the callback that gave it', async () => {
-    const seen = new Int32Array(new SharedArrayBuffer(4));
-    const worker = blockedThreadClient(port, seen);
-    try {
-      await until(() => held.length === 2, 'two held calls', 5_000);
-      const waited = await new Promise<string>((resolve) =>
-        setImmediate(() => {
-          held.shift()!.ok(Buffer.from('first'));
-          // Blocks this thread until the client has the first answer (or 5 s pass without it).
-          const outcome = Atomics.wait(seen, 0, 0, 5_000);
-          held.shift()!.ok(Buffer.from('second'));
-          resolve(outcome);
-        }),
-      );
-      expect(waited).toBe('ok');
-    } finally {
-      await worker.terminate();
-    }
   });
 });
 
