@@ -8,9 +8,9 @@
  * Work runs at once while the current turn has used less than its budget and nothing is queued;
  * past the budget it is queued in arrival order and run from `setImmediate` with what is left of
  * the turn's budget, a budget's worth per turn after that, so the loop turns between batches and
- * no turn runs much more than one budget of work. The queue holds work the endpoint has already read (and
- * re-opened the flow-control window for), so it is bounded in bytes: past the bound `offer`
- * refuses, and the caller answers as to any overload.
+ * no turn runs much more than one budget of work. The queue holds work the endpoint has already
+ * read (and re-opened the flow-control window for), so it is bounded in bytes: past the bound
+ * `offer` refuses, and the caller answers as to any overload.
  */
 import { performance } from 'node:perf_hooks';
 
@@ -96,8 +96,8 @@ export class TurnBudgetQueue<J> {
 
   /**
    * Queued work gets what the turn's I/O callbacks left of the budget, oldest first (at least one
-   * job when anything is left or they ran nothing), so that one turn runs at most about one budget of work in all; the
-   * rest waits for the next turn, whose budget starts afresh.
+   * job when anything is left or they ran nothing), so that one turn runs at most about one budget
+   * of work in all; the rest waits for the next turn, whose budget starts afresh.
    */
   private readonly endTurn = (): void => {
     this.turnEndScheduled = false;
