@@ -61,6 +61,13 @@ const LOAD_SHARE = 0.7;
 const LOAD_SHARE_TOLERANCE = 0.05;
 const OPEN_ATTEMPTS = 3;
 /**
+ * A judged window in which the hypervisor held either CPU back (steal) for more than this share is
+ * run again. On a shared host a vCPU woken by a packet can wait milliseconds for a physical CPU,
+ * and every Report in flight waits with it: at 20–35% steal an even server's p99 was 2–3 times
+ * what it was in the next window at 2% (BENCHMARKS.md, round 16).
+ */
+const STEAL_TOLERANCE = 0.05;
+/**
  * Judged open-loop windows at 70%, each followed by its even-server control. The host's slow
  * stretches last seconds (BENCHMARKS.md, round 9), so a single 8 s window's p99 says as much about
  * when it ran as about the server: the bench judges the median of three, and prints each.
@@ -144,13 +151,17 @@ function cpuMicros(pid: number): number {
 }
 
 /** Busy and total jiffies of one CPU from /proc/stat, to see who else used the server's core. */
-function cpuJiffies(cpu: number): { busy: number; total: number } {
+/**
+ * CPU `cpu`'s time from /proc/stat, in jiffies: busy (anything but idle and iowait), steal (time
+ * the vCPU was ready to run and the hypervisor ran something else) and the total.
+ */
+function cpuJiffies(cpu: number): { busy: number; steal: number; total: number } {
   const line = readFileSync('/proc/stat', 'utf8').split('\n').find((l) => l.startsWith(`cpu${String(cpu)} `));
-  if (!line) return { busy: NaN, total: NaN };
+  if (!line) return { busy: NaN, steal: NaN, total: NaN };
   const f = line.trim().split(/\s+/).slice(1).map(Number);
   const idle = (f[3] ?? 0) + (f[4] ?? 0);
   const total = f.reduce((a, b) => a + b, 0);
-  return { busy: total - idle, total };
+  return { busy: total - idle, steal: f[7] ?? 0, total };
 }
 
 function rssBytes(pid: number): number {
@@ -328,6 +339,12 @@ interface Window {
   readonly coreBusy: number;
   /** The same for CPU 0 (the load generator's). */
   readonly loadCoreBusy: number;
+  /**
+   * Share of the window the hypervisor kept CPU 1 (the server's) and CPU 0 (the load generator's)
+   * from running while they had work: /proc/stat's steal. A woken vCPU waits for the host in it,
+   * and so does every Report in flight.
+   */
+  readonly steal: { readonly server: number; readonly load: number };
   readonly rss: number;
   readonly eld: { p99: number; max: number } | undefined;
   /** Full (mark-compact) collections in the server during the window, and their total pause. */
@@ -367,6 +384,7 @@ async function measure(gen: LoadGen, server: Started, cmd: LoadCommand): Promise
     cpuShare: cpu / wall,
     coreBusy: (core1.busy - core0.busy) / (core1.total - core0.total),
     loadCoreBusy: (load1.busy - load0.busy) / (load1.total - load0.total),
+    steal: { server: (core1.steal - core0.steal) / (core1.total - core0.total), load: (load1.steal - load0.steal) / (load1.total - load0.total) },
     rss: rssBytes(pid),
     eld,
     majorGcs: before !== undefined && eld !== undefined ? { count: eld.majorGcs - before.majorGcs, ms: eld.majorGcMs - before.majorGcMs } : undefined,
@@ -401,7 +419,26 @@ function fmtRefused(w: Window): string {
 /** One control server's open-loop window, on the schedule Telemux was just measured on. */
 function fmtControl(what: string, w: Window): string {
   const l = w.result.latencyMs;
-  return `  control: ${what} on the same schedule: Report latency p50 ${fmtMs(l.p50)} p99 ${fmtMs(l.p99)} max ${fmtMs(l.max)}; server ${(w.cpuShare * 100).toFixed(0)}% of CPU 1; late sends ${String(w.result.late)}${fmtRefused(w)}`;
+  return `  control: ${what} on the same schedule: Report latency p50 ${fmtMs(l.p50)} p99 ${fmtMs(l.p99)} max ${fmtMs(l.max)}; server ${(w.cpuShare * 100).toFixed(0)}% of CPU 1; ${fmtSteal(w)}; late sends ${String(w.result.late)}${fmtRefused(w)}`;
+}
+
+/**
+ * Of the attempts at one judged window, the one with the least steal among those near the load
+ * share (else among all): the window that says most about the server and least about the host.
+ */
+function leastStolen(tries: readonly Window[]): Window {
+  const onShare = tries.filter((w) => Math.abs(w.cpuShare - LOAD_SHARE) <= LOAD_SHARE_TOLERANCE);
+  const pool = onShare.length > 0 ? onShare : tries;
+  return pool.reduce((best, w) => (worstSteal(w) < worstSteal(best) ? w : best));
+}
+
+function fmtSteal(w: Window): string {
+  return `steal ${(w.steal.server * 100).toFixed(0)}% of CPU 1, ${(w.steal.load * 100).toFixed(0)}% of CPU 0`;
+}
+
+/** The larger of the window's two steal shares: either delays every Report. */
+function worstSteal(w: Window): number {
+  return Math.max(w.steal.server, w.steal.load);
 }
 
 function fmtGcs(w: Window): string {
@@ -442,7 +479,7 @@ function fmtScraping(load: string, { w, scrapes }: ScrapingWindow): string {
   const l = w.result.latencyMs;
   return (
     `scraping window, ${String((SEEDED_LABEL_SETS * 4) / 1000)}k series scraped every ${String(SCRAPE_INTERVAL_MS / 1000)} s (${String(scrapes.length)} scrapes, median ${fmtMs(median(scrapes.map((x) => x.ms)))}), ${load}:` +
-    ` server ${(w.cpuShare * 100).toFixed(0)}% of CPU 1; Report latency p50 ${fmtMs(l.p50)} p99 ${fmtMs(l.p99)} max ${fmtMs(l.max)}; event-loop delay p99 ${fmtMs(w.eld?.p99 ?? NaN)} max ${fmtMs(w.eld?.max ?? NaN)}; ${fmtGcs(w)}; RSS ${fmtBytes(w.rss)}${fmtRefused(w)}`
+    ` server ${(w.cpuShare * 100).toFixed(0)}% of CPU 1; Report latency p50 ${fmtMs(l.p50)} p99 ${fmtMs(l.p99)} max ${fmtMs(l.max)}; event-loop delay p99 ${fmtMs(w.eld?.p99 ?? NaN)} max ${fmtMs(w.eld?.max ?? NaN)}; ${fmtGcs(w)}; ${fmtSteal(w)}; RSS ${fmtBytes(w.rss)}${fmtRefused(w)}`
   );
 }
 
@@ -468,6 +505,10 @@ export interface IngestFigures {
   readonly p99WindowsMs: readonly number[];
   /** How busy the server was in each judged window. */
   readonly loadShares: readonly number[];
+  /** The hypervisor's steal in each judged window, on the server's CPU and the load generator's. */
+  readonly stealShares: readonly { readonly server: number; readonly load: number }[];
+  /** The median steal on the server's CPU over Telemux's closed-loop rounds. */
+  readonly closedStealShare: number;
   /** Event-loop delay at 70%: the worst of the judged windows. */
   readonly eldP99Ms: number;
   readonly eldMaxMs: number;
@@ -553,7 +594,7 @@ export async function run(): Promise<IngestFigures> {
       const n = await measure(gen, nodeH2, closed(nodeH2.grpc));
       nl.push(n);
       console.log(
-        `round ${String(r + 1)}: telemux ${fmtRate(t.setsPerSec)} sets (${t.cpuUsPerSet.toFixed(2)} µs CPU/set, server ${(t.cpuShare * 100).toFixed(0)}% of CPU 1, CPU 1 busy ${(t.coreBusy * 100).toFixed(0)}%, loadgen ${(t.result.cpuShare * 100).toFixed(0)}%${fmtRefused(t)})` +
+        `round ${String(r + 1)}: telemux ${fmtRate(t.setsPerSec)} sets (${t.cpuUsPerSet.toFixed(2)} µs CPU/set, server ${(t.cpuShare * 100).toFixed(0)}% of CPU 1, CPU 1 busy ${(t.coreBusy * 100).toFixed(0)}%, loadgen ${(t.result.cpuShare * 100).toFixed(0)}%, ${fmtSteal(t)}${fmtRefused(t)})` +
           ` | baseline ${fmtRate(b.setsPerSec)} sets (${b.cpuUsPerSet.toFixed(2)} µs CPU/set, server ${(b.cpuShare * 100).toFixed(0)}%, CPU 1 busy ${(b.coreBusy * 100).toFixed(0)}%)` +
           ` | transport ${fmtRate(f.setsPerSec)} sets (${f.cpuUsPerSet.toFixed(2)} µs CPU/set, loadgen ${(f.result.cpuShare * 100).toFixed(0)}%)` +
           ` | grpc-js ${fmtRate(g.setsPerSec)} sets (${g.cpuUsPerSet.toFixed(2)} µs CPU/set, loadgen ${(g.result.cpuShare * 100).toFixed(0)}%)` +
@@ -593,16 +634,31 @@ export async function run(): Promise<IngestFigures> {
     let rate = (tRate * LOAD_SHARE) / SETS_PER_REPORT;
     const open = (target: string): LoadCommand => ({ cmd: 'open', target, rate, warmupMs: 1_000, durationMs: OPEN_MS });
     const judgedWindow = async (n: number): Promise<Window> => {
+      const tries: Window[] = [];
+      const rates = new Map<Window, number>();
       for (let attempt = 1; ; attempt++) {
         const o = await measure(gen, telemux, open(telemux.grpc));
+        tries.push(o);
+        rates.set(o, rate);
         console.log(
           `open loop ${String(n)}/${String(OPEN_WINDOWS)} at ${String(LOAD_SHARE * 100)}% (${fmtRate(rate * SETS_PER_REPORT)} sets, ${rate.toFixed(0)} Reports/s): Report latency p50 ${fmtMs(o.result.latencyMs.p50)} p99 ${fmtMs(o.result.latencyMs.p99)} max ${fmtMs(o.result.latencyMs.max)}` +
             ` (from the actual send: p99 ${fmtMs(o.result.sentLatencyMs.p99)});` +
-            ` event-loop delay p99 ${fmtMs(o.eld?.p99 ?? NaN)} max ${fmtMs(o.eld?.max ?? NaN)}; ${fmtGcs(o)}; server ${(o.cpuShare * 100).toFixed(0)}% of CPU 1 (${o.cpuUsPerSet.toFixed(2)} µs CPU/set), CPU 1 busy ${(o.coreBusy * 100).toFixed(0)}%, CPU 0 busy ${(o.loadCoreBusy * 100).toFixed(0)}%; late sends ${String(o.result.late)}${fmtRefused(o)}`,
+            ` event-loop delay p99 ${fmtMs(o.eld?.p99 ?? NaN)} max ${fmtMs(o.eld?.max ?? NaN)}; ${fmtGcs(o)}; server ${(o.cpuShare * 100).toFixed(0)}% of CPU 1 (${o.cpuUsPerSet.toFixed(2)} µs CPU/set), CPU 1 busy ${(o.coreBusy * 100).toFixed(0)}%, CPU 0 busy ${(o.loadCoreBusy * 100).toFixed(0)}%; ${fmtSteal(o)}; late sends ${String(o.result.late)}${fmtRefused(o)}`,
         );
-        if (Math.abs(o.cpuShare - LOAD_SHARE) <= LOAD_SHARE_TOLERANCE || attempt === OPEN_ATTEMPTS) return o;
-        rate = (rate * LOAD_SHARE) / Math.max(0.05, o.cpuShare);
-        console.log(`  the server was ${(o.cpuShare * 100).toFixed(0)}% busy, not ${String(LOAD_SHARE * 100)}%: the machine's speed moved; again at ${rate.toFixed(0)} Reports/s`);
+        const onShare = Math.abs(o.cpuShare - LOAD_SHARE) <= LOAD_SHARE_TOLERANCE;
+        const stolen = worstSteal(o) > STEAL_TOLERANCE;
+        if ((onShare && !stolen) || attempt === OPEN_ATTEMPTS) {
+          const kept = leastStolen(tries);
+          // The controls that follow run on the kept window's schedule.
+          rate = rates.get(kept)!;
+          return kept;
+        }
+        if (!onShare) {
+          rate = (rate * LOAD_SHARE) / Math.max(0.05, o.cpuShare);
+          console.log(`  the server was ${(o.cpuShare * 100).toFixed(0)}% busy, not ${String(LOAD_SHARE * 100)}%: the machine's speed moved; again at ${rate.toFixed(0)} Reports/s`);
+        } else {
+          console.log(`  the hypervisor held a CPU back for ${(worstSteal(o) * 100).toFixed(0)}% of the window (more than ${String(STEAL_TOLERANCE * 100)}%): again`);
+        }
       }
     };
     const windows: Window[] = [await judgedWindow(1)];
@@ -642,7 +698,7 @@ export async function run(): Promise<IngestFigures> {
     const eldOpenP99 = Math.max(...windows.map((w) => w.eld?.p99 ?? NaN));
     const eldOpenMax = Math.max(...windows.map((w) => w.eld?.max ?? NaN));
     console.log(
-      `open loop at ${String(LOAD_SHARE * 100)}%, ${String(OPEN_WINDOWS)} windows: Report latency p99 ${p99s.map(fmtMs).join(', ')} (median ${fmtMs(p99)}), at ${windows.map((w) => `${(w.cpuShare * 100).toFixed(0)}%`).join(', ')} busy;` +
+      `open loop at ${String(LOAD_SHARE * 100)}%, ${String(OPEN_WINDOWS)} windows: Report latency p99 ${p99s.map(fmtMs).join(', ')} (median ${fmtMs(p99)}), at ${windows.map((w) => `${(w.cpuShare * 100).toFixed(0)}%`).join(', ')} busy, steal at most ${windows.map((w) => `${(worstSteal(w) * 100).toFixed(0)}%`).join(', ')};` +
         ` the even server after each ${evenP99s.map(fmtMs).join(', ')} (median ${fmtMs(evenP99)}); event-loop delay p99 ${fmtMs(eldOpenP99)} max ${fmtMs(eldOpenMax)} (the worst window)`,
     );
 
@@ -696,6 +752,8 @@ export async function run(): Promise<IngestFigures> {
       p99Ms: p99,
       p99WindowsMs: p99s,
       loadShares: windows.map((w) => w.cpuShare),
+      stealShares: windows.map((w) => w.steal),
+      closedStealShare: median(tm.map((w) => w.steal.server)),
       floorP99Ms: of.result.latencyMs.p99,
       grpcJsFloorP99Ms: og.result.latencyMs.p99,
       nodeHttp2FloorP99Ms: on.result.latencyMs.p99,
