@@ -16,6 +16,11 @@
  *   Given what Telemux spent per Report above the floor, it is a server as busy as Telemux whose
  *   work is perfectly even: no flushes, no collector, no scrapes. Its latency at Telemux's load is
  *   what queueing on this host costs any server that busy; what Telemux adds is its unevenness.
+ * - `even-work <µs>`: the floor plus, per Report, Telemux's own Report decoder run over the
+ *   Report's bytes as many times as take `<µs>` (timed when the server starts). Work, not a wait:
+ *   when the host runs memory-heavy code slower, this server slows with it, as Telemux does, and
+ *   its busy share moves with the host's speed; `smooth`'s wait takes the same wall time whatever
+ *   the host does.
  *
  * Started by bench/ingest.ts with the mode as its argument; prints `<mode> listening <port>` on
  * stdout, exits on SIGTERM.
@@ -24,16 +29,21 @@ import { performance } from 'node:perf_hooks';
 import { Server, ServerCredentials, type sendUnaryData, type ServerUnaryCall, type ServiceDefinition } from '@grpc/grpc-js';
 import type { Http2Session } from 'node:http2';
 import { MixerService, type ReportRequest, type ReportResponse } from '../src/gen/istio/mixer/v1/mixer.js';
+import { ReportDecoder } from '../src/core/attributes/decode.js';
 import { silentLogger } from '../src/core/log.js';
 import { createUnaryServer } from '../src/core/server/grpc/transport.js';
 import type { UnaryMethod, UnaryServer } from '../src/core/server/grpc/unary.js';
 import { CONNECTION_WINDOW_BYTES, MAX_CONCURRENT_STREAMS, STREAM_WINDOW_BYTES } from '../src/core/server/http2-window.js';
+import { benchSnapshot } from './pipeline.js';
+import { encodedReports } from './workload.js';
 import { MIXER_CHECK_PATH, MIXER_REPORT_PATH } from '../src/core/server/report-service.js';
 
-const MODES = ['decode', 'transport', 'smooth', 'grpc-js', 'node-http2'] as const;
+const MODES = ['decode', 'transport', 'smooth', 'even-work', 'grpc-js', 'node-http2'] as const;
 const mode = MODES.find((m) => m === process.argv[2]) ?? 'decode';
-const spinMs = mode === 'smooth' ? Number(process.argv[3]) / 1e3 : 0;
-if (!(spinMs >= 0)) throw new Error(`smooth: the busy wait per Report must be a number of µs, got ${String(process.argv[3])}`);
+const workUs = mode === 'smooth' || mode === 'even-work' ? Number(process.argv[3]) : 0;
+if (!(workUs >= 0)) throw new Error(`${mode}: the work per Report must be a number of µs, got ${String(process.argv[3])}`);
+const spinMs = mode === 'smooth' ? workUs / 1e3 : 0;
+const evenWork = mode === 'even-work' ? await calibratedDecodes(workUs) : undefined;
 const EMPTY = Buffer.alloc(0);
 let count = 0;
 
@@ -50,6 +60,36 @@ function decodeServer(): Server {
   return server;
 }
 
+interface EvenWork {
+  readonly decoder: ReportDecoder;
+  /** Decodes per Report, fractional: the remainder is carried from Report to Report. */
+  readonly perReport: number;
+}
+
+/** Telemux's decoder on the bench config, and how many of its decodes of a bench Report take `us`. */
+async function calibratedDecodes(us: number): Promise<EvenWork> {
+  const snapshot = await benchSnapshot();
+  const decoder = new ReportDecoder(snapshot.manifest, snapshot.referenced);
+  const reports = encodedReports(64);
+  let n = 0;
+  const t0 = performance.now();
+  // Warm the decoder first, then time it: a few hundred ms on a quiet server.
+  for (const untilMs = t0 + 300; performance.now() < untilMs; n++) decoder.decode(reports[n % reports.length]!);
+  n = 0;
+  const t1 = performance.now();
+  for (const untilMs = t1 + 300; performance.now() < untilMs; n++) decoder.decode(reports[n % reports.length]!);
+  const decodeUs = ((performance.now() - t1) * 1e3) / n;
+  process.stderr.write(`even-work: one decode of a bench Report takes ${decodeUs.toFixed(0)} µs; ${(us / decodeUs).toFixed(2)} per Report\n`);
+  return { decoder, perReport: us / decodeUs };
+}
+
+let owedDecodes = 0;
+
+function decodeEvenly(w: EvenWork, bytes: Uint8Array): void {
+  owedDecodes += w.perReport;
+  for (; owedDecodes >= 1; owedDecodes--) count += w.decoder.decode(bytes).bags.length;
+}
+
 function busyWait(ms: number): void {
   const until = performance.now() + ms;
   while (performance.now() < until);
@@ -58,6 +98,7 @@ function busyWait(ms: number): void {
 function transportServer(): UnaryServer {
   const report: UnaryMethod = (call) => {
     count += call.request.length;
+    if (evenWork !== undefined) decodeEvenly(evenWork, call.request);
     // Done with the bytes, as Telemux's Report service is: the floor reuses message buffers too.
     call.releaseRequest();
     if (spinMs > 0) busyWait(spinMs);
@@ -117,7 +158,7 @@ function listening(port: number): void {
 }
 
 let stop: () => void;
-if (mode === 'transport' || mode === 'smooth' || mode === 'node-http2') {
+if (mode === 'transport' || mode === 'smooth' || mode === 'even-work' || mode === 'node-http2') {
   const server = transportServer();
   void server.listen({ host: '127.0.0.1', port: 0 }).then((a) => listening(a.port));
   stop = () => void server.close(0);
@@ -131,7 +172,7 @@ if (mode === 'transport' || mode === 'smooth' || mode === 'node-http2') {
   stop = () => server.forceShutdown();
 }
 process.once('SIGTERM', () => {
-  const what = mode === 'decode' ? 'baseline' : mode === 'smooth' ? 'smooth server' : mode === 'grpc-js' ? 'grpc-js floor' : mode === 'node-http2' ? 'node:http2 floor' : 'transport floor';
+  const what = mode === 'decode' ? 'baseline' : mode === 'smooth' ? 'smooth server' : mode === 'even-work' ? 'even-work server' : mode === 'grpc-js' ? 'grpc-js floor' : mode === 'node-http2' ? 'node:http2 floor' : 'transport floor';
   process.stderr.write(mode === 'decode' ? `${what}: ${String(count)} sets decoded\n` : `${what}: ${String(count)} Report bytes received\n`);
   stop();
   process.exit(0);

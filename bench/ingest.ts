@@ -24,7 +24,8 @@
  * medians); Telemux open-loop at 70% of its maximum (Report latency, event-loop delay, its
  * mark-compacts), then the transport floors (Telemux's, node:http2's and grpc-js's) on the same schedule as
  * controls for what the host and the transport add to latency, then an even server as busy as
- * Telemux was; two more 70% windows, each followed by its even server (the Report p99 judged is
+ * Telemux was (a busy wait per Report) and one doing real work (Telemux's decoder, repeated);
+ * two more 70% windows, each followed by its two even servers (the Report p99 judged is
  * the median of the three windows'). Then, after seeding 10,000 label sets (40,000 series), one
  * scrape alone, and Telemux's open loop again while /metrics is scraped every 5 s (with curl when
  * installed: a scraper that reads at socket speed): first at the plain open loop's rate with the
@@ -294,7 +295,7 @@ async function startTelemux(configDir: string, pin: boolean): Promise<Started> {
   return { child, grpc: m[1]!, metrics: m[2]!, admin: m[3]! };
 }
 
-async function startReference(mode: 'decode' | 'transport' | 'smooth' | 'grpc-js' | 'node-http2', pin: boolean, extraArgs: readonly string[] = []): Promise<Started> {
+async function startReference(mode: 'decode' | 'transport' | 'smooth' | 'even-work' | 'grpc-js' | 'node-http2', pin: boolean, extraArgs: readonly string[] = []): Promise<Started> {
   const [cmd, args] = pinned(1, [process.execPath, ...referenceGcFlags(pin), ...serverNodeFlags(), join(here, 'baseline-server.js'), mode, ...extraArgs], pin);
   const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'inherit'] });
   const m = await waitForLine(child, 'stdout', new RegExp(`${mode} listening (\\d+)`), mode);
@@ -526,6 +527,12 @@ export interface IngestFigures {
   readonly smoothP99Ms: number;
   /** The even server's p99 after each judged window (smoothP99Ms is their median). */
   readonly smoothP99WindowsMs: readonly number[];
+  /**
+   * The p99 of an even server whose work is Telemux's decoder repeated, after each judged window,
+   * and how busy it was: its work, unlike a wait, slows with the host.
+   */
+  readonly evenWorkP99WindowsMs: readonly number[];
+  readonly evenWorkLoadShares: readonly number[];
   /** The scraping window with the server 70% busy in all, scrapes included. */
   readonly scrapeEldP99Ms: number;
   readonly scrapeEldMaxMs: number;
@@ -685,21 +692,43 @@ export async function run(): Promise<IngestFigures> {
       console.log(fmtControl(`an even server as busy as Telemux (the floor + ${spinUs.toFixed(0)} µs busy per Report)`, os));
       return os;
     };
+    // Then a server whose even work is Telemux's own decoder, repeated (`even-work`): unlike the
+    // wait above, its work slows when the host runs memory-heavy code slower, so its busy share
+    // and its tail move with the host as Telemux's do. Its work per Report is timed when it
+    // starts; when it then runs more than LOAD_SHARE_TOLERANCE from the window's busy share, it is
+    // run once more with its work scaled to match.
+    const workControl = async (w: Window): Promise<Window> => {
+      const floorShare = (floorUsPerReport * rate) / 1e6;
+      let workUs = Math.max(0, (w.cpuShare * 1e6) / rate - floorUsPerReport);
+      for (let attempt = 1; ; attempt++) {
+        const server = await startReference('even-work', pin, [workUs.toFixed(1)]);
+        children.push(server.child);
+        const ow = await measure(gen, server, open(server.grpc));
+        await stop(server.child);
+        console.log(fmtControl(`an even server doing real work (Telemux's decoder, ${workUs.toFixed(0)} µs of it per Report when timed)`, ow));
+        if (Math.abs(ow.cpuShare - w.cpuShare) <= LOAD_SHARE_TOLERANCE || attempt === 2) return ow;
+        workUs *= Math.max(0.05, w.cpuShare - floorShare) / Math.max(0.05, ow.cpuShare - floorShare);
+        console.log(`  it was ${(ow.cpuShare * 100).toFixed(0)}% busy, not ${(w.cpuShare * 100).toFixed(0)}% as Telemux was: again with ${workUs.toFixed(0)} µs per Report`);
+      }
+    };
     const evens: Window[] = [await evenControl(o)];
+    const works: Window[] = [await workControl(o)];
     while (windows.length < OPEN_WINDOWS) {
       const w = await judgedWindow(windows.length + 1);
       windows.push(w);
       evens.push(await evenControl(w));
+      works.push(await workControl(w));
     }
     const p99s = windows.map((w) => w.result.latencyMs.p99);
     const evenP99s = evens.map((w) => w.result.latencyMs.p99);
     const p99 = median(p99s);
     const evenP99 = median(evenP99s);
+    const workP99s = works.map((w) => w.result.latencyMs.p99);
     const eldOpenP99 = Math.max(...windows.map((w) => w.eld?.p99 ?? NaN));
     const eldOpenMax = Math.max(...windows.map((w) => w.eld?.max ?? NaN));
     console.log(
       `open loop at ${String(LOAD_SHARE * 100)}%, ${String(OPEN_WINDOWS)} windows: Report latency p99 ${p99s.map(fmtMs).join(', ')} (median ${fmtMs(p99)}), at ${windows.map((w) => `${(w.cpuShare * 100).toFixed(0)}%`).join(', ')} busy, steal at most ${windows.map((w) => `${(worstSteal(w) * 100).toFixed(0)}%`).join(', ')};` +
-        ` the even server after each ${evenP99s.map(fmtMs).join(', ')} (median ${fmtMs(evenP99)}); event-loop delay p99 ${fmtMs(eldOpenP99)} max ${fmtMs(eldOpenMax)} (the worst window)`,
+        ` the even server after each ${evenP99s.map(fmtMs).join(', ')} (median ${fmtMs(evenP99)}), the even server doing real work ${workP99s.map(fmtMs).join(', ')} at ${works.map((w) => `${(w.cpuShare * 100).toFixed(0)}%`).join(', ')} busy (median ${fmtMs(median(workP99s))}); event-loop delay p99 ${fmtMs(eldOpenP99)} max ${fmtMs(eldOpenMax)} (the worst window)`,
     );
 
     const seeded = await gen.run({ cmd: 'seed', target: telemux.grpc, labelSets: SEEDED_LABEL_SETS });
@@ -759,6 +788,8 @@ export async function run(): Promise<IngestFigures> {
       nodeHttp2FloorP99Ms: on.result.latencyMs.p99,
       smoothP99Ms: evenP99,
       smoothP99WindowsMs: evenP99s,
+      evenWorkP99WindowsMs: workP99s,
+      evenWorkLoadShares: works.map((w) => w.cpuShare),
       eldP99Ms: eldOpenP99,
       eldMaxMs: eldOpenMax,
       scrapeP99Ms: s.result.latencyMs.p99,

@@ -54,6 +54,21 @@ export interface PipelineOptions {
 
 const PROMETHEUS_PARAMS = 'compiledAdapter: prometheus\n  params:\n';
 
+/** The bench config compiled, nothing started: what a server needs to decode the bench's Reports. */
+export async function benchSnapshot(): Promise<ConfigSnapshot> {
+  const yaml = await benchConfigYaml({
+    defaultConfigPath: join(defaultConfigPath(), 'istio-1.4-telemetry.yaml'),
+    // Compiled, never started: nothing is sent to these.
+    statsdPort: 9,
+    circonusUrl: ADAPTERS.has('circonus') ? 'http://127.0.0.1:9/module/httptrap/00000000-0000-4000-8000-000000000000/bench' : undefined,
+  });
+  const loaded = parseConfigText(yaml, 'bench.yaml');
+  const compiled = compileConfig(loaded.documents, { adapters: ADAPTERS });
+  const errors = [...loaded.issues, ...compiled.issues].filter((i) => i.severity === 'error');
+  if (!compiled.snapshot || errors.length > 0) throw new Error(`bench config rejected: ${errors.map((e) => e.message).join('; ')}`);
+  return compiled.snapshot;
+}
+
 export async function buildPipeline(opts: PipelineOptions = {}): Promise<Pipeline> {
   const sink = await udpSink();
   const trap = await trapSink();
