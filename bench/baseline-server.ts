@@ -16,11 +16,12 @@
  *   Given what Telemux spent per Report above the floor, it is a server as busy as Telemux whose
  *   work is perfectly even: no flushes, no collector, no scrapes. Its latency at Telemux's load is
  *   what queueing on this host costs any server that busy; what Telemux adds is its unevenness.
- * - `even-work <µs>`: the floor plus, per Report, Telemux's own Report decoder run over the
- *   Report's bytes as many times as take `<µs>` (timed when the server starts). Work, not a wait:
- *   when the host runs memory-heavy code slower, this server slows with it, as Telemux does, and
- *   its busy share moves with the host's speed; `smooth`'s wait takes the same wall time whatever
- *   the host does.
+ * - `even-work <µs>` or `even-work x<decodes>`: the floor plus, per Report, Telemux's own Report
+ *   decoder run over the Report's bytes as many times as take `<µs>` (timed when the server
+ *   starts), or `<decodes>` times (fractional: the remainder carries over to the next Report). Work,
+ *   not a wait: when the host runs memory-heavy code slower, this server slows with it, as Telemux
+ *   does, and its busy share moves with the host's speed; `smooth`'s wait takes the same wall time
+ *   whatever the host does. Its listening line ends with `decodes=<n>`, the decodes per Report.
  *
  * Started by bench/ingest.ts with the mode as its argument; prints `<mode> listening <port>` on
  * stdout, exits on SIGTERM.
@@ -40,10 +41,12 @@ import { MIXER_CHECK_PATH, MIXER_REPORT_PATH } from '../src/core/server/report-s
 
 const MODES = ['decode', 'transport', 'smooth', 'even-work', 'grpc-js', 'node-http2'] as const;
 const mode = MODES.find((m) => m === process.argv[2]) ?? 'decode';
-const workUs = mode === 'smooth' || mode === 'even-work' ? Number(process.argv[3]) : 0;
-if (!(workUs >= 0)) throw new Error(`${mode}: the work per Report must be a number of µs, got ${String(process.argv[3])}`);
-const spinMs = mode === 'smooth' ? workUs / 1e3 : 0;
-const evenWork = mode === 'even-work' ? await calibratedDecodes(workUs) : undefined;
+const workArg = process.argv[3] ?? '';
+const fixedDecodes = mode === 'even-work' && workArg.startsWith('x');
+const workAmount = mode === 'smooth' || mode === 'even-work' ? Number(fixedDecodes ? workArg.slice(1) : workArg) : 0;
+if (!(workAmount >= 0)) throw new Error(`${mode}: the work per Report must be a number of µs (or x<decodes>), got '${workArg}'`);
+const spinMs = mode === 'smooth' ? workAmount / 1e3 : 0;
+const evenWork = mode === 'even-work' ? await evenDecodes(workAmount, fixedDecodes) : undefined;
 const EMPTY = Buffer.alloc(0);
 let count = 0;
 
@@ -66,10 +69,14 @@ interface EvenWork {
   readonly perReport: number;
 }
 
-/** Telemux's decoder on the bench config, and how many of its decodes of a bench Report take `us`. */
-async function calibratedDecodes(us: number): Promise<EvenWork> {
+/**
+ * Telemux's decoder on the bench config, run `amount` times per Report when `fixed`, else as many
+ * times as take `amount` µs of a bench Report.
+ */
+async function evenDecodes(amount: number, fixed: boolean): Promise<EvenWork> {
   const snapshot = await benchSnapshot();
   const decoder = new ReportDecoder(snapshot.manifest, snapshot.referenced);
+  if (fixed) return { decoder, perReport: amount };
   const reports = encodedReports(64);
   let n = 0;
   const t0 = performance.now();
@@ -79,8 +86,8 @@ async function calibratedDecodes(us: number): Promise<EvenWork> {
   const t1 = performance.now();
   for (const untilMs = t1 + 300; performance.now() < untilMs; n++) decoder.decode(reports[n % reports.length]!);
   const decodeUs = ((performance.now() - t1) * 1e3) / n;
-  process.stderr.write(`even-work: one decode of a bench Report takes ${decodeUs.toFixed(0)} µs; ${(us / decodeUs).toFixed(2)} per Report\n`);
-  return { decoder, perReport: us / decodeUs };
+  process.stderr.write(`even-work: one decode of a bench Report takes ${decodeUs.toFixed(0)} µs\n`);
+  return { decoder, perReport: amount / decodeUs };
 }
 
 let owedDecodes = 0;
@@ -154,7 +161,8 @@ function widenGrpcJsWindows(server: Server): void {
 }
 
 function listening(port: number): void {
-  process.stdout.write(`${mode} listening ${String(port)}\n`);
+  const extra = evenWork === undefined ? '' : ` decodes=${evenWork.perReport.toFixed(3)}`;
+  process.stdout.write(`${mode} listening ${String(port)}${extra}\n`);
 }
 
 let stop: () => void;
