@@ -699,12 +699,17 @@ export async function run(): Promise<IngestFigures> {
     // and its tail move with the host as Telemux's do. Its work per Report is timed when it
     // starts; when it then runs more than LOAD_SHARE_TOLERANCE from the window's busy share, it is
     // run once more with its work scaled to match.
+    // What one decode cost in the last even-work window: a decode timed in a tight loop when the
+    // server starts costs less than one of a Report fresh off the socket (the first windows of
+    // round 16 ran 10-25 points busier than asked), so after the first window the count comes
+    // from what the decodes cost in place.
+    let usPerDecode: number | undefined;
     const workControl = async (w: Window): Promise<Window> => {
       const floorShare = (floorUsPerReport * rate) / 1e6;
-      // First as many decodes as the server times to take Telemux's CPU above the floor; then, if
-      // needed, that count scaled by how far off it ran (not timed again: a second timing would
-      // meet the host at another speed).
-      let work = Math.max(0, (w.cpuShare * 1e6) / rate - floorUsPerReport).toFixed(1);
+      const targetUs = Math.max(0, (w.cpuShare * 1e6) / rate - floorUsPerReport);
+      // As many decodes as take Telemux's CPU above the floor; if it then runs off the window's
+      // busy share, that count scaled by how far off it ran.
+      let work = usPerDecode === undefined ? targetUs.toFixed(1) : `x${(targetUs / usPerDecode).toFixed(3)}`;
       for (let attempt = 1; ; attempt++) {
         const server = await startReference('even-work', pin, [work]);
         children.push(server.child);
@@ -712,6 +717,7 @@ export async function run(): Promise<IngestFigures> {
         await stop(server.child);
         const decodes = Number(/decodes=(\S+)/.exec(server.info ?? '')?.[1]);
         console.log(fmtControl(`an even server doing real work (Telemux's decoder, ${decodes.toFixed(2)} decodes per Report)`, ow));
+        if (decodes > 0 && ow.cpuShare > floorShare) usPerDecode = ((ow.cpuShare - floorShare) * 1e6) / rate / decodes;
         if (Math.abs(ow.cpuShare - w.cpuShare) <= LOAD_SHARE_TOLERANCE || attempt === 2 || !(decodes >= 0)) return ow;
         const scaled = (decodes * Math.max(0.05, w.cpuShare - floorShare)) / Math.max(0.05, ow.cpuShare - floorShare);
         work = `x${scaled.toFixed(3)}`;
