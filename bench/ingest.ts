@@ -427,12 +427,14 @@ function fmtControl(what: string, w: Window): string {
 
 /**
  * Of the attempts at one judged window, the one with the least steal among those near the load
- * share (else among all): the window that says most about the server and least about the host.
+ * share (else the one nearest it): the window that says most about the server and least about
+ * the host.
  */
 function leastStolen(tries: readonly Window[]): Window {
-  const onShare = tries.filter((w) => Math.abs(w.cpuShare - LOAD_SHARE) <= LOAD_SHARE_TOLERANCE);
-  const pool = onShare.length > 0 ? onShare : tries;
-  return pool.reduce((best, w) => (worstSteal(w) < worstSteal(best) ? w : best));
+  const off = (w: Window): number => Math.abs(w.cpuShare - LOAD_SHARE);
+  const onShare = tries.filter((w) => off(w) <= LOAD_SHARE_TOLERANCE);
+  if (onShare.length === 0) return tries.reduce((best, w) => (off(w) < off(best) ? w : best));
+  return onShare.reduce((best, w) => (worstSteal(w) < worstSteal(best) ? w : best));
 }
 
 function fmtSteal(w: Window): string {
