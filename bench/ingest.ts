@@ -701,10 +701,9 @@ export async function run(): Promise<IngestFigures> {
     // and its tail move with the host as Telemux's do. Its work per Report is timed when it
     // starts; when it then runs more than LOAD_SHARE_TOLERANCE from the window's busy share, it is
     // run once more with its work scaled to match.
-    // What one decode cost in the last even-work window: a decode timed in a tight loop when the
-    // server starts costs less than one of a Report fresh off the socket (the first windows of
-    // round 16 ran 10-25 points busier than asked), so after the first window the count comes
-    // from what the decodes cost in place.
+    // What one decode cost in place in the last even-work window. A decode timed when the server
+    // starts is timed in a tight loop at whatever speed the host has then (217-330 µs in one run
+    // of round 16), so after the first window the count comes from what decodes cost in place.
     let usPerDecode: number | undefined;
     const workControl = async (w: Window): Promise<Window> => {
       const floorShare = (floorUsPerReport * rate) / 1e6;
