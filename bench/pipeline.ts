@@ -62,6 +62,10 @@ export async function benchSnapshot(): Promise<ConfigSnapshot> {
     statsdPort: 9,
     circonusUrl: ADAPTERS.has('circonus') ? 'http://127.0.0.1:9/module/httptrap/00000000-0000-4000-8000-000000000000/bench' : undefined,
   });
+  return compileBenchConfig(yaml);
+}
+
+function compileBenchConfig(yaml: string): ConfigSnapshot {
   const loaded = parseConfigText(yaml, 'bench.yaml');
   const compiled = compileConfig(loaded.documents, { adapters: ADAPTERS });
   const errors = [...loaded.issues, ...compiled.issues].filter((i) => i.severity === 'error');
@@ -81,15 +85,12 @@ export async function buildPipeline(opts: PipelineOptions = {}): Promise<Pipelin
     if (!yaml.includes(PROMETHEUS_PARAMS)) throw new Error('bench config: no prometheus handler params to cap');
     yaml = yaml.replace(PROMETHEUS_PARAMS, `${PROMETHEUS_PARAMS}    max_series: ${String(opts.prometheusMaxSeries)}\n`);
   }
-  const loaded = parseConfigText(yaml, 'bench.yaml');
-  const compiled = compileConfig(loaded.documents, { adapters: ADAPTERS });
-  const errors = [...loaded.issues, ...compiled.issues].filter((i) => i.severity === 'error');
-  if (!compiled.snapshot || errors.length > 0) throw new Error(`bench config rejected: ${errors.map((e) => e.message).join('; ')}`);
+  const snapshot = compileBenchConfig(yaml);
   const exposition = new Exposition();
   let runtime: Runtime | undefined;
   const metrics = new SelfMetrics(() => runtime?.liveSeries() ?? []);
   runtime = new Runtime({ logger: silentLogger, clock: Date, exposition, metrics });
-  await runtime.apply(compiled.snapshot);
+  await runtime.apply(snapshot);
   const active = runtime.active;
   if (!active) throw new Error('no active config');
   // No turn budget: callers time the work itself, run synchronously, not how it is spread over turns.
@@ -108,7 +109,7 @@ export async function buildPipeline(opts: PipelineOptions = {}): Promise<Pipelin
     },
   };
   return {
-    snapshot: compiled.snapshot,
+    snapshot,
     active,
     runtime: rt,
     exposition,
