@@ -64,8 +64,8 @@ const OPEN_ATTEMPTS = 3;
 /**
  * A judged window in which the hypervisor held either CPU back (steal) for more than this share is
  * run again. On a shared host a vCPU woken by a packet can wait milliseconds for a physical CPU,
- * and every Report in flight waits with it: at 20–35% steal an even server's p99 was 2–3 times
- * what it was in the next window at 2% (BENCHMARKS.md, round 16).
+ * and every Report in flight waits with it: the busy-wait control's p99 was 23.3 ms in a window
+ * with 24% steal and 7.2 ms in the next, at 3% (BENCHMARKS.md, round 16).
  */
 const STEAL_TOLERANCE = 0.05;
 /**
@@ -151,7 +151,6 @@ function cpuMicros(pid: number): number {
   return t.user + t.system;
 }
 
-/** Busy and total jiffies of one CPU from /proc/stat, to see who else used the server's core. */
 /**
  * CPU `cpu`'s time from /proc/stat, in jiffies: busy (anything but idle and iowait), steal (time
  * the vCPU was ready to run and the hypervisor ran something else) and the total.
@@ -683,12 +682,14 @@ export async function run(): Promise<IngestFigures> {
     const on = await measure(gen, nodeH2, open(nodeH2.grpc));
     console.log(fmtControl('the gRPC server on node:http2 (the floor from round 8 to 13)', on));
     const floorUsPerReport = (of.cpuShare * 1e6) / rate;
+    // What Telemux spent per Report above the floor in window `w`: each even control's work.
+    const aboveFloorUs = (w: Window): number => Math.max(0, (w.cpuShare * 1e6) / rate - floorUsPerReport);
 
     // After each judged window, a server as busy as Telemux was in it, with its work spread
     // evenly: the floor plus, per Report, the CPU Telemux spent above the floor's. Run right
     // after the window, it meets the host much as the window did.
     const evenControl = async (w: Window): Promise<Window> => {
-      const spinUs = Math.max(0, (w.cpuShare * 1e6) / rate - floorUsPerReport);
+      const spinUs = aboveFloorUs(w);
       const smooth = await startReference('smooth', pin, [spinUs.toFixed(1)]);
       children.push(smooth.child);
       const os = await measure(gen, smooth, open(smooth.grpc));
@@ -698,18 +699,15 @@ export async function run(): Promise<IngestFigures> {
     };
     // Then a server whose even work is Telemux's own decoder, repeated (`even-work`): unlike the
     // wait above, its work slows when the host runs memory-heavy code slower, so its busy share
-    // and its tail move with the host as Telemux's do. Its work per Report is timed when it
-    // starts; when it then runs more than LOAD_SHARE_TOLERANCE from the window's busy share, it is
-    // run once more with its work scaled to match.
-    // What one decode cost in place in the last even-work window. A decode timed when the server
-    // starts is timed in a tight loop at whatever speed the host has then (217-330 µs in one run
-    // of round 16), so after the first window the count comes from what decodes cost in place.
+    // and its tail move with the host as Telemux's do. The first one times a decode when it starts;
+    // a tight loop at whatever speed the host has then (217-330 µs within one run of round 16) is
+    // not what a decode costs in place, so later ones take the count from `usPerDecode`, what a
+    // decode cost in the last control. One that runs more than LOAD_SHARE_TOLERANCE from the
+    // window's busy share is run once more with its count scaled to match.
     let usPerDecode: number | undefined;
     const workControl = async (w: Window): Promise<Window> => {
       const floorShare = (floorUsPerReport * rate) / 1e6;
-      const targetUs = Math.max(0, (w.cpuShare * 1e6) / rate - floorUsPerReport);
-      // As many decodes as take Telemux's CPU above the floor; if it then runs off the window's
-      // busy share, that count scaled by how far off it ran.
+      const targetUs = aboveFloorUs(w);
       let work = usPerDecode === undefined ? targetUs.toFixed(1) : `x${(targetUs / usPerDecode).toFixed(3)}`;
       for (let attempt = 1; ; attempt++) {
         const server = await startReference('even-work', pin, [work]);
