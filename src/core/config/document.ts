@@ -2,6 +2,7 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isMap, isScalar, isSeq, LineCounter, parseAllDocuments, type Document, type Node, type Scalar } from 'yaml';
 import type { ConfigIssue, ErrorCode, SourcePosition } from '../errors.js';
+import { internStrings } from './intern.js';
 
 export type ConfigPath = readonly (string | number)[];
 
@@ -19,7 +20,7 @@ export class ConfigDocument {
     /** The whole source text the document was parsed from (node ranges index into it). */
     private readonly text: string,
   ) {
-    this.data = doc.toJS({ maxAliasCount: 100 }) as unknown;
+    this.data = internStrings(doc.toJS({ maxAliasCount: 100 }));
   }
 
   /**

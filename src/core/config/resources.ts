@@ -1,6 +1,7 @@
 import type { ConfigIssue } from '../errors.js';
 import { type ConfigDocument, type ConfigPath, formatPath, issue } from './document.js';
 import { MIXER_ADAPTERS, MIXER_TEMPLATES } from './mixer-kinds.js';
+import { internString } from './intern.js';
 import { isRecord, type Report } from './spec-reader.js';
 
 export const API_VERSION = 'config.istio.io/v1alpha2';
@@ -102,7 +103,7 @@ function readOne(doc: ConfigDocument, data: unknown, base: ConfigPath, defaultNa
     report([...base, 'spec'], "'spec' must be a map", 'CFG_ENVELOPE');
     return undefined;
   }
-  const fqn = `${name}.${kind}.${namespace}`;
+  const fqn = internString(`${name}.${kind}.${namespace}`);
   const specPath: ConfigPath = [...base, 'spec'];
   if (oldStyle) return { kind: oldStyle, name, namespace, fqn, spec, doc, specPath, oldStyle: kind };
   return { kind: kind as ResourceKind, name, namespace, fqn, spec, doc, specPath };
@@ -114,10 +115,10 @@ function readOne(doc: ConfigDocument, data: unknown, base: ConfigPath, defaultNa
  */
 export function candidateNames(ref: string, kind: 'handler' | 'instance', ruleNamespace: string): string[] {
   const dots = ref.split('.').length - 1;
-  if (dots === 0) return [`${ref}.${kind}.${ruleNamespace}`];
+  if (dots === 0) return [internString(`${ref}.${kind}.${ruleNamespace}`)];
   if (dots === 1) {
     const [a, b] = ref.split('.') as [string, string];
-    return [`${ref}.${ruleNamespace}`, `${a}.${kind}.${b}`];
+    return [internString(`${ref}.${ruleNamespace}`), internString(`${a}.${kind}.${b}`)];
   }
   return [ref];
 }
