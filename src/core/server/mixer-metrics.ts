@@ -1,5 +1,6 @@
-import { Counter, Gauge, Histogram, type MetricObjectWithValues, type MetricValueWithName, type Registry } from 'prom-client';
+import { Gauge, Histogram, type MetricObjectWithValues, type MetricValueWithName, type Registry } from 'prom-client';
 import type { ConfigTally } from '../config/compile.js';
+import { type DispatchCell, type DispatchTally, TalliedCounter, TalliedHistogram } from './dispatch-tally.js';
 import { REQUEST_COUNT_BUCKETS, RequestCounts, type CountDistribution } from '../dispatch/request-counts.js';
 
 /** Mixer's dispatch duration buckets (spec §8.5). */
@@ -58,21 +59,26 @@ export interface HandlerChange {
 export class MixerMetrics {
   /** Fed by the dispatcher once per attribute set; rendered at scrape time. */
   readonly requests = new RequestCounts();
-  private readonly dispatches: Counter<DispatchLabel>;
-  private readonly dispatchDuration: Histogram<DispatchLabel>;
   private readonly config: Record<keyof ConfigTally, Gauge>;
   private readonly handlers: Record<keyof HandlerChange | 'buildFailures', Gauge>;
 
-  constructor(r: Registry) {
+  /** `dispatches`: the handler dispatches the Report path counts, rendered here under Mixer's names too. */
+  constructor(r: Registry, dispatches: DispatchTally) {
     const labelNames: DispatchLabel[] = ['meshFunction', 'handler', 'adapter', 'error'];
-    this.dispatches = new Counter({ name: 'mixer_runtime_dispatches_total', help: 'Total number of adapter dispatches handled by Mixer.', labelNames, registers: [r] });
-    this.dispatchDuration = new Histogram({
-      name: 'mixer_runtime_dispatch_duration_seconds',
-      help: 'Duration in seconds for adapter dispatches handled by Mixer.',
-      labelNames,
-      buckets: [...MIXER_DURATION_BUCKETS],
-      registers: [r],
+    const labelsOf = (c: DispatchCell): Record<DispatchLabel, string> => ({
+      meshFunction: METRIC_TEMPLATE,
+      handler: c.mixerHandler,
+      adapter: c.adapter,
+      error: c.failed ? 'true' : 'false',
     });
+    new TalliedCounter(r, dispatches, {
+      name: 'mixer_runtime_dispatches_total',
+      help: 'Total number of adapter dispatches handled by Mixer.',
+      labelNames,
+      labelsOf,
+      valueOf: (c) => c.dispatches,
+    });
+    new TalliedHistogram(r, dispatches, { name: 'mixer_runtime_dispatch_duration_seconds', help: 'Duration in seconds for adapter dispatches handled by Mixer.', labelNames, labelsOf });
     new CountHistogram(r, 'mixer_dispatcher_destinations_per_request', 'Number of handlers dispatched per request by Mixer', this.requests.destinations);
     new CountHistogram(r, 'mixer_dispatcher_instances_per_request', 'Number of instances created per request by Mixer', this.requests.instances);
     const gauge = (name: string, help: string): Gauge => new Gauge({ name, help, registers: [r] });
@@ -95,13 +101,6 @@ export class MixerMetrics {
       buildFailures: gauge('mixer_handler_handler_build_failures_total', 'The number of handlers that failed creation during config transition.'),
       closeFailures: gauge('mixer_handler_handler_close_failures_total', 'The number of errors encountered while closing handlers during config transition.'),
     };
-  }
-
-  /** One handler's Report batch, timed once (the same reading as telemux_dispatch_duration_seconds). */
-  dispatched(handler: string, adapter: string, failed: boolean, seconds: number): void {
-    const labels = { meshFunction: METRIC_TEMPLATE, handler, adapter, error: failed ? 'true' : 'false' };
-    this.dispatches.inc(labels);
-    this.dispatchDuration.observe(labels, seconds);
   }
 
   /** The config now serving. */

@@ -78,11 +78,7 @@ export class ReportService {
     this.observer = {
       buildError: (instance) => m.instanceBuildErrors.inc({ instance }),
       matchError: (rule) => m.matchErrors.inc({ rule }),
-      handlerDispatched: (d, instances, seconds, failed) => {
-        m.instances.inc({ handler: d.name }, instances);
-        m.dispatchDuration.observe({ handler: d.name, adapter: d.adapter, error: failed ? 'true' : 'false' }, seconds);
-        m.mixer.dispatched(d.mixerName, d.adapter, failed, seconds);
-      },
+      handlerDispatched: (d, instances, seconds, failed) => m.dispatches.record(d, instances, seconds, failed),
       requests: m.mixer.requests,
     };
   }
@@ -207,12 +203,12 @@ export class ReportService {
     if (outcome.refusal) {
       return refuse(m, call, outcome.refusal.code, outcome.refusal.message);
     }
-    m.attributeSets.inc(bags.length);
+    m.setsAccepted(bags.length);
     if (outcome.errors.length > 0) {
       this.errorLog.warn('Report dispatched with errors', { error: outcome.errors[0] });
       return refuse(m, call, Status.UNKNOWN, outcome.errors.join('\n'));
     }
-    m.reports.inc({ code: 'OK' });
+    m.reportAnsweredOk();
     call.ok(EMPTY);
   }
 }

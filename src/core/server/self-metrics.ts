@@ -1,6 +1,7 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import { MixerMetrics } from './mixer-metrics.js';
+import { DispatchTally, TalliedCounter, TalliedHistogram } from './dispatch-tally.js';
+import { MIXER_DURATION_BUCKETS, MixerMetrics } from './mixer-metrics.js';
 
 /**
  * Sampling interval of the event-loop delay monitor. Node records each whole interval between
@@ -21,8 +22,6 @@ export interface LoadReading {
   readonly eventLoopUtilization: number;
 }
 
-const DISPATCH_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
-
 /**
  * Telemux's own metrics, served on the admin port. Kept in prom-client (the hot per-set work is
  * counted in plain numbers and added once per Report, so its cost stays off the per-record path).
@@ -31,8 +30,11 @@ export class SelfMetrics {
   readonly registry = new Registry();
   readonly reports: Counter<'code'>;
   readonly attributeSets: Counter;
-  readonly instances: Counter<'handler'>;
-  readonly dispatchDuration: Histogram<'handler' | 'adapter' | 'error'>;
+  /**
+   * Handler dispatches, rendered as telemux_instances_total, telemux_dispatch_duration_seconds and
+   * Mixer's two mixer_runtime_dispatch* metrics.
+   */
+  readonly dispatches: DispatchTally;
   readonly instanceBuildErrors: Counter<'instance'>;
   readonly matchErrors: Counter<'rule'>;
   readonly decodeErrors: Counter<'code'>;
@@ -52,6 +54,21 @@ export class SelfMetrics {
   readonly securityReloads: Counter<'source' | 'result'>;
   readonly tlsNotAfter: Gauge<'endpoint'>;
   readonly load: Gauge<'signal'>;
+  // Counted on the Report path in plain numbers and added to their counters when scraped: a
+  // labelled prom-client inc costs more than the rest of a Report's self-monitoring.
+  private okReports = 0;
+  private acceptedSets = 0;
+
+  /** A Report dispatched: its attribute sets are counted, whatever its answer. */
+  setsAccepted(sets: number): void {
+    this.acceptedSets += sets;
+  }
+
+  /** A Report answered OK. */
+  reportAnsweredOk(): void {
+    this.okReports++;
+  }
+
   /** The same measurements under Mixer's names, for dashboards built on Mixer (spec §8.5). */
   readonly mixer: MixerMetrics;
 
@@ -62,10 +79,44 @@ export class SelfMetrics {
   ) {
     const r = this.registry;
     collectDefaultMetrics({ register: r, prefix: 'telemux_' });
-    this.reports = new Counter({ name: 'telemux_reports_total', help: 'Report RPCs answered, by gRPC status code name.', labelNames: ['code'], registers: [r] });
-    this.attributeSets = new Counter({ name: 'telemux_attribute_sets_total', help: 'Attribute sets (reported requests) accepted.', registers: [r] });
-    this.instances = new Counter({ name: 'telemux_instances_total', help: 'Metric instances dispatched, by handler.', labelNames: ['handler'], registers: [r] });
-    this.dispatchDuration = new Histogram({ name: 'telemux_dispatch_duration_seconds', help: 'Time a handler took to record one Report batch.', labelNames: ['handler', 'adapter', 'error'], buckets: DISPATCH_BUCKETS, registers: [r] });
+    const reports: Counter<'code'> = new Counter({
+      name: 'telemux_reports_total',
+      help: 'Report RPCs answered, by gRPC status code name.',
+      labelNames: ['code'],
+      registers: [r],
+      collect: () => {
+        if (this.okReports === 0) return;
+        reports.inc({ code: 'OK' }, this.okReports);
+        this.okReports = 0;
+      },
+    });
+    this.reports = reports;
+    const attributeSets = new Counter({
+      name: 'telemux_attribute_sets_total',
+      help: 'Attribute sets (reported requests) accepted.',
+      registers: [r],
+      collect: () => {
+        if (this.acceptedSets === 0) return;
+        attributeSets.inc(this.acceptedSets);
+        this.acceptedSets = 0;
+      },
+    });
+    this.attributeSets = attributeSets;
+    // Mixer's buckets for both duration histograms, so the two read alike.
+    this.dispatches = new DispatchTally(MIXER_DURATION_BUCKETS);
+    new TalliedCounter(r, this.dispatches, {
+      name: 'telemux_instances_total',
+      help: 'Metric instances dispatched, by handler.',
+      labelNames: ['handler'],
+      labelsOf: (c) => ({ handler: c.handler }),
+      valueOf: (c) => c.instances,
+    });
+    new TalliedHistogram(r, this.dispatches, {
+      name: 'telemux_dispatch_duration_seconds',
+      help: 'Time a handler took to record one Report batch.',
+      labelNames: ['handler', 'adapter', 'error'],
+      labelsOf: (c) => ({ handler: c.handler, adapter: c.adapter, error: c.failed ? 'true' : 'false' }),
+    });
     this.instanceBuildErrors = new Counter({ name: 'telemux_instance_build_errors_total', help: 'Instances that failed to build (expression evaluation errors), by instance.', labelNames: ['instance'], registers: [r] });
     this.matchErrors = new Counter({ name: 'telemux_rule_match_errors_total', help: 'Rule conditions that failed to evaluate (counted as no match), by rule.', labelNames: ['rule'], registers: [r] });
     this.decodeErrors = new Counter({ name: 'telemux_report_rejections_total', help: 'Reports rejected before dispatch, by error code.', labelNames: ['code'], registers: [r] });
@@ -74,7 +125,7 @@ export class SelfMetrics {
     this.configInfo = new Gauge({ name: 'telemux_config_info', help: 'The active configuration, by content hash (value is always 1).', labelNames: ['hash'], registers: [r] });
     this.configLastApplySuccess = new Gauge({ name: 'telemux_config_last_apply_success', help: 'Whether the most recent config apply succeeded (1) or was rejected (0); the last good config keeps serving.', registers: [r] });
     this.configLastApplyTime = new Gauge({ name: 'telemux_config_last_apply_timestamp_seconds', help: 'When the most recent config apply was attempted, in seconds since the epoch.', registers: [r] });
-    this.flushDuration = new Histogram({ name: 'telemux_handler_flush_duration_seconds', help: 'Handler flush duration.', labelNames: ['handler'], buckets: DISPATCH_BUCKETS, registers: [r] });
+    this.flushDuration = new Histogram({ name: 'telemux_handler_flush_duration_seconds', help: 'Handler flush duration.', labelNames: ['handler'], buckets: [...MIXER_DURATION_BUCKETS], registers: [r] });
     this.flushFailures = new Counter({ name: 'telemux_handler_flush_failures_total', help: 'Handler flushes that failed or timed out.', labelNames: ['handler'], registers: [r] });
     this.handlerEvents = new Counter({ name: 'telemux_handler_events_total', help: 'Events reported by handlers (drops, send errors, overflow), by handler and event.', labelNames: ['handler', 'event'], registers: [r] });
     this.reportsShed = new Counter({ name: 'telemux_reports_shed_total', help: 'Reports refused with UNAVAILABLE because the process was overloaded, by reason.', labelNames: ['reason'], registers: [r] });
@@ -145,6 +196,6 @@ export class SelfMetrics {
       labelNames: ['endpoint'],
       registers: [r],
     });
-    this.mixer = new MixerMetrics(r);
+    this.mixer = new MixerMetrics(r, this.dispatches);
   }
 }
