@@ -8,7 +8,6 @@ import { suggestName } from '../expr/suggest.js';
 import { MetricInstanceBuilder } from '../templates/metric.js';
 import type { ConfigDocument, ConfigPath } from './document.js';
 import { METRIC_TEMPLATE, MIXER_ADAPTERS, MIXER_TEMPLATES } from './mixer-kinds.js';
-import { internString } from './intern.js';
 import { candidateNames, readResources, reporterFor, type Resource } from './resources.js';
 import { describe, isRecord, type Report, SpecReader } from './spec-reader.js';
 
@@ -197,7 +196,7 @@ export function compileConfig(documents: readonly ConfigDocument[], opts: Compil
       instances: specs,
       signature: signatureOf(adapter.name, params, [...used.keys()].sort().map((k) => instances.get(k)!)),
       at: r.doc.positionOf(r.specPath.slice(0, -1)),
-      mixerName: r.oldStyle === undefined ? internString(`${r.name}.${r.namespace}`) : fqn,
+      mixerName: r.oldStyle === undefined ? `${r.name}.${r.namespace}` : fqn,
     };
     handlers.set(fqn, plan);
     parsed.push({ plan, report: (path, message, code) => report([...paramsPath, ...path], message, code) });

@@ -1,13 +1,15 @@
 /**
  * Canonical copies of the names a config defines.
  *
- * Instance, handler and metric names are looked up in string-keyed Maps on the Report path (an
- * adapter finds an instance's metric by `spec.name` for every instance). As the YAML parser and
- * template literals leave them, they are sliced strings (views into the source text) and cons
- * strings (concatenations), and V8 compares such a key with a Map's stored key the slow way on
- * every lookup: the Prometheus handler spent almost half its own time in that one `Map.get`
- * (BENCHMARKS.md, round 17). Interned strings are flat and compare by address once both sides
- * are interned, so names are interned once, when the config is read.
+ * Instance names are looked up in string-keyed Maps on the Report path: an adapter finds an
+ * instance's metric by `spec.name` for every instance, in a Map keyed by the names its own params
+ * give. As the YAML parser and template literals leave them, they are sliced strings (views into
+ * the source text) and cons strings (concatenations), and V8 compares such a key with a Map's
+ * stored key the slow way on every lookup: the Prometheus handler spent almost half its own time
+ * in that one `Map.get` (BENCHMARKS.md, round 17). Interned strings are flat and compare by
+ * address once both sides are interned, so the parsed YAML's strings and each resource's
+ * canonical name are interned once, when the config is read. Names only read at load or scrape
+ * time are left as they are.
  */
 
 /** `s` as the engine's interned string: a property key is interned, and `Object.keys` returns it. */

@@ -115,10 +115,10 @@ function readOne(doc: ConfigDocument, data: unknown, base: ConfigPath, defaultNa
  */
 export function candidateNames(ref: string, kind: 'handler' | 'instance', ruleNamespace: string): string[] {
   const dots = ref.split('.').length - 1;
-  if (dots === 0) return [internString(`${ref}.${kind}.${ruleNamespace}`)];
+  if (dots === 0) return [`${ref}.${kind}.${ruleNamespace}`];
   if (dots === 1) {
     const [a, b] = ref.split('.') as [string, string];
-    return [internString(`${ref}.${ruleNamespace}`), internString(`${a}.${kind}.${b}`)];
+    return [`${ref}.${ruleNamespace}`, `${a}.${kind}.${b}`];
   }
   return [ref];
 }

@@ -1,4 +1,5 @@
-import { Counter, Histogram, type MetricObjectWithValues, type MetricValueWithName, type Registry } from 'prom-client';
+import { Counter, Histogram, type MetricValueWithName, type Registry } from 'prom-client';
+import { pushHistogramValues, renderedMetric, type RenderedMetric } from './prom-values.js';
 
 /** What the tally reads of a dispatch destination (a routing Destination). */
 export interface DispatchTarget {
@@ -77,8 +78,6 @@ export class DispatchTally {
   }
 }
 
-type Labels = Record<string, string | number>;
-
 export interface TalliedMetricOptions<L extends string> {
   readonly name: string;
   readonly help: string;
@@ -100,14 +99,6 @@ function groupCells<L extends string>(tally: DispatchTally, opts: TalliedMetricO
   return groups;
 }
 
-/**
- * The shape prom-client's registry renders. prom-client types `type` as a numeric enum it does not
- * export; at run time its own metrics report the type's name, as these do.
- */
-function metricObject(name: string, help: string, type: 'counter' | 'histogram', values: MetricValueWithName<string>[]): MetricObjectWithValues<MetricValueWithName<string>> {
-  return { name, help, type, values, aggregator: 'sum' } as unknown as MetricObjectWithValues<MetricValueWithName<string>>;
-}
-
 /** A counter whose value per label set is a sum over a DispatchTally's cells. */
 export class TalliedCounter<L extends string> extends Counter<L> {
   constructor(
@@ -118,14 +109,14 @@ export class TalliedCounter<L extends string> extends Counter<L> {
     super({ name: opts.name, help: opts.help, labelNames: opts.labelNames, registers: [registry] });
   }
 
-  override async get(): Promise<MetricObjectWithValues<MetricValueWithName<L>>> {
+  override async get(): Promise<RenderedMetric> {
     const values: MetricValueWithName<string>[] = [];
     for (const { labels, cells } of groupCells(this.tally, this.opts).values()) {
       let value = 0;
       for (const c of cells) value += this.opts.valueOf(c);
-      values.push({ labels: labels as Labels, value });
+      values.push({ labels, value });
     }
-    return metricObject(this.opts.name, this.opts.help, 'counter', values);
+    return renderedMetric(this.opts.name, this.opts.help, 'counter', values);
   }
 }
 
@@ -139,15 +130,15 @@ export class TalliedHistogram<L extends string> extends Histogram<L> {
     super({ name: opts.name, help: opts.help, labelNames: opts.labelNames, buckets: [...tally.bounds], registers: [registry] });
   }
 
-  override async get(): Promise<MetricObjectWithValues<MetricValueWithName<string>>> {
+  override async get(): Promise<RenderedMetric> {
     return this.getForPromString();
   }
 
   /** What the registry renders (prom-client's Histogram has this method, and the registry prefers it to get). */
-  async getForPromString(): Promise<MetricObjectWithValues<MetricValueWithName<string>>> {
-    const name = this.opts.name;
+  async getForPromString(): Promise<RenderedMetric> {
     const bounds = this.tally.bounds;
     const values: MetricValueWithName<string>[] = [];
+    const cumulative = new Float64Array(bounds.length);
     for (const { labels, cells } of groupCells(this.tally, this.opts).values()) {
       let count = 0;
       let sum = 0;
@@ -158,12 +149,10 @@ export class TalliedHistogram<L extends string> extends Histogram<L> {
       let acc = 0;
       for (let b = 0; b < bounds.length; b++) {
         for (const c of cells) acc += c.buckets[b]!;
-        values.push({ metricName: `${name}_bucket`, labels: { le: bounds[b]!, ...labels }, value: acc });
+        cumulative[b] = acc;
       }
-      values.push({ metricName: `${name}_bucket`, labels: { le: '+Inf', ...labels }, value: count });
-      values.push({ metricName: `${name}_sum`, labels: { ...labels }, value: sum });
-      values.push({ metricName: `${name}_count`, labels: { ...labels }, value: count });
+      pushHistogramValues(values, this.opts.name, bounds, cumulative, count, sum, labels);
     }
-    return metricObject(name, this.opts.help, 'histogram', values);
+    return renderedMetric(this.opts.name, this.opts.help, 'histogram', values);
   }
 }

@@ -1,5 +1,6 @@
-import { Gauge, Histogram, type MetricObjectWithValues, type MetricValueWithName, type Registry } from 'prom-client';
+import { Gauge, Histogram, type MetricValueWithName, type Registry } from 'prom-client';
 import type { ConfigTally } from '../config/compile.js';
+import { pushHistogramValues, renderedMetric, type RenderedMetric } from './prom-values.js';
 import { type DispatchCell, type DispatchTally, TalliedCounter, TalliedHistogram } from './dispatch-tally.js';
 import { REQUEST_COUNT_BUCKETS, RequestCounts, type CountDistribution } from '../dispatch/request-counts.js';
 
@@ -25,21 +26,16 @@ class CountHistogram extends Histogram {
     super({ name: metricName, help: metricHelp, buckets: [...REQUEST_COUNT_BUCKETS], registers: [registry] });
   }
 
-  override async get(): Promise<MetricObjectWithValues<MetricValueWithName<string>>> {
+  override async get(): Promise<RenderedMetric> {
     return this.getForPromString();
   }
 
   /** What the registry renders (prom-client's Histogram has this method, and the registry prefers it to get). */
-  async getForPromString(): Promise<MetricObjectWithValues<MetricValueWithName<string>>> {
-    const name = this.metricName;
+  async getForPromString(): Promise<RenderedMetric> {
     const { buckets, count, sum } = this.source.cumulative(REQUEST_COUNT_BUCKETS);
-    const values: MetricValueWithName<string>[] = REQUEST_COUNT_BUCKETS.map((le, i) => ({ metricName: `${name}_bucket`, labels: { le }, value: buckets[i]! }));
-    values.push({ metricName: `${name}_bucket`, labels: { le: '+Inf' }, value: count });
-    values.push({ metricName: `${name}_sum`, labels: {}, value: sum });
-    values.push({ metricName: `${name}_count`, labels: {}, value: count });
-    // prom-client types `type` as a numeric enum it does not export, and wants `collect`; at run
-    // time the type is the string its own histograms report.
-    return { name, help: this.metricHelp, type: 'histogram', values, aggregator: 'sum' } as unknown as MetricObjectWithValues<MetricValueWithName<string>>;
+    const values: MetricValueWithName<string>[] = [];
+    pushHistogramValues(values, this.metricName, REQUEST_COUNT_BUCKETS, buckets, count, sum);
+    return renderedMetric(this.metricName, this.metricHelp, 'histogram', values);
   }
 }
 
